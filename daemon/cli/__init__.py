@@ -1,0 +1,1 @@
+"""The ``flowd`` command line: one module per subcommand, imported lazily."""
