@@ -1,0 +1,1 @@
+"""The execution engine: state machine (pure) and executor (async, store-backed)."""

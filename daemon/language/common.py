@@ -1,0 +1,111 @@
+"""Building blocks shared by the flow, task and trigger models: ids, durations, retry, conditions, labels."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator, model_validator
+
+from daemon.language.aliases import CONDITION_ALIASES, canonical
+
+ID_PATTERN = r"^[a-zA-Z0-9][a-zA-Z0-9_-]*$"
+NAMESPACE_PATTERN = r"^[a-z0-9][a-z0-9._-]*$"
+
+Id = Annotated[str, StringConstraints(pattern=ID_PATTERN, max_length=100)]
+Namespace = Annotated[str, StringConstraints(pattern=NAMESPACE_PATTERN, max_length=150)]
+# ISO-8601 durations (PT1M, P1D); pydantic parses them into timedelta
+Duration = timedelta
+LogLevel = Literal["TRACE", "DEBUG", "INFO", "WARN", "ERROR"]
+StateName = Literal[
+    "CREATED",
+    "QUEUED",
+    "RUNNING",
+    "PAUSED",
+    "SUCCESS",
+    "WARNING",
+    "FAILED",
+    "KILLING",
+    "KILLED",
+    "CANCELLED",
+    "RETRYING",
+    "SKIPPED",
+    "RESTARTED",
+]
+
+
+class Strict(BaseModel):
+    """A model that refuses properties it does not know (this is what catches typos before commit)."""
+
+    model_config = ConfigDict(extra="forbid", populate_by_name=True)
+
+
+class Retry(Strict):
+    """Kestra's retry policy; also accepts the short form ``maxAttempts`` + ``delay`` + ``multiplier``."""
+
+    type: Literal["constant", "exponential", "random"] = "constant"
+    interval: Duration | None = None
+    maxInterval: Duration | None = None
+    minInterval: Duration | None = None
+    delayFactor: float | None = None
+    maxAttempt: Annotated[int, Field(ge=1)] | None = None
+    maxDuration: Duration | None = None
+    warningOnRetry: bool = False
+    behavior: Literal["RETRY_FAILED_TASK", "CREATE_NEW_EXECUTION"] | None = None
+
+    @model_validator(mode="before")
+    @classmethod
+    def _short_form(cls, data: Any) -> Any:
+        if not isinstance(data, dict):
+            return data
+        data = dict(data)
+        if isinstance(data.get("type"), str):
+            data["type"] = data["type"].lower()
+        if "maxAttempts" in data and "maxAttempt" not in data:
+            data["maxAttempt"] = data.pop("maxAttempts")
+        if "delay" in data and "interval" not in data:
+            data["interval"] = data.pop("delay")
+        if "multiplier" in data and "delayFactor" not in data:
+            data["delayFactor"] = data.pop("multiplier")
+            data.setdefault("type", "exponential")
+        return data
+
+
+class Condition(BaseModel):
+    """A trigger or task condition; known kinds are checked, others kept as written."""
+
+    model_config = ConfigDict(extra="allow", populate_by_name=True)
+
+    type: str
+    in_: list[StateName] | None = Field(default=None, alias="in")
+    notIn: list[StateName] | None = None
+    namespace: str | None = None
+    flowId: str | None = None
+    prefix: bool = False
+    comparison: str | None = None
+
+    @field_validator("type")
+    @classmethod
+    def _canonical(cls, value: str) -> str:
+        return canonical(value, CONDITION_ALIASES)
+
+
+def normalize_labels(value: Any) -> Any:
+    """Labels come as a map or as a list of ``{key, value}``; both become ``dict[str, str]``."""
+    if isinstance(value, list):
+        out: dict[str, Any] = {}
+        for item in value:
+            if isinstance(item, dict) and "key" in item:
+                out[str(item["key"])] = item.get("value")
+            else:
+                return value  # let validation report the malformed entry
+        value = out
+    if isinstance(value, dict):
+        return {str(k): v if isinstance(v, str) else _label_text(v) for k, v in value.items()}
+    return value
+
+
+def _label_text(value: Any) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return "" if value is None else str(value)

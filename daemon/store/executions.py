@@ -1,0 +1,188 @@
+"""Executions (and, inherited from ``TaskRunRepository``, their task runs): ``store.executions``.
+
+Rows come back as ``Execution`` frozen dataclasses. ``owner_id``/``heartbeat_at`` say which daemon drives
+an execution; a daemon beats for its executions and adopts those whose owner stopped beating.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Collection
+from dataclasses import dataclass, field, fields
+from datetime import datetime
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection
+
+from daemon.store.columns import json_append
+from daemon.store.tables import executions
+from daemon.store.task_runs import TaskRunRepository
+
+# States in which an execution still needs a driver (Kestra's non-terminal states).
+ACTIVE_STATES: tuple[str, ...] = ("CREATED", "QUEUED", "RUNNING", "PAUSED", "RETRYING", "RESTARTED", "KILLING")
+
+
+@dataclass(frozen=True, slots=True)
+class Execution:
+    """One row of ``executions``; also what ``create`` takes. ``trigger`` is ``{id, type, variables}``."""
+
+    id: str
+    namespace: str
+    flow_id: str
+    flow_revision: int
+    state: str
+    start_date: datetime
+    histories: list[dict[str, Any]] = field(default_factory=list)
+    inputs: dict[str, Any] | None = None
+    outputs: dict[str, Any] | None = None
+    labels: dict[str, str] | None = None
+    trigger: dict[str, Any] | None = None
+    parent_execution_id: str | None = None
+    parent_task_run_id: str | None = None
+    end_date: datetime | None = None
+    owner_id: str | None = None
+    heartbeat_at: datetime | None = None
+
+
+_FIELDS = tuple(f.name for f in fields(Execution))
+
+
+def _row(row: sa.Row[Any]) -> Execution:
+    return Execution(**row._mapping)
+
+
+class ExecutionRepository(TaskRunRepository):
+    """Executions (``executions``) and task runs (``task_runs``)."""
+
+    def create(self, execution: Execution, *, conn: Connection | None = None) -> None:
+        """Insert a new execution."""
+        with self._write(conn) as c:
+            c.execute(executions.insert().values({name: getattr(execution, name) for name in _FIELDS}))
+
+    def get(self, execution_id: str, *, conn: Connection | None = None) -> Execution | None:
+        """One execution."""
+        with self._read(conn) as c:
+            row = c.execute(sa.select(executions).where(executions.c.id == execution_id)).one_or_none()
+        return _row(row) if row else None
+
+    def list(
+        self,
+        *,
+        namespace: str | None = None,
+        flow_id: str | None = None,
+        states: Collection[str] | None = None,
+        parent_execution_id: str | None = None,
+        limit: int = 100,
+        conn: Connection | None = None,
+    ) -> list[Execution]:
+        """Executions, newest first, filtered by flow, states and parent."""
+        ex = executions
+        query = sa.select(ex).order_by(ex.c.start_date.desc(), ex.c.id.desc()).limit(limit)
+        if namespace is not None:
+            query = query.where(ex.c.namespace == namespace)
+        if flow_id is not None:
+            query = query.where(ex.c.flow_id == flow_id)
+        if states is not None:
+            query = query.where(ex.c.state.in_(list(states)))
+        if parent_execution_id is not None:
+            query = query.where(ex.c.parent_execution_id == parent_execution_id)
+        with self._read(conn) as c:
+            return [_row(row) for row in c.execute(query)]
+
+    def count(
+        self, namespace: str, flow_id: str, *, states: Collection[str], conn: Connection | None = None
+    ) -> int:
+        """How many executions of a flow are in ``states`` (flow concurrency limits)."""
+        ex = executions
+        query = sa.select(sa.func.count()).where(
+            ex.c.namespace == namespace, ex.c.flow_id == flow_id, ex.c.state.in_(list(states))
+        )
+        with self._read(conn) as c:
+            return int(c.execute(query).scalar_one())
+
+    def set_state(
+        self,
+        execution_id: str,
+        state: str,
+        *,
+        date: datetime,
+        end_date: datetime | None = None,
+        outputs: dict[str, Any] | None = None,
+        only_from: Collection[str] | None = None,
+        conn: Connection | None = None,
+    ) -> bool:
+        """Move an execution to ``state`` at ``date`` (appended to its histories); ``end_date``/``outputs``
+        are written when given. With ``only_from`` the change happens only from one of those states.
+        Returns whether the row changed."""
+        ex = executions
+        values: dict[str, Any] = {
+            "state": state,
+            "histories": json_append(self._dialect, ex.c.histories, {"state": state, "date": date}),
+        }
+        if end_date is not None:
+            values["end_date"] = end_date
+        if outputs is not None:
+            values["outputs"] = outputs
+        stmt = ex.update().where(ex.c.id == execution_id).values(values)
+        if only_from is not None:
+            stmt = stmt.where(ex.c.state.in_(list(only_from)))
+        with self._write(conn) as c:
+            return c.execute(stmt).rowcount > 0
+
+    def heartbeat(
+        self,
+        owner_id: str,
+        now: datetime,
+        *,
+        active_states: Collection[str] = ACTIVE_STATES,
+        conn: Connection | None = None,
+    ) -> int:
+        """Refresh ``heartbeat_at`` of the active executions ``owner_id`` drives; returns how many."""
+        ex = executions
+        stmt = (
+            ex.update()
+            .where(ex.c.owner_id == owner_id, ex.c.state.in_(list(active_states)))
+            .values(heartbeat_at=now)
+        )
+        with self._write(conn) as c:
+            return c.execute(stmt).rowcount
+
+    def adopt(
+        self,
+        owner_id: str,
+        *,
+        stale_before: datetime,
+        now: datetime,
+        limit: int = 100,
+        active_states: Collection[str] = ACTIVE_STATES,
+        conn: Connection | None = None,
+    ) -> list[Execution]:
+        """Take over active executions that have no owner or whose owner's heartbeat is older than
+        ``stale_before`` (crash recovery; also picks up executions created by the CLI). Atomic like a claim."""
+        ex = executions
+        candidates = (
+            sa.select(ex.c.id)
+            .where(
+                ex.c.state.in_(list(active_states)),
+                sa.or_(ex.c.owner_id.is_(None), ex.c.heartbeat_at.is_(None), ex.c.heartbeat_at < stale_before),
+            )
+            .order_by(ex.c.start_date)
+            .limit(limit)
+        )
+        if self._dialect == "postgresql":
+            candidates = candidates.with_for_update(skip_locked=True)
+        stmt = (
+            ex.update()
+            .where(ex.c.id.in_(candidates.scalar_subquery()))
+            .values(owner_id=owner_id, heartbeat_at=now)
+            .returning(*ex.c)
+        )
+        with self._write(conn) as c:
+            adopted = [_row(row) for row in c.execute(stmt)]
+        adopted.sort(key=lambda e: (e.start_date, e.id))
+        return adopted
+
+    def delete(self, execution_id: str, *, conn: Connection | None = None) -> bool:
+        """Delete an execution with its task runs and logs (foreign keys cascade)."""
+        with self._write(conn) as c:
+            return c.execute(executions.delete().where(executions.c.id == execution_id)).rowcount > 0

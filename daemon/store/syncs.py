@@ -1,0 +1,112 @@
+"""The record of sync runs: what was attempted, what was applied, and what went wrong.
+
+Rows come back as ``SyncRun`` frozen dataclasses. A run is ``start``-ed (result None while it runs) and
+then ``finish``-ed with one of ``SUCCESS``, ``PARTIAL`` (some files invalid), ``FAILED``, ``SOURCE_ERROR``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, Literal
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection
+
+from daemon.errors import StoreError
+from daemon.store.repository import Repository
+from daemon.store.tables import syncs
+
+SyncResult = Literal["SUCCESS", "PARTIAL", "FAILED", "SOURCE_ERROR"]
+
+
+@dataclass(frozen=True, slots=True)
+class SyncRun:
+    """One row of ``syncs``. ``errors`` is a list of diagnostics dicts (``Diagnostic.as_dict()``)."""
+
+    id: int
+    source: str
+    ref: str | None
+    commit_attempted: str | None
+    commit_applied: str | None
+    started_at: datetime
+    finished_at: datetime | None
+    result: str | None
+    counts: dict[str, Any] | None
+    plan: dict[str, Any] | list[Any] | None
+    errors: list[dict[str, Any]] | None
+
+
+class SyncRepository(Repository):
+    """Sync runs (``syncs``)."""
+
+    def start(
+        self,
+        *,
+        source: str,
+        ref: str | None,
+        commit_attempted: str | None,
+        started_at: datetime,
+        conn: Connection | None = None,
+    ) -> int:
+        """Record a sync that begins now; returns its id."""
+        stmt = (
+            syncs.insert()
+            .values(source=source, ref=ref, commit_attempted=commit_attempted, started_at=started_at)
+            .returning(syncs.c.id)
+        )
+        with self._write(conn) as c:
+            return int(c.execute(stmt).scalar_one())
+
+    def finish(
+        self,
+        sync_id: int,
+        *,
+        result: SyncResult,
+        finished_at: datetime,
+        commit_applied: str | None = None,
+        counts: dict[str, Any] | None = None,
+        plan: dict[str, Any] | list[Any] | None = None,
+        errors: list[dict[str, Any]] | None = None,
+        conn: Connection | None = None,
+    ) -> SyncRun:
+        """Close a sync with its result; raises StoreError when ``sync_id`` does not exist."""
+        stmt = (
+            syncs.update()
+            .where(syncs.c.id == sync_id)
+            .values(
+                result=result, finished_at=finished_at, commit_applied=commit_applied,
+                counts=counts, plan=plan, errors=errors,
+            )
+            .returning(*syncs.c)
+        )  # fmt: skip
+        with self._write(conn) as c:
+            row = c.execute(stmt).one_or_none()
+        if row is None:
+            raise StoreError(f"sync {sync_id} does not exist")
+        return SyncRun(**row._mapping)
+
+    def get(self, sync_id: int, *, conn: Connection | None = None) -> SyncRun | None:
+        """One sync run."""
+        with self._read(conn) as c:
+            row = c.execute(sa.select(syncs).where(syncs.c.id == sync_id)).one_or_none()
+        return SyncRun(**row._mapping) if row else None
+
+    def latest(self, *, limit: int = 20, conn: Connection | None = None) -> list[SyncRun]:
+        """The most recent sync runs, newest first."""
+        query = sa.select(syncs).order_by(syncs.c.id.desc()).limit(limit)
+        with self._read(conn) as c:
+            return [SyncRun(**row._mapping) for row in c.execute(query)]
+
+    def last_applied_commit(self, *, source: str | None = None, conn: Connection | None = None) -> str | None:
+        """The commit of the newest sync that applied one (optionally for one source)."""
+        query = (
+            sa.select(syncs.c.commit_applied)
+            .where(syncs.c.commit_applied.is_not(None))
+            .order_by(syncs.c.id.desc())
+            .limit(1)
+        )
+        if source is not None:
+            query = query.where(syncs.c.source == source)
+        with self._read(conn) as c:
+            return c.execute(query).scalar_one_or_none()

@@ -1,0 +1,179 @@
+"""Task runs: batch insert, the claim (how a worker gets work), batch state updates.
+
+Rows come back as ``TaskRun`` frozen dataclasses (their JSON fields are plain lists/dicts; dates inside
+them are ISO-8601 strings). ``ExecutionRepository`` (``store.executions``) inherits these methods.
+
+The claim is the one place where several workers meet: ``claim_task_runs`` moves CREATED rows whose
+``ready_at`` has come to RUNNING in a single UPDATE. On PostgreSQL the candidate rows are picked with
+``FOR UPDATE SKIP LOCKED``, so concurrent claimers (threads or processes) never get the same row and never
+wait on each other; on SQLite the UPDATE runs in a ``BEGIN IMMEDIATE`` transaction, which serialises it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Collection, Sequence
+from dataclasses import dataclass, field, fields
+from datetime import datetime
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection
+
+from daemon.store.columns import UTCDateTime, json_append
+from daemon.store.repository import Repository
+from daemon.store.tables import task_runs
+
+
+@dataclass(frozen=True, slots=True)
+class TaskRun:
+    """One row of ``task_runs``; also what ``insert_task_runs`` takes."""
+
+    id: str
+    execution_id: str
+    task_id: str
+    state: str
+    ready_at: datetime
+    histories: list[dict[str, Any]] = field(default_factory=list)
+    attempts: list[dict[str, Any]] = field(default_factory=list)
+    outputs: dict[str, Any] | None = None
+    parent_task_run_id: str | None = None
+    value: str | None = None
+    iteration: int | None = None
+    claimed_by: str | None = None
+    claimed_at: datetime | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class TaskRunUpdate:
+    """The new state of one task run, written by ``update_task_runs``.
+
+    ``histories``/``attempts``/``outputs`` replace the stored values. ``ready_at`` (None: unchanged) with
+    ``state="CREATED"`` schedules a retry: the claim is released and the row can be claimed again then.
+    """
+
+    id: str
+    state: str
+    histories: list[dict[str, Any]]
+    attempts: list[dict[str, Any]]
+    outputs: dict[str, Any] | None = None
+    ready_at: datetime | None = None
+
+
+_FIELDS = tuple(f.name for f in fields(TaskRun))
+
+
+def _row(row: sa.Row[Any]) -> TaskRun:
+    return TaskRun(**row._mapping)
+
+
+class TaskRunRepository(Repository):
+    """Task run methods of ``store.executions``."""
+
+    def insert_task_runs(self, runs: Sequence[TaskRun], *, conn: Connection | None = None) -> None:
+        """Insert many task runs in one executemany."""
+        if not runs:
+            return
+        params = [{name: getattr(run, name) for name in _FIELDS} for run in runs]
+        with self._write(conn) as c:
+            c.execute(task_runs.insert(), params)
+
+    def claim_task_runs(
+        self, worker_id: str, limit: int, now: datetime, *, conn: Connection | None = None
+    ) -> list[TaskRun]:
+        """Atomically move up to ``limit`` CREATED task runs with ``ready_at <= now`` to RUNNING, claimed by
+        ``worker_id`` (a RUNNING entry is appended to their histories); returns them, oldest ready first."""
+        tr = task_runs
+        candidates = (
+            sa.select(tr.c.id)
+            .where(tr.c.state == "CREATED", tr.c.ready_at <= now)
+            .order_by(tr.c.ready_at, tr.c.id)
+            .limit(limit)
+        )
+        if self._dialect == "postgresql":
+            candidates = candidates.with_for_update(skip_locked=True)
+        stmt = (
+            tr.update()
+            .where(tr.c.id.in_(candidates.scalar_subquery()))
+            .values(
+                state="RUNNING",
+                claimed_by=worker_id,
+                claimed_at=now,
+                histories=json_append(self._dialect, tr.c.histories, {"state": "RUNNING", "date": now}),
+            )
+            .returning(*tr.c)
+        )
+        with self._write(conn) as c:
+            claimed = [_row(row) for row in c.execute(stmt)]
+        claimed.sort(key=lambda run: (run.ready_at, run.id))
+        return claimed
+
+    def update_task_runs(
+        self, updates: Sequence[TaskRunUpdate], *, worker_id: str | None = None, conn: Connection | None = None
+    ) -> int:
+        """Write state, histories, attempts, outputs (and ``ready_at``) of many task runs in one executemany.
+
+        With ``worker_id`` only rows still claimed by that worker change (a worker that lost its claim
+        cannot overwrite the new owner's work). Returns the number of rows changed.
+        """
+        if not updates:
+            return 0
+        tr = task_runs
+        stmt = tr.update().where(tr.c.id == sa.bindparam("b_id"))
+        if worker_id is not None:
+            stmt = stmt.where(tr.c.claimed_by == worker_id)
+        retry = sa.bindparam("b_state", type_=sa.String()) == "CREATED"
+        stmt = stmt.values(
+            state=sa.bindparam("b_state"),
+            histories=sa.bindparam("b_histories"),
+            attempts=sa.bindparam("b_attempts"),
+            outputs=sa.bindparam("b_outputs"),
+            ready_at=sa.func.coalesce(sa.bindparam("b_ready_at", type_=UTCDateTime()), tr.c.ready_at),
+            claimed_by=sa.case((retry, sa.null()), else_=tr.c.claimed_by),
+            claimed_at=sa.case((retry, sa.null()), else_=tr.c.claimed_at),
+        )
+        params = [
+            {
+                "b_id": u.id, "b_state": u.state, "b_histories": u.histories, "b_attempts": u.attempts,
+                "b_outputs": u.outputs, "b_ready_at": u.ready_at,
+            }
+            for u in updates
+        ]  # fmt: skip
+        with self._write(conn) as c:
+            return c.execute(stmt, params).rowcount
+
+    def get_task_run(self, task_run_id: str, *, conn: Connection | None = None) -> TaskRun | None:
+        """One task run."""
+        with self._read(conn) as c:
+            row = c.execute(sa.select(task_runs).where(task_runs.c.id == task_run_id)).one_or_none()
+        return _row(row) if row else None
+
+    def list_task_runs(self, execution_id: str, *, conn: Connection | None = None) -> list[TaskRun]:
+        """The task runs of an execution, in the order they became ready (then by id)."""
+        query = (
+            sa.select(task_runs)
+            .where(task_runs.c.execution_id == execution_id)
+            .order_by(task_runs.c.ready_at, task_runs.c.id)
+        )
+        with self._read(conn) as c:
+            return [_row(row) for row in c.execute(query)]
+
+    def requeue_task_runs(
+        self, claimed_by: Collection[str], *, now: datetime, conn: Connection | None = None
+    ) -> int:
+        """Put the RUNNING task runs claimed by (dead) workers back to CREATED, ready now; returns how many."""
+        if not claimed_by:
+            return 0
+        tr = task_runs
+        stmt = (
+            tr.update()
+            .where(tr.c.state == "RUNNING", tr.c.claimed_by.in_(list(claimed_by)))
+            .values(
+                state="CREATED",
+                ready_at=now,
+                claimed_by=None,
+                claimed_at=None,
+                histories=json_append(self._dialect, tr.c.histories, {"state": "CREATED", "date": now}),
+            )
+        )
+        with self._write(conn) as c:
+            return c.execute(stmt).rowcount
