@@ -40,7 +40,13 @@ InputType = Literal[
     "SECRET",
     "FILE",
 ]
-_INPUT_TYPE_ALIASES = {"BOOL": "BOOLEAN", "ENUM": "SELECT", "INTEGER": "INT", "NUMBER": "FLOAT", "STR": "STRING"}
+_INPUT_TYPE_ALIASES = {
+    "BOOL": "BOOLEAN",
+    "ENUM": "SELECT",
+    "INTEGER": "INT",
+    "NUMBER": "FLOAT",
+    "STR": "STRING",
+}
 
 
 class Input(Strict):

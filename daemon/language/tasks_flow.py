@@ -157,8 +157,6 @@ class SubflowTask(TaskBase):
         return data
 
 
-
-
 FLOW_TASKS: list[type[TaskBase]] = [
     IfTask,
     SwitchTask,

@@ -57,7 +57,9 @@ class HttpDownloadTask(TaskBase):
 class JdbcTask(TaskBase):
     """Connection properties of Kestra's JDBC tasks (``jdbc:postgresql://`` URLs accepted)."""
 
-    IGNORED = frozenset({"fetchSize", "timeZoneId", "autoCommit", "sslMode", "sslRootCert", "sslCert", "sslKey"})
+    IGNORED = frozenset(
+        {"fetchSize", "timeZoneId", "autoCommit", "sslMode", "sslRootCert", "sslCert", "sslKey"}
+    )
     url: str
     username: str | None = None
     password: str | None = None

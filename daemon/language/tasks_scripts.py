@@ -78,4 +78,9 @@ class PythonScriptTask(ScriptTask):
         return data
 
 
-SCRIPT_TASKS: list[type[TaskBase]] = [ShellCommandsTask, ShellScriptTask, PythonCommandsTask, PythonScriptTask]
+SCRIPT_TASKS: list[type[TaskBase]] = [
+    ShellCommandsTask,
+    ShellScriptTask,
+    PythonCommandsTask,
+    PythonScriptTask,
+]

@@ -185,7 +185,9 @@ class _Builder:
         if key in self.active:
             mark = node.start_mark
             raise _Fatal(mark.line + 1, mark.column + 1, "recursive YAML alias: a node contains itself")
-        if key in self.seen:  # reached again through an alias: the expansion is what a billion laughs inflates
+        if (
+            key in self.seen
+        ):  # reached again through an alias: the expansion is what a billion laughs inflates
             self.expanded += 1
             if self.expanded > self.max_alias_nodes:
                 mark = node.start_mark
@@ -219,7 +221,7 @@ class _Builder:
 
     def scalar(self, node: yaml.ScalarNode, path: Path) -> Any:
         tag = node.tag
-        if tag == _STR or tag == _TIMESTAMP:
+        if tag in (_STR, _TIMESTAMP):
             return node.value
         if tag in _SCALAR_TAGS:
             construct: Callable[[Any, yaml.Node], Any] = self.constructor.yaml_constructors[tag]

@@ -89,9 +89,11 @@ class ProcessRunner:
             cancel.cancel()
             if proc.returncode is None:  # the awaiting task itself was cancelled
                 _signal_group(proc.pid, signal.SIGKILL)
-                exited.cancel()
                 for reader in readers:
                     reader.cancel()
+                # Reap the child so its transport closes while the loop still runs.
+                with contextlib.suppress(asyncio.CancelledError, TimeoutError):
+                    await asyncio.wait_for(exited, self._grace)
         return RunResult(
             exit_code=proc.returncode,
             outputs=sink.outputs,
@@ -135,10 +137,7 @@ def _group_alive(pgid: int) -> bool:
     proc = Path("/proc")
     if not proc.is_dir():
         return True
-    for entry in proc.iterdir():
-        if entry.name.isdigit() and _live_member(entry / "stat", pgid):
-            return True
-    return False
+    return any(entry.name.isdigit() and _live_member(entry / "stat", pgid) for entry in proc.iterdir())
 
 
 def _live_member(stat_file: Path, pgid: int) -> bool:

@@ -56,9 +56,7 @@ def parse_line(line: str) -> ProtocolMessage | None:
     entries = [_log_entry(item) for item in logs]
     if any(entry is None for entry in entries):
         return None
-    return ProtocolMessage(
-        outputs=outputs, metrics=metrics, logs=[e for e in entries if e is not None]
-    )
+    return ProtocolMessage(outputs=outputs, metrics=metrics, logs=[e for e in entries if e is not None])
 
 
 def _log_entry(item: Any) -> LogEntry | None:

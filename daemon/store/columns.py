@@ -68,16 +68,18 @@ def json_dumps(value: object) -> str:
     return json.dumps(value, default=json_default, separators=(",", ":"))
 
 
-def json_append(dialect_name: str, column: sa.ColumnElement[Any], item: object) -> ColumnElement[Any]:
-    """SQL for ``column`` (a JSON array, NULL meaning empty) with ``item`` appended, evaluated in the UPDATE.
+def json_append(
+    dialect_name: str, column: sa.ColumnElement[Any], item: sa.ColumnElement[Any]
+) -> ColumnElement[Any]:
+    """SQL for ``column`` (a JSON array, NULL meaning empty) with ``item`` (a JSON text, usually a bind
+    parameter filled with ``json_dumps(...)``) appended, evaluated in the UPDATE.
 
     Appending in SQL keeps a row's history complete when the row is changed by a set-based UPDATE
     (a claim), without reading it first.
     """
-    encoded = json_dumps(item)
     if dialect_name == "postgresql":
         base = sa.func.coalesce(column, sa.cast(sa.literal("[]"), postgresql.JSONB))
-        appended = base.op("||")(sa.func.jsonb_build_array(sa.cast(sa.literal(encoded), postgresql.JSONB)))
+        appended = base.op("||")(sa.func.jsonb_build_array(sa.cast(item, postgresql.JSONB)))
         return sa.type_coerce(appended, column.type)
     base = sa.func.coalesce(column, sa.literal("[]"))
-    return sa.type_coerce(sa.func.json_insert(base, "$[#]", sa.func.json(sa.literal(encoded))), column.type)
+    return sa.type_coerce(sa.func.json_insert(base, "$[#]", sa.func.json(item)), column.type)

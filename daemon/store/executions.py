@@ -6,6 +6,7 @@ an execution; a daemon beats for its executions and adopts those whose owner sto
 
 from __future__ import annotations
 
+import builtins
 from collections.abc import Collection
 from dataclasses import dataclass, field, fields
 from datetime import datetime
@@ -14,12 +15,20 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
-from daemon.store.columns import json_append
+from daemon.store.columns import json_append, json_dumps
 from daemon.store.tables import executions
 from daemon.store.task_runs import TaskRunRepository
 
 # States in which an execution still needs a driver (Kestra's non-terminal states).
-ACTIVE_STATES: tuple[str, ...] = ("CREATED", "QUEUED", "RUNNING", "PAUSED", "RETRYING", "RESTARTED", "KILLING")
+ACTIVE_STATES: tuple[str, ...] = (
+    "CREATED",
+    "QUEUED",
+    "RUNNING",
+    "PAUSED",
+    "RETRYING",
+    "RESTARTED",
+    "KILLING",
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -74,7 +83,7 @@ class ExecutionRepository(TaskRunRepository):
         parent_execution_id: str | None = None,
         limit: int = 100,
         conn: Connection | None = None,
-    ) -> list[Execution]:
+    ) -> builtins.list[Execution]:
         """Executions, newest first, filtered by flow, states and parent."""
         ex = executions
         query = sa.select(ex).order_by(ex.c.start_date.desc(), ex.c.id.desc()).limit(limit)
@@ -108,21 +117,26 @@ class ExecutionRepository(TaskRunRepository):
         date: datetime,
         end_date: datetime | None = None,
         outputs: dict[str, Any] | None = None,
+        labels: dict[str, str] | None = None,
         only_from: Collection[str] | None = None,
         conn: Connection | None = None,
     ) -> bool:
-        """Move an execution to ``state`` at ``date`` (appended to its histories); ``end_date``/``outputs``
-        are written when given. With ``only_from`` the change happens only from one of those states.
-        Returns whether the row changed."""
+        """Move an execution to ``state`` at ``date`` (appended to its histories); ``end_date``,
+        ``outputs`` and ``labels`` are written when given. With ``only_from`` the change happens only from
+        one of those states. Returns whether the row changed."""
         ex = executions
         values: dict[str, Any] = {
             "state": state,
-            "histories": json_append(self._dialect, ex.c.histories, {"state": state, "date": date}),
+            "histories": json_append(
+                self._dialect, ex.c.histories, sa.literal(json_dumps({"state": state, "date": date}))
+            ),
         }
         if end_date is not None:
             values["end_date"] = end_date
         if outputs is not None:
             values["outputs"] = outputs
+        if labels is not None:
+            values["labels"] = labels
         stmt = ex.update().where(ex.c.id == execution_id).values(values)
         if only_from is not None:
             stmt = stmt.where(ex.c.state.in_(list(only_from)))
@@ -156,15 +170,18 @@ class ExecutionRepository(TaskRunRepository):
         limit: int = 100,
         active_states: Collection[str] = ACTIVE_STATES,
         conn: Connection | None = None,
-    ) -> list[Execution]:
+    ) -> builtins.list[Execution]:
         """Take over active executions that have no owner or whose owner's heartbeat is older than
-        ``stale_before`` (crash recovery; also picks up executions created by the CLI). Atomic like a claim."""
+        ``stale_before`` (crash recovery; also picks up executions created by the CLI).
+        Atomic like a claim."""
         ex = executions
         candidates = (
             sa.select(ex.c.id)
             .where(
                 ex.c.state.in_(list(active_states)),
-                sa.or_(ex.c.owner_id.is_(None), ex.c.heartbeat_at.is_(None), ex.c.heartbeat_at < stale_before),
+                sa.or_(
+                    ex.c.owner_id.is_(None), ex.c.heartbeat_at.is_(None), ex.c.heartbeat_at < stale_before
+                ),
             )
             .order_by(ex.c.start_date)
             .limit(limit)

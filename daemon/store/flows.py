@@ -6,6 +6,8 @@ records a deleted revision; its revisions and executions stay.
 
 from __future__ import annotations
 
+import builtins
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Literal
@@ -20,8 +22,19 @@ SyncState = Literal["SYNCED", "OUT_OF_DATE", "DELETED"]
 
 
 @dataclass(frozen=True, slots=True)
+class FlowSource:
+    """One flow to deploy with ``deploy_many``."""
+
+    namespace: str
+    flow_id: str
+    source: str
+    hash: str
+    path: str | None
+
+
+@dataclass(frozen=True, slots=True)
 class DeployedFlow:
-    """One row of ``flows``: the current revision of a flow. ``OUT_OF_DATE``: its file is currently invalid."""
+    """One row of ``flows``: a flow's current revision. ``OUT_OF_DATE``: its file is currently invalid."""
 
     namespace: str
     flow_id: str
@@ -66,12 +79,15 @@ class FlowRepository(Repository):
 
     def list(
         self, *, namespace: str | None = None, include_deleted: bool = False, conn: Connection | None = None
-    ) -> list[DeployedFlow]:
+    ) -> builtins.list[DeployedFlow]:
         """Deployed flows ordered by namespace and id; ``namespace`` also matches its sub-namespaces."""
         query = sa.select(flows).order_by(flows.c.namespace, flows.c.flow_id)
         if namespace is not None:
             query = query.where(
-                sa.or_(flows.c.namespace == namespace, flows.c.namespace.startswith(namespace + ".", autoescape=True))
+                sa.or_(
+                    flows.c.namespace == namespace,
+                    flows.c.namespace.startswith(namespace + ".", autoescape=True),
+                )
             )
         if not include_deleted:
             query = query.where(flows.c.deleted.is_(False))
@@ -112,6 +128,55 @@ class FlowRepository(Repository):
             c.execute(stmt.on_conflict_do_update(index_elements=["namespace", "flow_id"], set_=values))
         return DeployedFlow(namespace=namespace, flow_id=flow_id, **values)  # type: ignore[arg-type]
 
+    def deploy_many(
+        self,
+        items: Sequence[FlowSource],
+        *,
+        commit: str | None,
+        now: datetime,
+        conn: Connection | None = None,
+    ) -> dict[tuple[str, str], int]:
+        """``deploy`` for many flows (distinct namespace/id) in three statements, for syncs of thousands of
+        files; returns each flow's revision."""
+        if not items:
+            return {}
+        with self._write(conn) as c:
+            query = sa.select(
+                flows.c.namespace, flows.c.flow_id, flows.c.revision, flows.c.hash, flows.c.deleted
+            )
+            current = {(r.namespace, r.flow_id): r for r in c.execute(query)}
+            new_revisions: builtins.list[dict[str, object]] = []
+            rows: builtins.list[dict[str, object]] = []
+            out: dict[tuple[str, str], int] = {}
+            for item in items:
+                key = (item.namespace, item.flow_id)
+                cur = current.get(key)
+                if cur is not None and not cur.deleted and cur.hash == item.hash:
+                    revision = cur.revision
+                else:
+                    revision = (cur.revision if cur else 0) + 1
+                    new_revisions.append(dict(
+                        namespace=item.namespace, flow_id=item.flow_id, revision=revision, source=item.source,
+                        hash=item.hash, path=item.path, commit=commit, created_at=now, deleted=False,
+                    ))  # fmt: skip
+                rows.append(dict(
+                    namespace=item.namespace, flow_id=item.flow_id, revision=revision, source=item.source,
+                    hash=item.hash, path=item.path, commit=commit, sync_state="SYNCED", deleted=False,
+                    updated_at=now,
+                ))  # fmt: skip
+                out[key] = revision
+            if new_revisions:
+                c.execute(flow_revisions.insert(), new_revisions)
+            stmt = insert_for(c, flows)
+            updated = ("revision", "source", "hash", "path", "commit", "sync_state", "deleted", "updated_at")
+            c.execute(
+                stmt.on_conflict_do_update(
+                    index_elements=["namespace", "flow_id"], set_={k: stmt.excluded[k] for k in updated}
+                ),
+                rows,
+            )
+        return out
+
     def set_sync_state(
         self, namespace: str, flow_id: str, state: SyncState, *, now: datetime, conn: Connection | None = None
     ) -> bool:
@@ -125,7 +190,13 @@ class FlowRepository(Repository):
             return c.execute(stmt).rowcount > 0
 
     def delete(
-        self, namespace: str, flow_id: str, *, commit: str | None, now: datetime, conn: Connection | None = None
+        self,
+        namespace: str,
+        flow_id: str,
+        *,
+        commit: str | None,
+        now: datetime,
+        conn: Connection | None = None,
     ) -> bool:
         """Mark the flow deleted and record a deleted revision; False when it is not live."""
         with self._write(conn) as c:
@@ -146,7 +217,9 @@ class FlowRepository(Repository):
             )
         return True
 
-    def revisions(self, namespace: str, flow_id: str, *, conn: Connection | None = None) -> list[FlowRevision]:
+    def revisions(
+        self, namespace: str, flow_id: str, *, conn: Connection | None = None
+    ) -> builtins.list[FlowRevision]:
         """Every revision of a flow, oldest first."""
         query = (
             sa.select(flow_revisions)

@@ -1,7 +1,8 @@
 """The record of sync runs: what was attempted, what was applied, and what went wrong.
 
 Rows come back as ``SyncRun`` frozen dataclasses. A run is ``start``-ed (result None while it runs) and
-then ``finish``-ed with one of ``SUCCESS``, ``PARTIAL`` (some files invalid), ``FAILED``, ``SOURCE_ERROR``.
+then ``finish``-ed with one of ``SUCCESS``, ``PARTIAL`` (some files invalid), ``FAILED``, ``SOURCE_ERROR``,
+``REFUSED`` (the plan would have deleted every deployed flow).
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ from daemon.errors import StoreError
 from daemon.store.repository import Repository
 from daemon.store.tables import syncs
 
-SyncResult = Literal["SUCCESS", "PARTIAL", "FAILED", "SOURCE_ERROR"]
+SyncResult = Literal["SUCCESS", "PARTIAL", "FAILED", "SOURCE_ERROR", "REFUSED"]
 
 
 @dataclass(frozen=True, slots=True)

@@ -17,9 +17,9 @@ from datetime import datetime
 from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy.engine import Connection
+from sqlalchemy.engine import Connection, Engine
 
-from daemon.store.columns import UTCDateTime, json_append
+from daemon.store.columns import UTCDateTime, json_append, json_dumps
 from daemon.store.repository import Repository
 from daemon.store.tables import task_runs
 
@@ -66,8 +66,57 @@ def _row(row: sa.Row[Any]) -> TaskRun:
     return TaskRun(**row._mapping)
 
 
+def _claim_statement(dialect: str) -> sa.Update:
+    tr = task_runs
+    candidates = (
+        sa.select(tr.c.id)
+        .where(tr.c.state == "CREATED", tr.c.ready_at <= sa.bindparam("b_now", type_=UTCDateTime()))
+        .order_by(tr.c.ready_at, tr.c.id)
+        .limit(sa.bindparam("b_limit", type_=sa.Integer()))
+    )
+    if dialect == "postgresql":
+        candidates = candidates.with_for_update(skip_locked=True)
+    return (
+        tr.update()
+        .where(tr.c.id.in_(candidates.scalar_subquery()))
+        .values(
+            state="RUNNING",
+            claimed_by=sa.bindparam("b_worker", type_=sa.String()),
+            claimed_at=sa.bindparam("b_now", type_=UTCDateTime()),
+            histories=json_append(dialect, tr.c.histories, sa.bindparam("b_history", type_=sa.String())),
+        )
+        .returning(*tr.c)
+    )
+
+
+def _update_statement(*, guarded: bool) -> sa.Update:
+    tr = task_runs
+    stmt = tr.update().where(tr.c.id == sa.bindparam("b_id"))
+    if guarded:
+        stmt = stmt.where(tr.c.claimed_by == sa.bindparam("b_worker", type_=sa.String()))
+    # a row going back to CREATED is a retry: its claim is released
+    retry = sa.bindparam("b_state", type_=sa.String()) == "CREATED"
+    return stmt.values(
+        state=sa.bindparam("b_state"),
+        histories=sa.bindparam("b_histories"),
+        attempts=sa.bindparam("b_attempts"),
+        outputs=sa.bindparam("b_outputs"),
+        ready_at=sa.func.coalesce(sa.bindparam("b_ready_at", type_=UTCDateTime()), tr.c.ready_at),
+        claimed_by=sa.case((retry, sa.null()), else_=tr.c.claimed_by),
+        claimed_at=sa.case((retry, sa.null()), else_=tr.c.claimed_at),
+    )
+
+
 class TaskRunRepository(Repository):
     """Task run methods of ``store.executions``."""
+
+    def __init__(self, engine: Engine) -> None:
+        super().__init__(engine)
+        # The hot statements are built once with bind parameters: building a SQLAlchemy statement and
+        # its cache key costs more than executing it on SQLite.
+        self._claim = _claim_statement(self._dialect)
+        self._update = _update_statement(guarded=False)
+        self._update_guarded = _update_statement(guarded=True)
 
     def insert_task_runs(self, runs: Sequence[TaskRun], *, conn: Connection | None = None) -> None:
         """Insert many task runs in one executemany."""
@@ -82,33 +131,23 @@ class TaskRunRepository(Repository):
     ) -> list[TaskRun]:
         """Atomically move up to ``limit`` CREATED task runs with ``ready_at <= now`` to RUNNING, claimed by
         ``worker_id`` (a RUNNING entry is appended to their histories); returns them, oldest ready first."""
-        tr = task_runs
-        candidates = (
-            sa.select(tr.c.id)
-            .where(tr.c.state == "CREATED", tr.c.ready_at <= now)
-            .order_by(tr.c.ready_at, tr.c.id)
-            .limit(limit)
-        )
-        if self._dialect == "postgresql":
-            candidates = candidates.with_for_update(skip_locked=True)
-        stmt = (
-            tr.update()
-            .where(tr.c.id.in_(candidates.scalar_subquery()))
-            .values(
-                state="RUNNING",
-                claimed_by=worker_id,
-                claimed_at=now,
-                histories=json_append(self._dialect, tr.c.histories, {"state": "RUNNING", "date": now}),
-            )
-            .returning(*tr.c)
-        )
+        params = {
+            "b_worker": worker_id,
+            "b_now": now,
+            "b_limit": limit,
+            "b_history": json_dumps({"state": "RUNNING", "date": now}),
+        }
         with self._write(conn) as c:
-            claimed = [_row(row) for row in c.execute(stmt)]
+            claimed = [_row(row) for row in c.execute(self._claim, params)]
         claimed.sort(key=lambda run: (run.ready_at, run.id))
         return claimed
 
     def update_task_runs(
-        self, updates: Sequence[TaskRunUpdate], *, worker_id: str | None = None, conn: Connection | None = None
+        self,
+        updates: Sequence[TaskRunUpdate],
+        *,
+        worker_id: str | None = None,
+        conn: Connection | None = None,
     ) -> int:
         """Write state, histories, attempts, outputs (and ``ready_at``) of many task runs in one executemany.
 
@@ -117,27 +156,14 @@ class TaskRunRepository(Repository):
         """
         if not updates:
             return 0
-        tr = task_runs
-        stmt = tr.update().where(tr.c.id == sa.bindparam("b_id"))
-        if worker_id is not None:
-            stmt = stmt.where(tr.c.claimed_by == worker_id)
-        retry = sa.bindparam("b_state", type_=sa.String()) == "CREATED"
-        stmt = stmt.values(
-            state=sa.bindparam("b_state"),
-            histories=sa.bindparam("b_histories"),
-            attempts=sa.bindparam("b_attempts"),
-            outputs=sa.bindparam("b_outputs"),
-            ready_at=sa.func.coalesce(sa.bindparam("b_ready_at", type_=UTCDateTime()), tr.c.ready_at),
-            claimed_by=sa.case((retry, sa.null()), else_=tr.c.claimed_by),
-            claimed_at=sa.case((retry, sa.null()), else_=tr.c.claimed_at),
-        )
         params = [
             {
                 "b_id": u.id, "b_state": u.state, "b_histories": u.histories, "b_attempts": u.attempts,
-                "b_outputs": u.outputs, "b_ready_at": u.ready_at,
+                "b_outputs": u.outputs, "b_ready_at": u.ready_at, "b_worker": worker_id,
             }
             for u in updates
         ]  # fmt: skip
+        stmt = self._update if worker_id is None else self._update_guarded
         with self._write(conn) as c:
             return c.execute(stmt, params).rowcount
 
@@ -160,7 +186,7 @@ class TaskRunRepository(Repository):
     def requeue_task_runs(
         self, claimed_by: Collection[str], *, now: datetime, conn: Connection | None = None
     ) -> int:
-        """Put the RUNNING task runs claimed by (dead) workers back to CREATED, ready now; returns how many."""
+        """Put RUNNING task runs claimed by (dead) workers back to CREATED, ready now; returns how many."""
         if not claimed_by:
             return 0
         tr = task_runs
@@ -172,7 +198,9 @@ class TaskRunRepository(Repository):
                 ready_at=now,
                 claimed_by=None,
                 claimed_at=None,
-                histories=json_append(self._dialect, tr.c.histories, {"state": "CREATED", "date": now}),
+                histories=json_append(
+                    self._dialect, tr.c.histories, sa.literal(json_dumps({"state": "CREATED", "date": now}))
+                ),
             )
         )
         with self._write(conn) as c:

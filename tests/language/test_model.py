@@ -67,7 +67,16 @@ def test_unknown_type_and_property_are_errors() -> None:
 
 def test_ignored_kestra_property_is_accepted() -> None:
     f = Flow.model_validate(
-        flow(tasks=[{"id": "t", "type": "io.kestra.plugin.core.log.Log", "message": "m", "workerGroup": {"key": "g"}}])
+        flow(
+            tasks=[
+                {
+                    "id": "t",
+                    "type": "io.kestra.plugin.core.log.Log",
+                    "message": "m",
+                    "workerGroup": {"key": "g"},
+                }
+            ]
+        )
     )
     assert f.tasks[0].id == "t"
     assert "workerGroup" in ignored_properties("io.kestra.plugin.core.log.Log")
@@ -84,7 +93,10 @@ def test_seed_dialect_flow_is_valid() -> None:
         {
             "id": "seed-style",
             "namespace": "example",
-            "inputs": [{"name": "date", "type": "string"}, {"name": "flag", "type": "bool", "defaults": True}],
+            "inputs": [
+                {"name": "date", "type": "string"},
+                {"name": "flag", "type": "bool", "defaults": True},
+            ],
             "triggers": [{"id": "daily", "type": "schedule", "cron": "0 0 * * *"}],
             "tasks": [
                 {"id": "extract", "type": "io.kestra.core.tasks.scripts.Python", "script": "print('x')"},
@@ -102,11 +114,19 @@ def test_seed_dialect_flow_is_valid() -> None:
                     "message": "done",
                     "dependsOn": ["transform"],
                     "conditions": [
-                        {"type": "io.kestra.core.models.conditions.ExecutionStatusCondition", "in": ["SUCCESS"]}
+                        {
+                            "type": "io.kestra.core.models.conditions.ExecutionStatusCondition",
+                            "in": ["SUCCESS"],
+                        }
                     ],
                 },
                 {"id": "call", "type": "io.kestra.core.tasks.http.Request", "url": "http://127.0.0.1/x"},
-                {"id": "sub", "type": "io.kestra.core.tasks.flows.Flow", "namespace": "example", "flowId": "child"},
+                {
+                    "id": "sub",
+                    "type": "io.kestra.core.tasks.flows.Flow",
+                    "namespace": "example",
+                    "flowId": "child",
+                },
             ],
         }
     )
@@ -127,7 +147,9 @@ def test_seed_dialect_flow_is_valid() -> None:
 
 def test_legacy_python_with_commands_is_python_commands() -> None:
     f = Flow.model_validate(
-        flow(tasks=[{"id": "p", "type": "io.kestra.core.tasks.scripts.Python", "commands": ["python main.py"]}])
+        flow(
+            tasks=[{"id": "p", "type": "io.kestra.core.tasks.scripts.Python", "commands": ["python main.py"]}]
+        )
     )
     assert isinstance(f.tasks[0], PythonCommandsTask)
 
@@ -141,7 +163,9 @@ def test_each_parallel_becomes_foreach() -> None:
                     "type": "io.kestra.core.tasks.flows.EachParallel",
                     "value": ["a", "b"],
                     "concurrent": 2,
-                    "tasks": [{"id": "x", "type": "io.kestra.plugin.core.log.Log", "message": "{{ taskrun.value }}"}],
+                    "tasks": [
+                        {"id": "x", "type": "io.kestra.plugin.core.log.Log", "message": "{{ taskrun.value }}"}
+                    ],
                 }
             ]
         )
@@ -185,10 +209,19 @@ def test_nested_tasks_are_walked() -> None:
 def test_plugin_defaults_fill_and_force_values() -> None:
     f = Flow.model_validate(
         flow(
-            taskDefaults=[{"type": "io.kestra.plugin.jdbc.postgresql", "values": {"url": "jdbc:x", "username": "u"}}],
-            pluginDefaults=[{"type": "io.kestra.plugin.core.log", "forced": True, "values": {"level": "WARN"}}],
+            taskDefaults=[
+                {"type": "io.kestra.plugin.jdbc.postgresql", "values": {"url": "jdbc:x", "username": "u"}}
+            ],
+            pluginDefaults=[
+                {"type": "io.kestra.plugin.core.log", "forced": True, "values": {"level": "WARN"}}
+            ],
             tasks=[
-                {"id": "q", "type": "io.kestra.plugin.jdbc.postgresql.Query", "sql": "select 1", "username": "me"},
+                {
+                    "id": "q",
+                    "type": "io.kestra.plugin.jdbc.postgresql.Query",
+                    "sql": "select 1",
+                    "username": "me",
+                },
                 {"id": "l", "type": "io.kestra.plugin.core.log.Log", "message": "m", "level": "DEBUG"},
             ],
         )
@@ -204,7 +237,12 @@ def test_labels_as_list_and_triggers() -> None:
             labels=[{"key": "env", "value": "dev"}, {"key": "n", "value": 3}],
             triggers=[
                 {"id": "hook", "type": "io.kestra.core.models.triggers.types.Webhook", "key": "k1"},
-                {"id": "s", "type": "io.kestra.plugin.core.trigger.Schedule", "cron": "*/5 * * * * *", "withSeconds": True},
+                {
+                    "id": "s",
+                    "type": "io.kestra.plugin.core.trigger.Schedule",
+                    "cron": "*/5 * * * * *",
+                    "withSeconds": True,
+                },
             ],
         )
     )

@@ -16,7 +16,9 @@ from daemon.runners.process import ProcessRunner
 pytestmark = pytest.mark.integration
 
 
-def sh(script: str, workdir: Path, *, env: dict[str, str] | None = None, timeout: float | None = None) -> ScriptSpec:
+def sh(
+    script: str, workdir: Path, *, env: dict[str, str] | None = None, timeout: float | None = None
+) -> ScriptSpec:
     return ScriptSpec(argv=["/bin/sh", "-c", script], workdir=workdir, env=env or {}, timeout=timeout)
 
 
@@ -98,7 +100,11 @@ def test_env_is_merged_over_a_minimal_base(tmp_path: Path, monkeypatch: pytest.M
     monkeypatch.setenv("FLOWD_SECRET_FOR_TEST", "leak")
     runner = ProcessRunner(grace=1.0)  # reads the daemon's environment when built
     result, lines = run(
-        sh('echo "$GREETING"; echo "${FLOWD_SECRET_FOR_TEST:-unset}"; echo "$PATH"', tmp_path, env={"GREETING": "hi"}),
+        sh(
+            'echo "$GREETING"; echo "${FLOWD_SECRET_FOR_TEST:-unset}"; echo "$PATH"',
+            tmp_path,
+            env={"GREETING": "hi"},
+        ),
         runner=runner,
     )
     assert result.exit_code == 0
@@ -161,7 +167,9 @@ def test_cancel_kills_the_process(tmp_path: Path) -> None:
             cancelled.set()
 
         return await ProcessRunner(grace=1.0).run(
-            sh("echo started; sleep 300 & echo $! > child.pid; wait", tmp_path), on_line=on_line, cancelled=cancelled
+            sh("sleep 300 & echo $! > child.pid; echo started; wait", tmp_path),
+            on_line=on_line,
+            cancelled=cancelled,
         )
 
     result = asyncio.run(go())
@@ -172,7 +180,7 @@ def test_cancel_kills_the_process(tmp_path: Path) -> None:
 def test_cancelled_before_start_runs_nothing(tmp_path: Path) -> None:
     event = asyncio.Event()
     event.set()
-    result, lines = run(sh("echo should-not-run > ran.txt", tmp_path), cancelled=event)
+    result, _ = run(sh("echo should-not-run > ran.txt", tmp_path), cancelled=event)
     assert result.killed and result.exit_code is None
     assert not (tmp_path / "ran.txt").exists()
 
@@ -189,3 +197,22 @@ def test_runner_for_picks_by_kind() -> None:
     assert isinstance(runner_for("io.kestra.plugin.core.runner.Process"), ProcessRunner)
     with pytest.raises(TaskError, match="unknown task runner 'KUBERNETES'"):
         runner_for("KUBERNETES")
+
+
+def test_cancelling_the_awaiting_task_kills_the_process(tmp_path: Path) -> None:
+    async def go() -> None:
+        started = asyncio.Event()
+        task = asyncio.ensure_future(
+            ProcessRunner(grace=1.0).run(
+                sh("sleep 300 & echo $! > child.pid; echo started; wait", tmp_path),
+                on_line=lambda stream, line: started.set(),
+                cancelled=asyncio.Event(),
+            )
+        )
+        await started.wait()
+        task.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await task
+
+    asyncio.run(go())
+    assert not _alive(int((tmp_path / "child.pid").read_text()))

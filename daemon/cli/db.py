@@ -1,0 +1,57 @@
+"""``flowd db``: database maintenance (``upgrade`` applies migrations, ``current`` shows where it is)."""
+
+from __future__ import annotations
+
+import click
+from sqlalchemy.exc import SQLAlchemyError
+
+from daemon.cli.common import db_option, handle_errors
+from daemon.errors import StoreError
+from daemon.settings import Settings, normalize_db_url
+from daemon.store import migrate
+from daemon.store.engine import create_engine, describe_error
+
+
+def _url(db: str | None) -> str:
+    return normalize_db_url(db) if db else Settings().db_url()
+
+
+@click.group(name="db")
+def command() -> None:
+    """Database maintenance (migrations)."""
+
+
+@command.command("upgrade")
+@db_option
+@click.option("--revision", default="head", show_default=True, help="Migrate to this revision.")
+@handle_errors
+def upgrade_command(db: str | None, revision: str) -> None:
+    """Apply the migrations shipped with flowd (idempotent)."""
+    engine = create_engine(_url(db))
+    try:
+        before = migrate.current_revision(engine)
+        migrate.upgrade(engine, revision)
+        after = migrate.current_revision(engine)
+    except SQLAlchemyError as exc:
+        raise StoreError(f"cannot migrate {engine.url.render_as_string()}: {describe_error(exc)}") from exc
+    finally:
+        engine.dispose()
+    if before == after:
+        click.echo(f"database is up to date (revision {after})")
+    else:
+        click.echo(f"database migrated from {before or 'empty'} to {after}")
+
+
+@command.command("current")
+@db_option
+@handle_errors
+def current_command(db: str | None) -> None:
+    """Print the database's migration revision and the newest one shipped."""
+    engine = create_engine(_url(db))
+    try:
+        current = migrate.current_revision(engine)
+    except SQLAlchemyError as exc:
+        raise StoreError(f"cannot read {engine.url.render_as_string()}: {describe_error(exc)}") from exc
+    finally:
+        engine.dispose()
+    click.echo(f"current: {current or 'empty'}\nhead: {migrate.head_revision()}")

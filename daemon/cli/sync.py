@@ -1,0 +1,111 @@
+"""``flowd sync``: make the deployed flows equal to a source (Git repository or folder), once.
+
+Exit status: 0 everything valid and applied; 1 some files invalid (the valid ones applied; the flows of the
+invalid files keep their deployed revision, marked OUT_OF_DATE); 2 nothing applied: the source cannot be read
+(unreachable, bad ref, auth) or the sync was refused because it would delete every deployed flow.
+"""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any, TypeVar
+
+import click
+
+from daemon.cli.common import db_option, handle_errors
+
+if TYPE_CHECKING:
+    from daemon.reconcile import Reconciler
+    from daemon.store import Store
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def source_options(fn: F) -> F:
+    """``--source``, ``--ref``, ``--path`` (also ``FLOWD_SOURCE``, ``FLOWD_REF``, ``FLOWD_PATH``)."""
+    fn = click.option(
+        "--path", "path", envvar="FLOWD_PATH", default=None, help="Subfolder holding the flows."
+    )(fn)
+    fn = click.option("--ref", "ref", envvar="FLOWD_REF", default=None, help="Branch, tag or commit.")(fn)
+    return click.option(
+        "--source", "source", envvar="FLOWD_SOURCE", required=True,
+        help="Git URL (file://, https://, ssh) or a local folder.",
+    )(fn)  # fmt: skip
+
+
+def open_reconciler(
+    *,
+    source: str,
+    ref: str | None,
+    path: str | None,
+    db: str | None,
+    prune: bool = True,
+    allow_empty: bool = False,
+) -> tuple[Store, Reconciler]:
+    """Settings -> store + source -> a one-shot ``Reconciler`` (the caller closes the store)."""
+    # imported here: ``flowd --help`` must not pay for pygit2, SQLAlchemy and the flow model
+    from daemon.reconcile import Reconciler
+    from daemon.settings import Settings, normalize_db_url
+    from daemon.sources import open_source
+    from daemon.store import Store
+
+    settings = Settings()
+    opened = open_source(
+        source, cache_dir=settings.repos_dir, ref=ref, path=path,
+        token=settings.git_token, ssh_key=settings.git_ssh_key,
+    )  # fmt: skip
+    store = Store.open(normalize_db_url(db) if db else settings.db_url())
+    return store, Reconciler(store, opened, prune=prune, allow_empty=allow_empty, ref=ref)
+
+
+@click.command("sync")
+@source_options
+@click.option("--no-prune", is_flag=True, help="Never delete deployed flows missing from the source.")
+@click.option("--allow-empty", is_flag=True, help="Allow a sync that deletes every deployed flow.")
+@db_option
+@handle_errors
+def command(
+    source: str, ref: str | None, path: str | None, no_prune: bool, allow_empty: bool, db: str | None
+) -> None:
+    """Reconcile the deployed flows with a source: create, update, delete (prune), record the sync."""
+    sys.exit(run(source=source, ref=ref, path=path, db=db, prune=not no_prune, allow_empty=allow_empty))
+
+
+def run(
+    *,
+    source: str,
+    ref: str | None,
+    path: str | None,
+    db: str | None,
+    prune: bool = True,
+    allow_empty: bool = False,
+) -> int:
+    """Sync once, print what was done, return the exit code."""
+    from daemon.errors import SourceError
+    from daemon.reconcile.render import plan_lines
+
+    try:
+        store, reconciler = open_reconciler(
+            source=source, ref=ref, path=path, db=db, prune=prune, allow_empty=allow_empty
+        )
+    except SourceError as exc:
+        click.echo(f"flowd: cannot read source: {_one_line(exc.message)}", err=True)
+        return exc.exit_code
+    with store:
+        outcome = reconciler.sync()
+    if outcome.result == "SOURCE_ERROR":
+        click.echo(f"flowd: cannot read source: {_one_line(outcome.message or '')}", err=True)
+        return outcome.exit_code
+    assert outcome.plan is not None
+    commit = (outcome.commit or "")[:12] or "folder"
+    lines = plan_lines(outcome.plan)
+    lines[0] = f"Sync {outcome.result} at {commit}: " + lines[0].removeprefix("Plan: ")
+    click.echo("\n".join(lines))
+    if outcome.result == "REFUSED":
+        click.echo(f"flowd: {outcome.message}", err=True)
+    return outcome.exit_code
+
+
+def _one_line(message: str) -> str:
+    return " ".join(message.split())

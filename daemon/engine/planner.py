@@ -1,0 +1,298 @@
+"""The execution state machine: given a flow and the task runs so far, what happens next. Pure.
+
+Every task, flowable ones included, becomes a task run. A flowable's run is RUNNING once the executor has
+taken its decision (If branch, Switch case, ForEach values), stored in ``meta``; the planner then creates its
+children and, when they are all done, finishes it. Runs are found by ``(parent run id, task id,
+iteration)``: task ids are unique in a flow, and only ForEach distinguishes children by iteration.
+
+The executor calls ``plan`` after every change and applies the actions until none is left.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+from daemon.engine import states as S
+from daemon.language.model import Flow
+from daemon.language.task_base import TaskBase
+from daemon.language.tasks_flow import (
+    AllowFailureTask,
+    DagTask,
+    Flowable,
+    ForEachTask,
+    IfTask,
+    ParallelTask,
+    SwitchTask,
+)
+
+BAD = frozenset({S.FAILED, S.KILLED, S.CANCELLED})
+Key = tuple[str | None, str, int | None]
+
+
+class RunLike(Protocol):
+    """What the planner reads of a task run."""
+
+    @property
+    def id(self) -> str: ...
+    @property
+    def task_id(self) -> str: ...
+    @property
+    def parent_id(self) -> str | None: ...
+    @property
+    def iteration(self) -> int | None: ...
+    @property
+    def state(self) -> str: ...
+    @property
+    def meta(self) -> Mapping[str, Any]: ...
+
+
+@dataclass(frozen=True)
+class NewRun:
+    """A task run to create."""
+
+    task_id: str
+    parent_id: str | None
+    value: str | None
+    iteration: int | None
+
+
+@dataclass
+class Plan:
+    """What to do next: create runs, finish flowable runs, end the execution."""
+
+    create: list[NewRun] = field(default_factory=list)
+    finish: list[tuple[str, str]] = field(default_factory=list)  # (run id, state)
+    end: str | None = None
+
+    @property
+    def empty(self) -> bool:
+        return not self.create and not self.finish and self.end is None
+
+
+class TaskIndex:
+    """Tasks of a flow by id (built once per flow revision)."""
+
+    def __init__(self, flow: Flow) -> None:
+        self.flow = flow
+        self.tasks: dict[str, TaskBase] = {t.id: t for t in flow.all_tasks()}
+
+    def __getitem__(self, task_id: str) -> TaskBase:
+        return self.tasks[task_id]
+
+
+def effective_state(run_state: str, task: TaskBase) -> str:
+    """The state a run counts as for its parent: ``allowFailure`` turns FAILED into WARNING,
+    ``allowWarning`` turns WARNING into SUCCESS."""
+    if run_state == S.FAILED and task.allowFailure:
+        return S.WARNING
+    if run_state == S.WARNING and task.allowWarning:
+        return S.SUCCESS
+    return run_state
+
+
+def provisional_state(index: TaskIndex, runs: Sequence[RunLike]) -> str:
+    """The state the execution would end in now, judged from finished top-level runs (task ``conditions``)."""
+    done = [effective_state(r.state, index[r.task_id]) for r in runs if S.is_terminal(r.state)]
+    return S.worst(done)
+
+
+def plan(index: TaskIndex, runs: Sequence[RunLike], *, stopping: str | None = None) -> Plan:
+    """The next actions for an execution. ``stopping`` (KILLED, or an Exit task's state) means no new work:
+    the execution ends in that state once every run is terminal."""
+    return _Planner(index, runs, stopping).run()
+
+
+class _Planner:
+    def __init__(self, index: TaskIndex, runs: Sequence[RunLike], stopping: str | None) -> None:
+        self.index = index
+        self.runs = runs
+        self.stopping = stopping
+        self.by_key: dict[Key, RunLike] = {(r.parent_id, r.task_id, r.iteration): r for r in runs}
+        self.out = Plan()
+
+    def run(self) -> Plan:
+        if self.stopping is not None:
+            if all(S.is_terminal(r.state) for r in self.runs):
+                self.out.end = self.stopping
+            return self.out
+        flow = self.index.flow
+        if flow.is_dag:
+            deps = {t.id: list(t.dependsOn) for t in flow.tasks}
+            main = self._dag(flow.tasks, deps, None, None, None, 0)
+        else:
+            main = self._seq(flow.tasks, None, None, None)
+        if main is None:
+            return self.out
+        state = main
+        if main in BAD and flow.errors:
+            if self._seq(flow.errors, None, None, None) is None:
+                return self.out
+        if flow.finally_:
+            fin = self._seq(flow.finally_, None, None, None)
+            if fin is None:
+                return self.out
+            if fin in BAD and state not in BAD:
+                state = S.FAILED
+        if flow.afterExecution and self._seq(flow.afterExecution, None, None, None) is None:
+            return self.out
+        self.out.end = state
+        return self.out
+
+    # --- blocks -----------------------------------------------------------------------------------------
+    def _lookup(self, task: TaskBase, parent: RunLike | None, iteration: int | None) -> RunLike | None:
+        return self.by_key.get((parent.id if parent else None, task.id, iteration))
+
+    def _create(self, task: TaskBase, parent: RunLike | None, value: str | None, iteration: int | None) -> None:
+        self.out.create.append(NewRun(task.id, parent.id if parent else None, value, iteration))
+
+    def _visit(self, run: RunLike, task: TaskBase) -> str | None:
+        """A run's effective state when terminal; else None (after planning inside it, if flowable)."""
+        if S.is_terminal(run.state):
+            return effective_state(run.state, task)
+        if isinstance(task, Flowable) and run.state == S.RUNNING and "decided" in run.meta:
+            self._flowable(run, task)
+        return None
+
+    def _seq(
+        self, tasks: Sequence[TaskBase], parent: RunLike | None, value: str | None, iteration: int | None
+    ) -> str | None:
+        seen: list[str] = []
+        for task in tasks:
+            if task.disabled:
+                continue
+            run = self._lookup(task, parent, iteration)
+            if run is None:
+                self._create(task, parent, value, iteration)
+                return None
+            state = self._visit(run, task)
+            if state is None:
+                return None
+            if state in BAD:
+                return state
+            seen.append(state)
+        return S.worst(seen)
+
+    def _parallel(
+        self,
+        tasks: Sequence[TaskBase],
+        parent: RunLike | None,
+        value: str | None,
+        iteration: int | None,
+        limit: int,
+    ) -> str | None:
+        return self._dag(tasks, {}, parent, value, iteration, limit)
+
+    def _dag(
+        self,
+        tasks: Sequence[TaskBase],
+        deps: Mapping[str, list[str]],
+        parent: RunLike | None,
+        value: str | None,
+        iteration: int | None,
+        limit: int,
+    ) -> str | None:
+        done: dict[str, str] = {}
+        active = 0
+        pending: list[TaskBase] = []
+        for task in tasks:
+            if task.disabled:
+                done[task.id] = S.SKIPPED
+                continue
+            run = self._lookup(task, parent, iteration)
+            if run is None:
+                pending.append(task)
+                continue
+            state = self._visit(run, task)
+            if state is None:
+                active += 1
+            else:
+                done[task.id] = state
+        failed = any(s in BAD for s in done.values())
+        if not failed:
+            ready = [t for t in pending if all(done.get(d) in S.OK for d in deps.get(t.id, []))]
+            blocked = any(any(done.get(d) in BAD for d in deps.get(t.id, [])) for t in pending)
+            slots = len(ready) if limit <= 0 else max(limit - active, 0)
+            for task in ready[:slots]:
+                self._create(task, parent, value, iteration)
+                active += 1
+            if blocked and active == 0:
+                return S.FAILED
+        if active:
+            return None
+        if pending and not failed:
+            return None  # waiting on dependencies that are still to come (cannot happen in a valid DAG)
+        return S.worst(done.values())
+
+    # --- flowables --------------------------------------------------------------------------------------
+    def _flowable(self, run: RunLike, task: Flowable) -> None:
+        value = _value_of(run)
+        body = self._body(run, task, value)
+        if body is None:
+            return
+        state = body
+        if body in BAD and task.errors:
+            if self._seq(task.errors, run, value, run.iteration) is None:
+                return
+        if task.finally_:
+            fin = self._seq(task.finally_, run, value, run.iteration)
+            if fin is None:
+                return
+            if fin in BAD and state not in BAD:
+                state = S.FAILED
+        if isinstance(task, AllowFailureTask) and state == S.FAILED:
+            state = S.WARNING
+        self.out.finish.append((run.id, state))
+
+    def _body(self, run: RunLike, task: Flowable, value: str | None) -> str | None:
+        meta = run.meta
+        if isinstance(task, IfTask):
+            branch = task.then if meta.get("branch") == "then" else task.else_
+            return self._seq(branch, run, value, run.iteration)
+        if isinstance(task, SwitchTask):
+            case = meta.get("case")
+            tasks = task.cases[case] if case in task.cases else task.defaults
+            return self._seq(tasks, run, value, run.iteration)
+        if isinstance(task, ForEachTask):
+            return self._for_each(run, task, list(meta.get("values") or []))
+        if isinstance(task, ParallelTask):
+            return self._parallel(task.tasks, run, value, run.iteration, task.concurrent or 0)
+        if isinstance(task, DagTask):
+            deps = {e.task.id: list(e.dependsOn) for e in task.tasks}
+            return self._dag([e.task for e in task.tasks], deps, run, value, run.iteration, task.concurrent or 0)
+        tasks = task.body()[0] if task.body() else []
+        return self._seq(tasks, run, value, run.iteration)
+
+    def _for_each(self, run: RunLike, task: ForEachTask, values: list[str]) -> str | None:
+        limit = task.concurrencyLimit
+        active = 0
+        seen: list[str] = []
+        failed = False
+        not_started: list[int] = []
+        for i, val in enumerate(values):
+            if not any(self._lookup(t, run, i) for t in task.tasks):
+                not_started.append(i)
+                continue
+            state = self._seq(task.tasks, run, val, i)
+            if state is None:
+                active += 1
+            else:
+                seen.append(state)
+                failed = failed or state in BAD
+        if not failed:
+            slots = len(not_started) if limit <= 0 else max(limit - active, 0)
+            for i in not_started[:slots]:
+                if self._seq(task.tasks, run, values[i], i) is None:
+                    active += 1
+                else:  # every child disabled
+                    seen.append(S.SUCCESS)
+            if slots >= len(not_started):
+                not_started = []
+        if active or (not_started and not failed):
+            return None
+        return S.worst(seen)
+
+
+def _value_of(run: RunLike) -> str | None:
+    return getattr(run, "value", None)

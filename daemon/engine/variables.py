@@ -1,0 +1,76 @@
+"""The expression context of one task run (Kestra's variables). Pure: services come in as arguments.
+
+``outputs`` is the execution's live outputs map (shared, not copied: building a context stays O(1) as an
+execution grows); ForEach children appear under their iteration values: ``outputs.inner[taskrun.value]``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from daemon.engine.states import iso
+from daemon.engine.view import ExecView, RunView
+from daemon.expressions import ERROR_LOGS_KEY, KV_KEY, NOW_KEY, READ_KEY, SECRET_KEY
+from daemon.language.task_base import TaskBase
+
+
+@dataclass
+class Services:
+    """Callables the expression functions reach through reserved context keys."""
+
+    secret: Callable[[str], str]
+    kv: Callable[..., Any]
+    now: Any  # a Clock (``now()``) or a datetime
+    envs: Mapping[str, str] = field(default_factory=dict)
+    error_logs: Callable[[], list[Any]] | None = None
+    read: Callable[[str], str] | None = None
+
+
+def execution_context(view: ExecView, services: Services) -> dict[str, Any]:
+    """Variables shared by every task run of an execution (flow outputs are rendered with these)."""
+    ex = view.execution
+    flow = view.index.flow
+    from daemon.engine.services import SecretAccessor
+
+    ctx: dict[str, Any] = {
+        "flow": {"id": ex.flow_id, "namespace": ex.namespace, "revision": ex.flow_revision},
+        "execution": {"id": ex.id, "startDate": iso(ex.start_date), "originalId": ex.id, "state": view.state},
+        "inputs": ex.inputs or {},
+        "outputs": view.outputs,
+        "vars": flow.variables,
+        "labels": view.labels,
+        "trigger": (ex.trigger or {}).get("variables") or {},
+        "envs": dict(services.envs),
+        "tasks": view.task_states,
+        "secret": SecretAccessor(services.secret),
+        SECRET_KEY: services.secret,
+        KV_KEY: services.kv,
+        NOW_KEY: services.now,
+    }
+    if services.error_logs is not None:
+        ctx[ERROR_LOGS_KEY] = services.error_logs
+    if services.read is not None:
+        ctx[READ_KEY] = services.read
+    return ctx
+
+
+def task_context(base: Mapping[str, Any], view: ExecView, run: RunView, task: TaskBase) -> dict[str, Any]:
+    """``base`` plus ``task``, ``taskrun``, ``parent`` and ``parents`` for one run."""
+    chain = view.value_chain(run)
+    start = run.histories[0]["date"] if run.histories else None
+    taskrun = {
+        "id": run.id,
+        "startDate": start,
+        "attemptsCount": len(run.attempts),
+        "value": run.value,
+        "iteration": run.iteration,
+        "parentId": run.parent_id,
+    }
+    # nearest enclosing ForEach iteration first; the innermost is the run's own value
+    parents = [{"taskrun": {"value": v, "iteration": i}} for v, i in reversed(chain[:-1])]
+    ctx = {**base, "task": {"id": task.id, "type": task.type}, "taskrun": taskrun, "parents": parents}
+    if parents:
+        ctx["parent"] = parents[0]
+    return ctx

@@ -1,0 +1,124 @@
+"""The executor's in-memory view of an execution, written through to the store (which stays the truth).
+
+Flowable decisions (If branch, Switch case, ForEach values) are kept in ``RunView.meta`` and stored inside
+the task run's outputs under ``META_KEY``; ``public_outputs`` strips it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from daemon.engine import states as S
+from daemon.engine.planner import TaskIndex
+from daemon.store.executions import Execution
+from daemon.store.task_runs import TaskRun, TaskRunUpdate
+
+META_KEY = "__flowd__"
+
+
+@dataclass
+class RunView:
+    """One task run as the executor holds it."""
+
+    id: str
+    task_id: str
+    parent_id: str | None
+    value: str | None
+    iteration: int | None
+    state: str
+    ready_at: datetime
+    histories: list[dict[str, Any]] = field(default_factory=list)
+    attempts: list[dict[str, Any]] = field(default_factory=list)
+    outputs: dict[str, Any] = field(default_factory=dict)
+    meta: dict[str, Any] = field(default_factory=dict)
+    claimed_by: str | None = None
+
+    @classmethod
+    def from_row(cls, row: TaskRun) -> RunView:
+        outputs = dict(row.outputs or {})
+        meta = outputs.pop(META_KEY, None) or {}
+        return cls(
+            id=row.id, task_id=row.task_id, parent_id=row.parent_task_run_id, value=row.value,
+            iteration=row.iteration, state=row.state, ready_at=row.ready_at, histories=list(row.histories),
+            attempts=list(row.attempts), outputs=outputs, meta=meta, claimed_by=row.claimed_by,
+        )  # fmt: skip
+
+    def stored_outputs(self) -> dict[str, Any] | None:
+        if self.meta:
+            return {**self.outputs, META_KEY: self.meta}
+        return self.outputs or None
+
+    def to_row(self, execution_id: str) -> TaskRun:
+        return TaskRun(
+            id=self.id, execution_id=execution_id, task_id=self.task_id, state=self.state,
+            ready_at=self.ready_at, histories=self.histories, attempts=self.attempts,
+            outputs=self.stored_outputs(), parent_task_run_id=self.parent_id, value=self.value,
+            iteration=self.iteration, claimed_by=self.claimed_by,
+            claimed_at=self.ready_at if self.claimed_by else None,
+        )  # fmt: skip
+
+    def to_update(self, ready_at: datetime | None = None) -> TaskRunUpdate:
+        return TaskRunUpdate(
+            id=self.id, state=self.state, histories=self.histories, attempts=self.attempts,
+            outputs=self.stored_outputs(), ready_at=ready_at,
+        )  # fmt: skip
+
+    def move(self, state: str, now: datetime) -> None:
+        """Change state and record it in the history."""
+        if state != self.state:
+            self.state = state
+            self.histories.append(S.history_entry(state, now))
+
+
+@dataclass
+class ExecView:
+    """An execution with its task runs, its parsed flow and what the executor decided about it."""
+
+    execution: Execution
+    index: TaskIndex
+    runs: dict[str, RunView] = field(default_factory=dict)
+    state: str = S.CREATED
+    labels: dict[str, str] = field(default_factory=dict)
+    stopping: str | None = None  # KILLED or an Exit state: no new work
+    # expression outputs by task id; ForEach children nest under their values (Kestra's shape)
+    outputs: dict[str, Any] = field(default_factory=dict)
+    task_states: dict[str, dict[str, str]] = field(default_factory=dict)
+    secrets: set[str] = field(default_factory=set)
+
+    @property
+    def id(self) -> str:
+        return self.execution.id
+
+    def add(self, run: RunView) -> None:
+        self.runs[run.id] = run
+
+    def children(self, parent_id: str) -> list[RunView]:
+        return [r for r in self.runs.values() if r.parent_id == parent_id]
+
+    def value_chain(self, run: RunView) -> list[tuple[str, int | None]]:
+        """(value, iteration) of the ForEach iterations enclosing ``run``, outermost first."""
+        chain: list[tuple[str, int | None]] = []
+        current: RunView | None = run
+        while current is not None:
+            parent = self.runs.get(current.parent_id) if current.parent_id else None
+            if parent is not None and "values" in parent.meta and current.value is not None:
+                chain.append((current.value, current.iteration))
+            current = parent
+        chain.reverse()
+        return chain
+
+    def record_outputs(self, run: RunView) -> None:
+        """Publish a finished run's outputs and state to later expressions."""
+        self.task_states[run.task_id] = {"state": run.state}
+        if not run.outputs:
+            return
+        chain = [value for value, _ in self.value_chain(run)]
+        if not chain:
+            self.outputs[run.task_id] = run.outputs
+            return
+        node = self.outputs.setdefault(run.task_id, {})
+        for value in chain[:-1]:
+            node = node.setdefault(value, {})
+        node[chain[-1]] = run.outputs

@@ -1,0 +1,96 @@
+"""Turning the files of a source snapshot into desired flows and invalid files, validating only what changed.
+
+A file is validated with ``daemon.language.validate_text`` (the same diagnostics ``flowd validate`` prints).
+Two shortcuts keep a sync of a large repository cheap:
+- ``FileChecker`` remembers results by (path, content hash) for the life of the object (the daemon keeps one
+  ``Reconciler``, hence one checker), so only files that changed since the last sync are validated again;
+- with ``trust_deployed``, a file whose normalised content is exactly the revision already deployed from
+  the same path is not validated again (it was valid when deployed, and it can only be ``unchanged``). This
+  is what makes a one-shot ``flowd sync`` of an unchanged repository fast; a flowd upgrade that tightens
+  validation then applies to a flow at its next edit.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+from daemon.errors import Diagnostic
+from daemon.language.validate import validate_text
+from daemon.reconcile.hashing import content_hash
+from daemon.reconcile.plan import DeployedFlow, DesiredFlow, InvalidFile
+from daemon.reconcile.triggers import trigger_defs
+
+Checked = DesiredFlow | InvalidFile
+
+
+@dataclass(frozen=True, slots=True)
+class Collected:
+    """The source's files sorted into valid flows and invalid files; ``validated`` counts real validations."""
+
+    desired: list[DesiredFlow]
+    invalid: list[InvalidFile]
+    validated: int
+
+
+class FileChecker:
+    """Validates snapshot files, caching each result by path and content."""
+
+    def __init__(self) -> None:
+        self._cache: dict[tuple[str, str], Checked] = {}
+
+    def collect(self, files: Mapping[str, bytes], *, deployed: list[DeployedFlow] | None = None) -> Collected:
+        """Validate (or recall) every file; ``deployed`` enables the trust-deployed shortcut."""
+        by_path = {(d.path, d.hash): d for d in deployed or () if d.path}
+        desired: list[DesiredFlow] = []
+        invalid: list[InvalidFile] = []
+        cache: dict[tuple[str, str], Checked] = {}
+        validated = 0
+        for path in sorted(files):
+            raw = files[path]
+            key = (path, hashlib.sha256(raw).hexdigest())
+            found = self._cache.get(key)
+            if found is None and by_path:
+                # a trusted result holds only while that revision is deployed: it is not cached
+                found = _trusted(path, raw, by_path)
+            if found is None:
+                found = check_file(path, raw)
+                validated += 1
+            if not (isinstance(found, DesiredFlow) and found.triggers is None):
+                cache[key] = found
+            if isinstance(found, DesiredFlow):
+                desired.append(found)
+            else:
+                invalid.append(found)
+        self._cache = cache  # forget files that are gone: the cache never outgrows one snapshot
+        return Collected(desired, invalid, validated)
+
+
+def check_file(path: str, raw: bytes) -> Checked:
+    """Validate one file's bytes."""
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        line = raw[: exc.start].count(b"\n") + 1
+        return InvalidFile(path, (Diagnostic(path, line, 1, "error", "", "file is not valid UTF-8"),))
+    result = validate_text(text, path)
+    if result.flow is None:
+        data = result.data or {}
+        ns, fid = data.get("namespace"), data.get("id")
+        uid = f"{ns}/{fid}" if isinstance(ns, str) and isinstance(fid, str) else None
+        return InvalidFile(path, tuple(result.diagnostics), uid)
+    flow = result.flow
+    return DesiredFlow(flow.namespace, flow.id, path, text, content_hash(text), trigger_defs(flow))
+
+
+def _trusted(path: str, raw: bytes, deployed: dict[tuple[str, str], DeployedFlow]) -> DesiredFlow | None:
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError:
+        return None
+    digest = content_hash(text)
+    have = deployed.get((path, digest))
+    if have is None:
+        return None
+    return DesiredFlow(have.namespace, have.flow_id, path, text, digest, None)

@@ -1,0 +1,172 @@
+"""``Reconciler``: one object per source, kept by the daemon, that plans and applies syncs and records them.
+
+Each ``sync()``:
+1. reads a snapshot of the source (incrementally: the previous snapshot is passed as ``since``); a source
+   that cannot be read is recorded as SOURCE_ERROR and changes nothing;
+2. validates the files that changed (results are cached by path and content for the object's life);
+3. in one transaction (serialised between flowd processes): reads the deployed flows, plans, applies;
+4. records the sync in ``store.syncs``: SUCCESS, PARTIAL (some files invalid, the rest applied), REFUSED
+   (would have deleted every deployed flow), SOURCE_ERROR, or FAILED (the store refused; re-raised).
+
+``commit_applied`` of a sync record is *the newest commit the deployed set fully matches*: the commit itself
+on SUCCESS; on PARTIAL the previous such commit is carried forward (the invalid files still run an older
+revision, each flow row recording the commit it came from); None when nothing was applied.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field, replace
+from typing import Any, Literal, Protocol
+
+from daemon.clock import Clock, SystemClock
+from daemon.errors import FlowdError, SourceError, StoreError
+from daemon.reconcile.apply import apply_plan, load_deployed, lock_for_sync
+from daemon.reconcile.collect import Collected, FileChecker
+from daemon.reconcile.plan import DeployedFlow, DesiredFlow, InvalidFile, Plan, plan
+from daemon.store import Store
+
+SyncResult = Literal["SUCCESS", "PARTIAL", "REFUSED", "SOURCE_ERROR", "FAILED"]
+EXIT_CODES: dict[str, int] = {"SUCCESS": 0, "PARTIAL": 1, "FAILED": 1, "SOURCE_ERROR": 2, "REFUSED": 2}
+
+
+class SnapshotLike(Protocol):
+    """What the reconciler reads of a source snapshot (``daemon.sources.Snapshot``)."""
+
+    @property
+    def commit(self) -> str | None: ...
+
+    @property
+    def files(self) -> Mapping[str, bytes]: ...
+
+
+class SourceLike(Protocol):
+    """What the reconciler needs of a source (``daemon.sources.Source``)."""
+
+    def snapshot(self, since: Any = None) -> Any: ...
+
+
+@dataclass(frozen=True, slots=True)
+class SyncOutcome:
+    """The result of one sync; ``message`` is the one-line reason of a SOURCE_ERROR / REFUSED."""
+
+    result: SyncResult
+    sync_id: int | None
+    commit: str | None
+    plan: Plan | None = None
+    message: str | None = None
+    validated: int = 0
+    counts: dict[str, int] = field(default_factory=dict)
+
+    @property
+    def exit_code(self) -> int:
+        """0 all applied, 1 some files invalid, 2 nothing applied (source unreadable, or refused)."""
+        return EXIT_CODES[self.result]
+
+
+class Reconciler:
+    """Keeps a store's deployed flows equal to a source. Safe to call repeatedly; not thread-safe."""
+
+    def __init__(
+        self,
+        store: Store,
+        source: SourceLike,
+        *,
+        prune: bool = True,
+        allow_empty: bool = False,
+        source_url: str | None = None,
+        ref: str | None = None,
+        clock: Clock | None = None,
+        trust_deployed: bool = True,
+    ) -> None:
+        self.store = store
+        self.source = source
+        self.prune = prune
+        self.allow_empty = allow_empty
+        describe = getattr(source, "describe", None)
+        self.source_url = source_url or (str(describe()) if callable(describe) else repr(source))
+        self.ref = ref if ref is not None else getattr(source, "ref", None)
+        self.clock = clock or SystemClock()
+        self.trust_deployed = trust_deployed
+        self._checker = FileChecker()
+        self._snapshot: Any = None
+
+    def plan(self) -> Plan:
+        """What a sync would do now; changes nothing. Raises SourceError when the source cannot be read."""
+        snapshot = self._read()
+        deployed = load_deployed(self.store)
+        collected = self._collect(snapshot, deployed)
+        return self._plan(collected.desired, deployed, collected.invalid)
+
+    def sync(self) -> SyncOutcome:
+        """Plan and apply in one transaction, and record the sync. Never raises on bad flow files; a source
+        that cannot be read gives a SOURCE_ERROR outcome; a store failure is recorded and raised."""
+        started = self.clock.now()
+        try:
+            snapshot = self._read()
+        except SourceError as exc:
+            sync_id = self.store.syncs.start(
+                source=self.source_url, ref=self.ref, commit_attempted=None, started_at=started
+            )
+            self.store.syncs.finish(
+                sync_id,
+                result="SOURCE_ERROR",
+                finished_at=self.clock.now(),
+                errors=[{"message": exc.message}],
+            )
+            return SyncOutcome("SOURCE_ERROR", sync_id, None, message=exc.message)
+        commit = snapshot.commit
+        sync_id = self.store.syncs.start(
+            source=self.source_url, ref=self.ref, commit_attempted=commit, started_at=started
+        )
+        try:
+            # validate outside the write transaction (it can take seconds on a first sync), then again
+            # inside it against the deployed set read under the lock: the second pass only hits the cache
+            collected = self._collect(snapshot, load_deployed(self.store))
+            with self.store.begin() as conn:
+                lock_for_sync(conn)
+                deployed = load_deployed(self.store, conn=conn)
+                collected = self._collect(snapshot, deployed, validated=collected.validated)
+                result = self._plan(collected.desired, deployed, collected.invalid)
+                if not result.refused:
+                    apply_plan(self.store, result, commit=commit, now=self.clock.now(), conn=conn)
+        except Exception as exc:
+            message = exc.message if isinstance(exc, FlowdError) else f"{type(exc).__name__}: {exc}"
+            self.store.syncs.finish(
+                sync_id, result="FAILED", finished_at=self.clock.now(), errors=[{"message": message}]
+            )
+            if isinstance(exc, FlowdError):
+                raise
+            raise StoreError(f"sync failed, nothing was applied: {message}") from exc
+        outcome: SyncResult = "REFUSED" if result.refused else "PARTIAL" if result.invalid else "SUCCESS"
+        applied = {
+            "SUCCESS": commit,
+            "PARTIAL": self.store.syncs.last_applied_commit(source=self.source_url),
+            "REFUSED": None,
+        }[outcome]
+        errors = [d.as_dict() for d in result.diagnostics()]
+        if result.refused:
+            errors.insert(0, {"message": result.refused})
+        self.store.syncs.finish(
+            sync_id, result=outcome, finished_at=self.clock.now(), commit_applied=applied,
+            counts=result.counts, plan=result.as_dict(include_unchanged=False), errors=errors,
+        )  # fmt: skip
+        return SyncOutcome(
+            outcome, sync_id, commit, result, result.refused, collected.validated, dict(result.counts)
+        )
+
+    def _read(self) -> SnapshotLike:
+        snapshot: SnapshotLike = self.source.snapshot(since=self._snapshot)
+        self._snapshot = snapshot
+        return snapshot
+
+    def _collect(
+        self, snapshot: SnapshotLike, deployed: list[DeployedFlow], *, validated: int = 0
+    ) -> Collected:
+        collected = self._checker.collect(snapshot.files, deployed=deployed if self.trust_deployed else None)
+        return replace(collected, validated=collected.validated + validated)
+
+    def _plan(
+        self, desired: list[DesiredFlow], deployed: list[DeployedFlow], invalid: list[InvalidFile]
+    ) -> Plan:
+        return plan(desired, deployed, invalid, prune=self.prune, allow_empty=self.allow_empty)

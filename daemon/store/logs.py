@@ -1,0 +1,94 @@
+"""Execution logs: bulk insert (the executor batches lines) and reading by execution, after an id.
+
+``insert`` takes ``LogEntry`` dataclasses; queries return ``LogLine`` frozen dataclasses (with their id,
+which is increasing, so ``--follow`` asks for lines after the last id it printed).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection
+
+from daemon.store.repository import Repository
+from daemon.store.tables import logs
+
+LEVELS = ("TRACE", "DEBUG", "INFO", "WARN", "ERROR")
+
+
+@dataclass(frozen=True, slots=True)
+class LogEntry:
+    """A log line to insert."""
+
+    execution_id: str
+    level: str
+    timestamp: datetime
+    message: str
+    task_run_id: str | None = None
+    task_id: str | None = None
+    attempt: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class LogLine:
+    """A stored log line."""
+
+    id: int
+    execution_id: str
+    task_run_id: str | None
+    task_id: str | None
+    attempt: int | None
+    level: str
+    timestamp: datetime
+    message: str
+
+
+class LogRepository(Repository):
+    """Log lines (``logs``)."""
+
+    def insert(self, entries: Sequence[LogEntry], *, conn: Connection | None = None) -> None:
+        """Insert many lines with one executemany (one statement, batched by the driver)."""
+        if not entries:
+            return
+        params = [
+            {
+                "execution_id": e.execution_id, "task_run_id": e.task_run_id, "task_id": e.task_id,
+                "attempt": e.attempt, "level": e.level, "timestamp": e.timestamp, "message": e.message,
+            }
+            for e in entries
+        ]  # fmt: skip
+        with self._write(conn) as c:
+            c.execute(logs.insert(), params)
+
+    def for_execution(
+        self,
+        execution_id: str,
+        *,
+        task_id: str | None = None,
+        after_id: int = 0,
+        min_level: str | None = None,
+        limit: int | None = None,
+        conn: Connection | None = None,
+    ) -> list[LogLine]:
+        """Lines of an execution in order, optionally of one task, only those with ``id > after_id`` and at
+        least ``min_level`` (one of ``LEVELS``)."""
+        query = (
+            sa.select(logs)
+            .where(logs.c.execution_id == execution_id, logs.c.id > after_id)
+            .order_by(logs.c.id)
+            .limit(limit)
+        )
+        if task_id is not None:
+            query = query.where(logs.c.task_id == task_id)
+        if min_level is not None:
+            query = query.where(logs.c.level.in_(LEVELS[LEVELS.index(min_level) :]))
+        with self._read(conn) as c:
+            return [LogLine(**row._mapping) for row in c.execute(query)]
+
+    def delete_for_execution(self, execution_id: str, *, conn: Connection | None = None) -> int:
+        """Delete the lines of an execution; returns how many."""
+        with self._write(conn) as c:
+            return c.execute(logs.delete().where(logs.c.execution_id == execution_id)).rowcount
