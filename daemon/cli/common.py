@@ -31,5 +31,9 @@ def handle_errors(fn: F) -> F:
 def db_option(fn: F) -> F:
     """``--db URL`` (default: ``FLOWD_DATABASE_URL`` or the SQLite file under ``FLOWD_HOME``)."""
     return click.option(
-        "--db", "db", envvar="FLOWD_DATABASE_URL", default=None, help="Database URL (default: embedded SQLite)."
+        "--db",
+        "db",
+        envvar="FLOWD_DATABASE_URL",
+        default=None,
+        help="Database URL (default: embedded SQLite).",
     )(fn)

@@ -16,7 +16,7 @@ TEMPLATE_ENV = "FLOWD_TEMPLATE_DIR"
 
 
 def template_dir() -> Path:
-    """Where the template lives: ``$FLOWD_TEMPLATE_DIR``, else next to the package (source and image installs)."""
+    """Where the template lives: ``$FLOWD_TEMPLATE_DIR``, else beside the package (source/image installs)."""
     configured = os.environ.get(TEMPLATE_ENV)
     candidates = [Path(configured)] if configured else []
     candidates.append(Path(__file__).resolve().parents[2] / "flows-repo-template")

@@ -44,7 +44,7 @@ class RunContext:
     namespace: str
     flow_id: str
     attempt: int
-    variables: Mapping[str, Any]  # the expression context: flow, execution, inputs, outputs, vars, taskrun, ...
+    variables: Mapping[str, Any]  # expression context: flow, execution, inputs, outputs, vars, taskrun...
     workdir: Path
     render_fn: Callable[[Any, Mapping[str, Any]], Any]
     log_fn: LogFn

@@ -1,7 +1,7 @@
 """Kestra's legacy type names and the current names they map to.
 
-Kestra renamed its core plugins from ``io.kestra.core.tasks.*`` to ``io.kestra.plugin.core.*``; flows written for
-either keep working in flowd. A legacy name validates with a warning that names the current one.
+Kestra renamed its core plugins from ``io.kestra.core.tasks.*`` to ``io.kestra.plugin.core.*``; flows
+written for either keep working in flowd. A legacy name validates with a warning that names the current one.
 """
 
 from __future__ import annotations
@@ -70,7 +70,9 @@ CONDITION_ALIASES: dict[str, str] = {
     "io.kestra.plugin.core.condition.ExecutionStatusCondition": f"{CORE}.condition.ExecutionStatus",
     "io.kestra.core.models.conditions.types.ExecutionFlowCondition": f"{CORE}.condition.ExecutionFlow",
     "io.kestra.plugin.core.condition.ExecutionFlowCondition": f"{CORE}.condition.ExecutionFlow",
-    "io.kestra.core.models.conditions.types.ExecutionNamespaceCondition": f"{CORE}.condition.ExecutionNamespace",
+    "io.kestra.core.models.conditions.types.ExecutionNamespaceCondition": (
+        f"{CORE}.condition.ExecutionNamespace"
+    ),
     "io.kestra.plugin.core.condition.ExecutionNamespaceCondition": f"{CORE}.condition.ExecutionNamespace",
 }
 

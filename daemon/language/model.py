@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated, Any, Literal, Union
+from typing import TYPE_CHECKING, Annotated, Any, Literal, Union
 
 from pydantic import Discriminator, Field, Tag, field_validator, model_validator
 
@@ -161,14 +161,17 @@ def trigger_tag(value: Any) -> str | None:
     return tag if tag in TRIGGER_CLASSES else None
 
 
-Trigger = Annotated[
-    Union[tuple(Annotated[cls, Tag(name)] for name, cls in TRIGGER_CLASSES.items())],  # type: ignore[valid-type]  # noqa: UP007
-    Discriminator(
-        trigger_tag,
-        custom_error_type="unsupported_trigger_type",
-        custom_error_message="unsupported or missing trigger type",
-    ),
-]
+if TYPE_CHECKING:
+    Trigger = TriggerBase
+else:
+    Trigger = Annotated[
+        Union[tuple(Annotated[cls, Tag(name)] for name, cls in TRIGGER_CLASSES.items())],  # noqa: UP007
+        Discriminator(
+            trigger_tag,
+            custom_error_type="unsupported_trigger_type",
+            custom_error_message="unsupported or missing trigger type",
+        ),
+    ]
 
 
 class FlowOutput(Strict):
@@ -254,7 +257,7 @@ class Flow(Strict):
 
 
 def apply_plugin_defaults(task: Any, defaults: list[Any]) -> Any:
-    """Merge ``pluginDefaults`` into a raw task dict and its nested tasks (forced values win over the task's)."""
+    """Merge ``pluginDefaults`` into a raw task dict and its nested tasks (forced values win)."""
     if not isinstance(task, dict):
         return task
     raw_type = task.get("type")

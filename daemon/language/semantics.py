@@ -337,22 +337,37 @@ def _labels(flow: Flow, tasks: list[tuple[Path, TaskBase]]) -> list[Finding]:
     return out
 
 
+# ``{{ a.b.c }}`` and nothing else: valid, and its references are plain to see (no parse needed)
+_SIMPLE = re.compile(r"\{\{-?\s*([A-Za-z_]\w*(?:\.[A-Za-z_]\w*)*)\s*-?\}\}")
+
+
+@functools.lru_cache(maxsize=4096)
+def analyse_template(text: str) -> tuple[str | None, frozenset[tuple[str, ...]]]:
+    """(syntax error message or None, variable paths read) for one template string; cached per text."""
+    if "{%" not in text and "{#" not in text:
+        rest = _SIMPLE.sub("", text)
+        if "{{" not in rest and "}}" not in rest:
+            return None, frozenset(tuple(m.group(1).split(".")) for m in _SIMPLE.finditer(text))
+    from daemon.expressions import check_syntax, references
+
+    error = check_syntax(text)
+    if error is not None:
+        return error.message, frozenset()
+    return None, frozenset(references(text))
+
+
 def _expressions(
     data: dict[str, Any], inputs: set[str], task_ids: set[str], foreign: list[Path]
 ) -> list[Finding]:
-    try:
-        from daemon.expressions import check_syntax, references
-    except ImportError:  # the expression engine is not installed yet: nothing to check against
-        return []
     out: list[Finding] = []
     for path, text in _templates(data, ()):
-        error = check_syntax(text)
+        error, refs = analyse_template(text)
         if error is not None:
-            out.append(Finding(path, f"invalid expression: {error.message}"))
+            out.append(Finding(path, f"invalid expression: {error}"))
             continue
         if any(path[: len(prefix)] == prefix for prefix in foreign):
             continue
-        for ref in sorted(references(text)):
+        for ref in sorted(refs):
             if len(ref) < 2:
                 continue
             if ref[0] == "inputs" and ref[1] not in inputs:

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
-from typing import Annotated, Any, Union
+from typing import TYPE_CHECKING, Annotated, Any, Union
 
-from pydantic import Discriminator, Tag
+from pydantic import BaseModel, Discriminator, Tag
 
 from daemon.language import tasks_flow
 from daemon.language.aliases import TASK_ALIASES
@@ -36,18 +36,21 @@ def task_tag(value: Any) -> str | None:
     return tag if tag in TASK_CLASSES else None
 
 
-Task = Annotated[
-    Union[tuple(Annotated[cls, Tag(name)] for name, cls in TASK_CLASSES.items())],  # type: ignore[valid-type]  # noqa: UP007
-    Discriminator(
-        task_tag,
-        custom_error_type="unsupported_task_type",
-        custom_error_message="unsupported or missing task type",
-    ),
-]
+if TYPE_CHECKING:
+    Task = TaskBase
+else:
+    Task = Annotated[
+        Union[tuple(Annotated[cls, Tag(name)] for name, cls in TASK_CLASSES.items())],  # noqa: UP007
+        Discriminator(
+            task_tag,
+            custom_error_type="unsupported_task_type",
+            custom_error_message="unsupported or missing task type",
+        ),
+    ]
 
-for _cls in (*FLOW_TASKS, DagEntry):
+_NESTING: list[type[BaseModel]] = [*FLOW_TASKS, DagEntry]
+for _cls in _NESTING:
     _cls.model_rebuild(_types_namespace={"Task": Task})
-del _cls
 tasks_flow.Task = Task  # type: ignore[attr-defined]
 
 

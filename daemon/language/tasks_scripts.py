@@ -70,11 +70,11 @@ class PythonScriptTask(ScriptTask):
     @classmethod
     def _legacy_python(cls, data: Any) -> Any:
         # the legacy Python task ran a main.py from inputFiles when it had no script
-        if isinstance(data, dict) and str(data.get("type", "")).startswith(LEGACY_SCRIPTS):
-            if "script" not in data:
-                files = data.get("inputFiles")
-                main = files.get("main.py") if isinstance(files, dict) else None
-                data = {**data, "script": main or ""}
+        legacy = isinstance(data, dict) and str(data.get("type", "")).startswith(LEGACY_SCRIPTS)
+        if legacy and "script" not in data:
+            files = data.get("inputFiles")
+            main = files.get("main.py") if isinstance(files, dict) else None
+            data = {**data, "script": main or ""}
         return data
 
 

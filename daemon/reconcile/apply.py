@@ -35,11 +35,23 @@ def lock_for_sync(conn: Connection) -> None:
 
 
 def load_deployed(store: Store, *, conn: Connection | None = None) -> list[DeployedFlow]:
-    """The live deployed flows as planning sees them."""
+    """The live deployed flows as planning sees them, without their sources (see ``old_sources``)."""
     return [
-        DeployedFlow(f.namespace, f.flow_id, f.revision, f.hash, f.path, f.source, f.sync_state)
-        for f in store.flows.list(conn=conn)
+        DeployedFlow(h.namespace, h.flow_id, h.revision, h.hash, h.path, None, h.sync_state)
+        for h in store.flows.heads(conn=conn)
     ]
+
+
+def old_sources(store: Store, plan: Plan, *, conn: Connection | None = None) -> dict[str, str]:
+    """The deployed sources of the flows the plan updates (for their diffs), by uid."""
+    updates = plan.of("update")
+    if len(updates) > 200:  # one scan beats hundreds of lookups
+        wanted = {c.uid for c in updates}
+        return {
+            u: f.source for f in store.flows.list(conn=conn) if (u := f"{f.namespace}/{f.flow_id}") in wanted
+        }
+    found = (store.flows.get(c.namespace, c.flow_id, conn=conn) for c in updates)
+    return {f"{f.namespace}/{f.flow_id}": f.source for f in found if f is not None}
 
 
 def apply_plan(store: Store, plan: Plan, *, commit: str | None, now: datetime, conn: Connection) -> None:

@@ -13,7 +13,7 @@ Rules (each has a test):
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any, Literal
 
@@ -44,14 +44,15 @@ class DesiredFlow:
 
 @dataclass(frozen=True, slots=True)
 class DeployedFlow:
-    """What planning needs of a live deployed flow."""
+    """What planning needs of a live deployed flow; without ``source`` an update has no diff until
+    ``with_diffs`` adds it (a sync reads the sources of the updated flows only)."""
 
     namespace: str
     flow_id: str
     revision: int
     hash: str
     path: str | None
-    source: str
+    source: str | None = None
     sync_state: str = "SYNCED"
 
     @property
@@ -205,12 +206,23 @@ def plan(
     return replace(result, counts=counts, refused=refused)
 
 
+def with_diffs(result: Plan, old_sources: Mapping[str, str]) -> Plan:
+    """The plan with a diff on each update whose old source (by uid) is given."""
+    changes = tuple(
+        replace(c, diff=short_diff(old_sources[c.uid], c.desired.source, path=c.desired.path))
+        if c.action == "update" and c.desired is not None and c.uid in old_sources
+        else c
+        for c in result.changes
+    )
+    return replace(result, changes=changes)
+
+
 def _change(want: DesiredFlow, have: DeployedFlow | None) -> FlowChange:
     if have is None:
         return FlowChange("create", want.namespace, want.flow_id, want.path, want.hash, desired=want)
     old_path = have.path if have.path != want.path else None
     if have.hash != want.hash:
-        diff = short_diff(have.source, want.source, path=want.path)
+        diff = short_diff(have.source, want.source, path=want.path) if have.source is not None else ()
         return FlowChange(
             "update", want.namespace, want.flow_id, want.path, want.hash,
             old_path=old_path, revision=have.revision, diff=diff, desired=want,

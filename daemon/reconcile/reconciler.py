@@ -16,14 +16,16 @@ revision, each flow row recording the commit it came from); None when nothing wa
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from typing import Any, Literal, Protocol
+
+from sqlalchemy.engine import Connection
 
 from daemon.clock import Clock, SystemClock
 from daemon.errors import FlowdError, SourceError, StoreError
-from daemon.reconcile.apply import apply_plan, load_deployed, lock_for_sync
+from daemon.reconcile.apply import apply_plan, load_deployed, lock_for_sync, old_sources
 from daemon.reconcile.collect import Collected, FileChecker
-from daemon.reconcile.plan import DeployedFlow, DesiredFlow, InvalidFile, Plan, plan
+from daemon.reconcile.plan import DeployedFlow, DesiredFlow, InvalidFile, Plan, plan, with_diffs
 from daemon.store import Store
 
 SyncResult = Literal["SUCCESS", "PARTIAL", "REFUSED", "SOURCE_ERROR", "FAILED"]
@@ -94,9 +96,10 @@ class Reconciler:
     def plan(self) -> Plan:
         """What a sync would do now; changes nothing. Raises SourceError when the source cannot be read."""
         snapshot = self._read()
-        deployed = load_deployed(self.store)
-        collected = self._collect(snapshot, deployed)
-        return self._plan(collected.desired, deployed, collected.invalid)
+        with self.store.begin() as conn:
+            deployed = load_deployed(self.store, conn=conn)
+            collected = self._collect(snapshot, deployed)
+            return self._plan(collected.desired, deployed, collected.invalid, conn=conn)
 
     def sync(self) -> SyncOutcome:
         """Plan and apply in one transaction, and record the sync. Never raises on bad flow files; a source
@@ -120,14 +123,13 @@ class Reconciler:
             source=self.source_url, ref=self.ref, commit_attempted=commit, started_at=started
         )
         try:
-            # validate outside the write transaction (it can take seconds on a first sync), then again
-            # inside it against the deployed set read under the lock: the second pass only hits the cache
-            collected = self._collect(snapshot, load_deployed(self.store))
+            # plan under the lock, from the deployed set as it is now: validation happens inside the write
+            # transaction (seconds on a first sync of thousands of files, milliseconds once cached)
             with self.store.begin() as conn:
                 lock_for_sync(conn)
                 deployed = load_deployed(self.store, conn=conn)
-                collected = self._collect(snapshot, deployed, validated=collected.validated)
-                result = self._plan(collected.desired, deployed, collected.invalid)
+                collected = self._collect(snapshot, deployed)
+                result = self._plan(collected.desired, deployed, collected.invalid, conn=conn)
                 if not result.refused:
                     apply_plan(self.store, result, commit=commit, now=self.clock.now(), conn=conn)
         except Exception as exc:
@@ -160,13 +162,16 @@ class Reconciler:
         self._snapshot = snapshot
         return snapshot
 
-    def _collect(
-        self, snapshot: SnapshotLike, deployed: list[DeployedFlow], *, validated: int = 0
-    ) -> Collected:
-        collected = self._checker.collect(snapshot.files, deployed=deployed if self.trust_deployed else None)
-        return replace(collected, validated=collected.validated + validated)
+    def _collect(self, snapshot: SnapshotLike, deployed: list[DeployedFlow]) -> Collected:
+        return self._checker.collect(snapshot.files, deployed=deployed if self.trust_deployed else None)
 
     def _plan(
-        self, desired: list[DesiredFlow], deployed: list[DeployedFlow], invalid: list[InvalidFile]
+        self,
+        desired: list[DesiredFlow],
+        deployed: list[DeployedFlow],
+        invalid: list[InvalidFile],
+        *,
+        conn: Connection,
     ) -> Plan:
-        return plan(desired, deployed, invalid, prune=self.prune, allow_empty=self.allow_empty)
+        result = plan(desired, deployed, invalid, prune=self.prune, allow_empty=self.allow_empty)
+        return with_diffs(result, old_sources(self.store, result, conn=conn))

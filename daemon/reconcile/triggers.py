@@ -13,9 +13,10 @@ import hashlib
 import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
-from daemon.language.model import Flow, TriggerBase
+if TYPE_CHECKING:
+    from daemon.language.model import Flow, TriggerBase
 
 TriggerAction = Literal["insert", "reset", "keep", "delete"]
 

@@ -22,6 +22,18 @@ SyncState = Literal["SYNCED", "OUT_OF_DATE", "DELETED"]
 
 
 @dataclass(frozen=True, slots=True)
+class FlowHead:
+    """A live flow's identity, revision, content hash, path and sync state (``heads``)."""
+
+    namespace: str
+    flow_id: str
+    revision: int
+    hash: str
+    path: str | None
+    sync_state: str
+
+
+@dataclass(frozen=True, slots=True)
 class FlowSource:
     """One flow to deploy with ``deploy_many``."""
 
@@ -93,6 +105,15 @@ class FlowRepository(Repository):
             query = query.where(flows.c.deleted.is_(False))
         with self._read(conn) as c:
             return [DeployedFlow(**row._mapping) for row in c.execute(query)]
+
+    def heads(self, *, conn: Connection | None = None) -> builtins.list[FlowHead]:
+        """Every live flow without its source: what a sync compares, cheap for thousands of flows."""
+        f = flows
+        query = sa.select(f.c.namespace, f.c.flow_id, f.c.revision, f.c.hash, f.c.path, f.c.sync_state).where(
+            f.c.deleted.is_(False)
+        )
+        with self._read(conn) as c:
+            return [FlowHead(*row) for row in c.execute(query)]
 
     def deploy(
         self,

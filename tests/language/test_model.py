@@ -141,7 +141,7 @@ def test_seed_dialect_flow_is_valid() -> None:
     assert (shell.retry.type, shell.retry.maxAttempt, shell.retry.delayFactor) == ("exponential", 3, 2.0)
     assert shell.retry.interval is not None and shell.retry.interval.total_seconds() == 60
     assert f.tasks[2].conditions[0].type == "io.kestra.plugin.core.condition.ExecutionStatus"
-    assert getattr(f.tasks[3], "uri") == "http://127.0.0.1/x"
+    assert f.tasks[3].uri == "http://127.0.0.1/x"
     assert isinstance(f.tasks[4], SubflowTask)
 
 
@@ -227,8 +227,8 @@ def test_plugin_defaults_fill_and_force_values() -> None:
         )
     )
     query, log = f.tasks
-    assert (getattr(query, "url"), getattr(query, "username")) == ("jdbc:x", "me")
-    assert getattr(log, "level") == "WARN"
+    assert (query.url, query.username) == ("jdbc:x", "me")
+    assert log.level == "WARN"
 
 
 def test_labels_as_list_and_triggers() -> None:

@@ -195,3 +195,20 @@ def test_expressions_checked_in_nested_and_block_tags(expressions: None) -> None
 
 def test_descriptions_are_not_expressions(expressions: None) -> None:
     assert validate_text(flow(log("a"), head="description: 'uses {{ whatever( }}'\n")).ok
+
+
+@pytest.mark.parametrize(
+    "template",
+    [
+        "{{ inputs.who }}",
+        "a {{ outputs.t.value }} b {{- vars.x -}}",
+        "{{inputs.a}}{{ outputs.b }}",
+        "no braces",
+    ],
+)
+def test_fast_path_agrees_with_the_expression_engine(expressions: None, template: str) -> None:
+    from daemon.expressions import check_syntax, references
+    from daemon.language.semantics import analyse_template
+
+    assert check_syntax(template) is None
+    assert analyse_template(template) == (None, frozenset(references(template)))

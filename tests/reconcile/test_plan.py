@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from daemon.errors import Diagnostic
 from daemon.reconcile.hashing import content_hash, normalize_source
-from daemon.reconcile.plan import DeployedFlow, DesiredFlow, InvalidFile, plan
+from daemon.reconcile.plan import DeployedFlow, DesiredFlow, InvalidFile, plan, with_diffs
 
 
 def desired(fid: str, body: str = "a", *, path: str | None = None, ns: str = "team") -> DesiredFlow:
@@ -14,7 +14,7 @@ def desired(fid: str, body: str = "a", *, path: str | None = None, ns: str = "te
 
 def deployed(fid: str, body: str = "a", *, path: str | None = None, state: str = "SYNCED") -> DeployedFlow:
     text = f"id: {fid}\nnamespace: team\nbody: {body}\n"
-    return DeployedFlow("team", fid, 3, content_hash(text), path or f"{fid}.yml", text, state)
+    return DeployedFlow("team", fid, 3, content_hash(text), path or f"{fid}.yml", text, sync_state=state)
 
 
 def bad(path: str, uid: str | None = None) -> InvalidFile:
@@ -122,3 +122,11 @@ def test_as_dict_can_leave_out_unchanged() -> None:
     )
     assert len(p.as_dict()["changes"]) == 2
     assert [c["uid"] for c in p.as_dict(include_unchanged=False)["changes"]] == ["team/b"]
+
+
+def test_diffs_can_be_added_after_planning() -> None:
+    light = DeployedFlow("team", "a", 1, content_hash("old"), "a.yml")  # no source: no diff yet
+    p = plan([desired("a", "new")], [light], [], prune=True, allow_empty=False)
+    assert p.changes[0].action == "update" and p.changes[0].diff == ()
+    p = with_diffs(p, {"team/a": "id: a\nnamespace: team\nbody: old\n"})
+    assert "-body: old" in p.changes[0].diff and "+body: new" in p.changes[0].diff

@@ -1,4 +1,4 @@
-"""Real Git repositories in temporary folders, driven by the git CLI with inherited GIT_* variables stripped."""
+"""Real Git repositories in temporary folders, driven by the git CLI with inherited GIT_* stripped."""
 
 from __future__ import annotations
 

@@ -19,7 +19,7 @@ from daemon.sources.discovery import (
     [
         "id: a\nnamespace: n\ntasks: []\n",
         "# comment\nnamespace: n\n\ntasks:\n  - id: x\nid: a\n",
-        '"id": a\n\'namespace\': n\ntasks  : []\n',
+        "\"id\": a\n'namespace': n\ntasks  : []\n",
         "\ufeffid: a\nnamespace: n\ntasks: []\n",
         "id: a\r\nnamespace: n\r\ntasks: []\r\n",
         # passes the cheap check although it is not valid YAML: the validator reports it later

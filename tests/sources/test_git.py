@@ -158,7 +158,12 @@ def test_incremental_matches_full_read(repo: WorkRepo, tmp_path: Path, flow_text
     incremental = src.snapshot(first)
     full = GitSource(repo.url, cache_dir=tmp_path / "other-cache", path="flows").snapshot()
     assert incremental == full
-    assert sorted(incremental.files) == ["flows/a.yml", "flows/new.yml", "flows/not-a-flow.yml", "flows/sub/c2.yml"]
+    assert sorted(incremental.files) == [
+        "flows/a.yml",
+        "flows/new.yml",
+        "flows/not-a-flow.yml",
+        "flows/sub/c2.yml",
+    ]
     assert incremental.blobs == full.blobs
     assert src.snapshot(incremental) is incremental  # nothing new: same snapshot back
 
@@ -315,7 +320,9 @@ def git_daemon(repo: WorkRepo) -> Iterator[str]:
         proc.wait(timeout=10)
 
 
-def test_git_protocol_over_git_daemon(repo: WorkRepo, tmp_path: Path, flow_text: Flow, git_daemon: str) -> None:
+def test_git_protocol_over_git_daemon(
+    repo: WorkRepo, tmp_path: Path, flow_text: Flow, git_daemon: str
+) -> None:
     repo.write("a.yml", flow_text("a"))
     head = repo.commit()
     snap = GitSource(git_daemon, cache_dir=tmp_path / "cache").snapshot()

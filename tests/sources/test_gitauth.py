@@ -38,14 +38,18 @@ def test_token_over_https() -> None:
 
 def test_https_without_token_fails_clearly() -> None:
     with pytest.raises(AuthFailed, match="FLOWD_GIT_TOKEN"):
-        Credentials(token=None, ssh_key=None).credentials("https://h/r", None, CredentialType.USERPASS_PLAINTEXT)
+        Credentials(token=None, ssh_key=None).credentials(
+            "https://h/r", None, CredentialType.USERPASS_PLAINTEXT
+        )
 
 
 def test_ssh_key_file_agent_and_memory(tmp_path: Path) -> None:
     key = tmp_path / "id_ed25519"
     key.write_text("private")
     (tmp_path / "id_ed25519.pub").write_text("public")
-    from_file = Credentials(token=None, ssh_key=str(key)).credentials("ssh://h/r", "git", CredentialType.SSH_KEY)
+    from_file = Credentials(token=None, ssh_key=str(key)).credentials(
+        "ssh://h/r", "git", CredentialType.SSH_KEY
+    )
     assert isinstance(from_file, pygit2.Keypair)
     assert from_file.credential_tuple == ("git", str(key) + ".pub", str(key), "")
     agent = Credentials(token=None, ssh_key=None).credentials("git@h:r", None, CredentialType.SSH_KEY)

@@ -1,0 +1,166 @@
+"""``flowd status [NAMESPACE/FLOW_ID | EXECUTION_ID]``: what is deployed, scheduled and running, from the store.
+
+Without an argument: the source and its last sync, deployed flows (revision, next scheduled time, last
+execution), invalid files of the last sync, whether a daemon is alive. With a flow: the flow and its recent
+executions (``--revisions`` lists its revisions with commits). With an execution id: that execution in full.
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime
+from typing import Any
+
+import click
+
+from daemon.cli.common import db_option, handle_errors
+from daemon.cli.execute import DAEMON_MAX_AGE, open_store, print_result
+from daemon.errors import FlowNotFound, UsageError
+
+
+def _iso(value: datetime | None) -> str | None:
+    return value.isoformat().replace("+00:00", "Z") if value is not None else None
+
+
+@click.command(name="status")
+@click.argument("target", required=False, metavar="[NAMESPACE/FLOW_ID | EXECUTION_ID]")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+@click.option("--limit", default=20, show_default=True, help="How many recent executions to show.")
+@click.option("--state", "state", default=None, help="Only executions in this state.")
+@click.option("--revisions", is_flag=True, help="List the flow's revisions with their commits.")
+@db_option
+@handle_errors
+def command(
+    target: str | None, as_json: bool, limit: int, state: str | None, revisions: bool, db: str | None
+) -> None:
+    """Show deployed flows, syncs and executions."""
+    store = open_store(db)
+    try:
+        if target is None:
+            data = overview(store)
+            _emit(data, as_json, _print_overview)
+        elif "/" in target:
+            data = flow_status(store, target, limit=limit, state=state, revisions=revisions)
+            _emit(data, as_json, _print_flow)
+        else:
+            if store.executions.get(target) is None:
+                raise UsageError(f"no execution {target!r} (a flow is written NAMESPACE/FLOW_ID)")
+            raise SystemExit(0 if print_result(store, target, as_json=as_json) == 0 else 1)
+    finally:
+        store.close()
+
+
+def _emit(data: dict[str, Any], as_json: bool, printer: Any) -> None:
+    if as_json:
+        click.echo(json.dumps(data, indent=2, default=str))
+    else:
+        printer(data)
+
+
+def _execution_summary(row: Any) -> dict[str, Any]:
+    return {
+        "id": row.id, "namespace": row.namespace, "flowId": row.flow_id, "flowRevision": row.flow_revision,
+        "state": row.state, "startDate": _iso(row.start_date), "endDate": _iso(row.end_date),
+        "labels": row.labels or {},
+    }  # fmt: skip
+
+
+def overview(store: Any) -> dict[str, Any]:
+    """The overview as data (``--json`` prints it as is)."""
+    from daemon.clock import SystemClock
+
+    now = SystemClock().now()
+    syncs = store.syncs.latest(limit=1)
+    last = syncs[0] if syncs else None
+    triggers: dict[tuple[str, str], list[Any]] = {}
+    for trig in store.triggers.list():
+        triggers.setdefault((trig.namespace, trig.flow_id), []).append(trig)
+    flows = []
+    for flow in store.flows.list():
+        recent = store.executions.list(namespace=flow.namespace, flow_id=flow.flow_id, limit=1)
+        nexts = [t.next_date for t in triggers.get((flow.namespace, flow.flow_id), []) if t.next_date and not t.disabled]
+        flows.append(
+            {
+                "namespace": flow.namespace, "id": flow.flow_id, "revision": flow.revision,
+                "syncState": flow.sync_state, "commit": flow.commit, "path": flow.path,
+                "nextSchedule": _iso(min(nexts)) if nexts else None,
+                "lastExecution": _execution_summary(recent[0]) if recent else None,
+            }
+        )  # fmt: skip
+    daemons = store.heartbeats.alive(now, DAEMON_MAX_AGE)
+    return {
+        "source": {
+            "source": last.source if last else None, "ref": last.ref if last else None,
+            "lastSync": _iso(last.finished_at or last.started_at) if last else None,
+            "result": last.result if last else None, "commit": last.commit_applied if last else None,
+        },
+        "daemon": {"alive": bool(daemons), "daemons": [{"id": d.daemon_id, "host": d.host, "pid": d.pid,
+                                                         "lastSeen": _iso(d.last_seen)} for d in daemons]},
+        "flows": flows,
+        "errors": (last.errors or []) if last else [],
+    }  # fmt: skip
+
+
+def flow_status(store: Any, ref: str, *, limit: int, state: str | None, revisions: bool) -> dict[str, Any]:
+    """One flow and its recent executions as data."""
+    from daemon.cli.execute import split_flow_ref
+
+    namespace, flow_id = split_flow_ref(ref)
+    flow = store.flows.get(namespace, flow_id, include_deleted=True)
+    if flow is None:
+        raise FlowNotFound(namespace, flow_id)
+    rows = store.executions.list(
+        namespace=namespace, flow_id=flow_id, states=[state.upper()] if state else None, limit=limit
+    )
+    data: dict[str, Any] = {
+        "flow": {
+            "namespace": namespace, "id": flow_id, "revision": flow.revision, "syncState": flow.sync_state,
+            "deleted": flow.deleted, "commit": flow.commit, "path": flow.path, "updated": _iso(flow.updated_at),
+        },
+        "executions": [_execution_summary(r) for r in rows],
+    }  # fmt: skip
+    if revisions:
+        data["revisions"] = [
+            {"revision": r.revision, "commit": r.commit, "created": _iso(r.created_at), "deleted": r.deleted}
+            for r in store.flows.revisions(namespace, flow_id)
+        ]
+    return data
+
+
+def _print_overview(data: dict[str, Any]) -> None:
+    from rich.console import Console
+    from rich.table import Table
+
+    console = Console(highlight=False)
+    src = data["source"]
+    console.print(
+        f"source: {src['source'] or '-'} ref {src['ref'] or '-'}; last sync {src['lastSync'] or 'never'} "
+        f"({src['result'] or '-'}, commit {src['commit'] or '-'})"
+    )
+    console.print(f"daemon: {'alive' if data['daemon']['alive'] else 'not running'}")
+    table = Table("flow", "revision", "sync", "next schedule", "last execution")
+    for f in data["flows"]:
+        last = f["lastExecution"]
+        table.add_row(
+            f"{f['namespace']}/{f['id']}", str(f["revision"]), f["syncState"], f["nextSchedule"] or "-",
+            f"{last['state']} {last['startDate']}" if last else "-",
+        )  # fmt: skip
+    console.print(table)
+    for error in data["errors"]:
+        console.print(f"[red]invalid:[/red] {error.get('file')}:{error.get('line')}: {error.get('message')}")
+
+
+def _print_flow(data: dict[str, Any]) -> None:
+    from rich.console import Console
+    from rich.table import Table
+
+    console = Console(highlight=False)
+    f = data["flow"]
+    console.print(f"[bold]{f['namespace']}/{f['id']}[/bold] revision {f['revision']} ({f['syncState']})")
+    table = Table("execution", "state", "start", "end")
+    for e in data["executions"]:
+        table.add_row(e["id"], e["state"], e["startDate"] or "-", e["endDate"] or "-")
+    console.print(table)
+    for r in data.get("revisions", []):
+        console.print(f"revision {r['revision']}: commit {r['commit'] or '-'} {r['created']}"
+                      f"{' (deleted)' if r['deleted'] else ''}")
