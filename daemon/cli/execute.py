@@ -57,7 +57,9 @@ def daemon_alive(store: Any, now: datetime) -> bool:
 
 @click.command(name="execute")
 @click.argument("flow_ref", metavar="NAMESPACE/FLOW_ID")
-@click.option("-i", "--input", "inputs", multiple=True, metavar="KEY=VALUE", help="An input value (repeatable).")
+@click.option(
+    "-i", "--input", "inputs", multiple=True, metavar="KEY=VALUE", help="An input value (repeatable)."
+)
 @click.option("--json", "as_json", is_flag=True, help="Print the execution as JSON (Kestra's API shape).")
 @click.option("--local", "mode", flag_value="local", help="Run here even when a daemon is alive.")
 @click.option("--submit", "mode", flag_value="submit", help="Hand the execution to the daemon.")
@@ -68,7 +70,9 @@ def command(
     flow_ref: str, inputs: tuple[str, ...], as_json: bool, mode: str | None, no_wait: bool, db: str | None
 ) -> None:
     """Run a deployed flow and wait for it to end."""
-    raise SystemExit(execute(flow_ref, parse_inputs(inputs), as_json=as_json, mode=mode, no_wait=no_wait, db=db))
+    raise SystemExit(
+        execute(flow_ref, parse_inputs(inputs), as_json=as_json, mode=mode, no_wait=no_wait, db=db)
+    )
 
 
 def execute(
@@ -99,10 +103,7 @@ def execute(
         if no_wait and not local:
             click.echo(execution_id)
             return 0
-        if local:
-            row = asyncio.run(executor.run_until_done(execution_id))
-        else:
-            row = _poll(store, execution_id)
+        row = asyncio.run(executor.run_until_done(execution_id)) if local else _poll(store, execution_id)
         return print_result(store, row.id, as_json=as_json)
     finally:
         store.close()
@@ -155,7 +156,9 @@ def _label(item: dict[str, Any]) -> str:
     value = f" [dim]\\[{item['value']}][/dim]" if item.get("value") is not None else ""
     attempts = len(item.get("attempts") or [])
     extra = f" [dim]{attempts} attempts[/dim]" if attempts > 1 else ""
-    return f"{item['taskId']}{value} [{style}]{current}[/{style}] [dim]{_duration(item['state'])}[/dim]{extra}"
+    return (
+        f"{item['taskId']}{value} [{style}]{current}[/{style}] [dim]{_duration(item['state'])}[/dim]{extra}"
+    )
 
 
 def print_execution(shape: dict[str, Any]) -> None:

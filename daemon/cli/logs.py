@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from typing import Any
 
 import click
 
@@ -31,14 +32,18 @@ def command(execution_id: str, task_id: str | None, follow: bool, db: str | None
         while True:
             for line in store.logs.for_execution(execution_id, task_id=task_id, after_id=after):
                 after = line.id
-                stamp = line.timestamp.isoformat().replace("+00:00", "Z")
-                click.echo(f"{stamp} {line.level:<5} {line.task_id or '-'} {line.message}")
+                click.echo(_format(line))
             row = store.executions.get(execution_id)
             if not follow or row is None or is_terminal(row.state):
                 if follow:  # lines written at the very end
                     for line in store.logs.for_execution(execution_id, task_id=task_id, after_id=after):
-                        click.echo(f"{line.timestamp.isoformat()} {line.level:<5} {line.task_id or '-'} {line.message}")
+                        click.echo(_format(line))
                 return
             time.sleep(FOLLOW_POLL)
     finally:
         store.close()
+
+
+def _format(line: Any) -> str:
+    stamp = line.timestamp.isoformat().replace("+00:00", "Z")
+    return f"{stamp} {line.level:<5} {line.task_id or '-'} {line.message}"

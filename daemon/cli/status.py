@@ -1,4 +1,4 @@
-"""``flowd status [NAMESPACE/FLOW_ID | EXECUTION_ID]``: what is deployed, scheduled and running, from the store.
+"""``flowd status [NAMESPACE/FLOW_ID | EXECUTION_ID]``: deployed flows, schedules and executions.
 
 Without an argument: the source and its last sync, deployed flows (revision, next scheduled time, last
 execution), invalid files of the last sync, whether a daemon is alive. With a flow: the flow and its recent
@@ -78,7 +78,11 @@ def overview(store: Any) -> dict[str, Any]:
     flows = []
     for flow in store.flows.list():
         recent = store.executions.list(namespace=flow.namespace, flow_id=flow.flow_id, limit=1)
-        nexts = [t.next_date for t in triggers.get((flow.namespace, flow.flow_id), []) if t.next_date and not t.disabled]
+        nexts = [
+            t.next_date
+            for t in triggers.get((flow.namespace, flow.flow_id), [])
+            if t.next_date and not t.disabled
+        ]
         flows.append(
             {
                 "namespace": flow.namespace, "id": flow.flow_id, "revision": flow.revision,
@@ -115,7 +119,8 @@ def flow_status(store: Any, ref: str, *, limit: int, state: str | None, revision
     data: dict[str, Any] = {
         "flow": {
             "namespace": namespace, "id": flow_id, "revision": flow.revision, "syncState": flow.sync_state,
-            "deleted": flow.deleted, "commit": flow.commit, "path": flow.path, "updated": _iso(flow.updated_at),
+            "deleted": flow.deleted, "commit": flow.commit, "path": flow.path,
+            "updated": _iso(flow.updated_at),
         },
         "executions": [_execution_summary(r) for r in rows],
     }  # fmt: skip
@@ -162,5 +167,7 @@ def _print_flow(data: dict[str, Any]) -> None:
         table.add_row(e["id"], e["state"], e["startDate"] or "-", e["endDate"] or "-")
     console.print(table)
     for r in data.get("revisions", []):
-        console.print(f"revision {r['revision']}: commit {r['commit'] or '-'} {r['created']}"
-                      f"{' (deleted)' if r['deleted'] else ''}")
+        console.print(
+            f"revision {r['revision']}: commit {r['commit'] or '-'} {r['created']}"
+            f"{' (deleted)' if r['deleted'] else ''}"
+        )

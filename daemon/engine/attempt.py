@@ -57,7 +57,7 @@ async def run_plugin(
     ctx.cancelled.set()
     try:
         await asyncio.wait_for(asyncio.shield(job), CANCEL_GRACE.total_seconds())
-    except (TimeoutError, FlowdError, Exception):  # noqa: BLE001 (whatever it ends with, it is over)
+    except (TimeoutError, FlowdError, Exception):
         job.cancel()
     if timed_out:
         return TaskResult(state="FAILED", error=f"timeout: the task ran longer than {_human(timeout)}")

@@ -4,7 +4,8 @@ The unit of work is a task run claimed from the store (``claim_task_runs``). The
 view of each execution it owns (``ExecView``) and writes every change through, batched: the outcomes of the
 attempts that finished since the last step, the runs the planner creates in response, log lines and
 execution state changes go to the store in one transaction. A run the planner creates while a worker slot is
-free is inserted already claimed and started at once (no claim round trip); others wait in CREATED for a claim.
+free is inserted already claimed and started at once (no claim round trip); others wait in CREATED for a
+claim.
 Retries wait through the run's ``ready_at``, never by sleeping a worker.
 """
 
@@ -14,10 +15,12 @@ import asyncio
 import os
 import shutil
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
+
+from sqlalchemy.engine import Connection
 
 from daemon.clock import Clock
 from daemon.engine import states as S
@@ -33,16 +36,17 @@ from daemon.engine.view import ExecView, RunView
 from daemon.errors import FlowdError, StoreError, TaskError
 from daemon.expressions import mask_secrets, render_value
 from daemon.language.task_base import TaskBase
-from daemon.language.tasks_core import PauseTask
+from daemon.language.tasks_core import CORE_TASKS, PauseTask, PurgeCurrentExecutionFilesTask
 from daemon.language.tasks_flow import Flowable, SubflowTask, WorkingDirectoryTask
 from daemon.settings import Settings
-from daemon.store import ACTIVE_STATES, Execution, LogEntry, Store, new_id
+from daemon.store import ACTIVE_STATES, Execution, LogEntry, LogLine, Store, new_id
 from daemon.store.flows import DeployedFlow, FlowRevision
 from daemon.store.storage import InternalStorage
 
 STALE_AFTER = timedelta(seconds=30)  # an owner that has not beaten for this long is gone
 BEAT_EVERY = 5.0
 POLL = 0.5  # seconds between checks of the store for work created elsewhere (kill requests, adoption)
+FILELESS_TASKS = frozenset(cls.TYPE for cls in CORE_TASKS if cls is not PurgeCurrentExecutionFilesTask)
 ACTIVE_RUNS = (S.CREATED, S.RUNNING, S.PAUSED, S.RETRYING, S.KILLING)
 
 
@@ -50,7 +54,9 @@ ACTIVE_RUNS = (S.CREATED, S.RUNNING, S.PAUSED, S.RETRYING, S.KILLING)
 class _Batch:
     created: dict[str, tuple[ExecView, RunView]] = field(default_factory=dict)
     touched: dict[str, tuple[ExecView, RunView]] = field(default_factory=dict)
-    states: dict[str, tuple[ExecView, str, datetime | None, dict[str, Any] | None]] = field(default_factory=dict)
+    states: dict[str, tuple[ExecView, str, datetime | None, dict[str, Any] | None]] = field(
+        default_factory=dict
+    )
 
     def touch(self, view: ExecView, run: RunView) -> None:
         if run.id not in self.created:
@@ -97,6 +103,8 @@ class Executor:
         self._wake: asyncio.Event | None = None
         self._last_beat = 0.0
         self._last_poll = 0.0
+        # called with each execution row (its final state and outputs) once its end is committed
+        self.end_hooks: list[Callable[[Execution], None]] = []
 
     # --- public API -------------------------------------------------------------------------------------
     def create_execution(
@@ -108,12 +116,15 @@ class Executor:
         labels: Mapping[str, str] | None = None,
         parent: tuple[str, str] | None = None,
         own: bool = True,
+        execution_id: str | None = None,
+        conn: Connection | None = None,
     ) -> str:
         """Create an execution of a deployed flow revision; returns its id. Inputs are validated first:
-        InputError (naming the input) creates nothing. ``own=False`` leaves it for a daemon to adopt."""
+        InputError (naming the input) creates nothing. ``own=False`` leaves it for a daemon to adopt.
+        ``conn`` writes it in the caller's transaction (a trigger records its tick in the same one)."""
         index = self.flows.revision(flow_record.namespace, flow_record.flow_id, flow_record.revision)
         flow = index.flow
-        execution_id = new_id()
+        execution_id = execution_id or new_id()
         now = self.clock.now()
 
         def upload(input_id: str, path: str) -> str:
@@ -124,26 +135,31 @@ class Executor:
         values = resolve_inputs(flow.inputs, inputs, upload=upload)
         state, histories = S.CREATED, [S.history_entry(S.CREATED, now)]
         if flow.concurrency is not None:
-            running = self.store.executions.count(flow.namespace, flow.id, states=ACTIVE_STATES)
+            running = self.store.executions.count(flow.namespace, flow.id, states=ACTIVE_STATES, conn=conn)
             if running >= flow.concurrency.limit:
-                state = {"QUEUE": S.QUEUED, "CANCEL": S.CANCELLED, "FAIL": S.FAILED}[flow.concurrency.behavior]
+                state = {"QUEUE": S.QUEUED, "CANCEL": S.CANCELLED, "FAIL": S.FAILED}[
+                    flow.concurrency.behavior
+                ]
                 histories.append(S.history_entry(state, now))
         execution = Execution(
             id=execution_id, namespace=flow.namespace, flow_id=flow.id, flow_revision=flow_record.revision,
             state=state, start_date=now, histories=histories, inputs=values,
             labels={**flow.labels, **(labels or {})}, trigger=trigger,
-            parent_execution_id=parent[0] if parent else None, parent_task_run_id=parent[1] if parent else None,
+            parent_execution_id=parent[0] if parent else None,
+            parent_task_run_id=parent[1] if parent else None,
             end_date=now if S.is_terminal(state) else None,
             owner_id=self.worker_id if own else None, heartbeat_at=now if own else None,
         )  # fmt: skip
-        self.store.executions.create(execution)
+        self.store.executions.create(execution, conn=conn)
         if state == S.FAILED:
-            self._logs.append(
-                LogEntry(execution_id, "ERROR", now, f"flow concurrency limit {flow.concurrency.limit} reached")  # type: ignore[union-attr]
-            )
-            self._flush_logs()
+            limit = flow.concurrency.limit if flow.concurrency else 0
+            self._logs.append(LogEntry(execution_id, "ERROR", now, f"flow concurrency limit {limit} reached"))
+            if conn is None:  # else the loop's next commit writes it (a second writer would wait on SQLite)
+                self._flush_logs()
         if own and not S.is_terminal(state):
-            view = ExecView(execution=execution, index=index, state=state, labels=dict(execution.labels or {}))
+            view = ExecView(
+                execution=execution, index=index, state=state, labels=dict(execution.labels or {})
+            )
             self.views[execution_id] = view
             self._dirty.add(execution_id)
         return execution_id
@@ -199,6 +215,19 @@ class Executor:
             self._succeed_pause(view, run, now)
         self._wakeup()
         return bool(paused)
+
+    def wake(self) -> None:
+        """Step the loop now: work was added from outside it (an execution created by a trigger)."""
+        self._wakeup()
+
+    def drain(self) -> None:
+        """Shutdown: start no new task run (no claims); attempts already running go on."""
+        self.workers = 0
+
+    @property
+    def busy(self) -> int:
+        """How many attempts are running or about to start."""
+        return len(self._tasks) + len(self._to_start)
 
     def recover(self) -> list[str]:
         """Adopt executions whose driver is gone (no owner, or a heartbeat older than ``STALE_AFTER``); their
@@ -302,10 +331,14 @@ class Executor:
         running = self.store.executions.count(ex.namespace, ex.flow_id, states=[s for s in ACTIVE_RUNS])
         queued = self.store.executions.list(namespace=ex.namespace, flow_id=ex.flow_id, states=[S.QUEUED])
         oldest = min(queued, key=lambda e: (e.start_date, e.id), default=None)
-        if running < concurrency.limit and oldest is not None and oldest.id == view.id:
-            if self.store.executions.set_state(view.id, S.CREATED, date=now, only_from=[S.QUEUED]):
-                view.state = S.CREATED
-                self._dirty.add(view.id)
+        if (
+            running < concurrency.limit
+            and oldest is not None
+            and oldest.id == view.id
+            and self.store.executions.set_state(view.id, S.CREATED, date=now, only_from=[S.QUEUED])
+        ):
+            view.state = S.CREATED
+            self._dirty.add(view.id)
 
     def _claim(self, now: datetime) -> None:
         free = self.workers - len(self._tasks) - len(self._to_start)
@@ -334,14 +367,16 @@ class Executor:
         start = self.clock.now()
         outcome = Outcome(view.id, run.id, S.FAILED, S.iso(start))
         workdir = self._workdir(view, run)
-        own_dir = workdir is None
+        # core tasks never touch files: no folder for them (creating and removing one costs more than a Log)
+        own_dir = workdir is None and task.type not in FILELESS_TASKS
         if workdir is None:
             workdir = self.settings.home / "work" / view.id / run.id
         try:
             plugin = self.plugins.get(task.type)
             if plugin is None:
                 raise TaskError(f"no plugin runs tasks of type {task.type}")
-            workdir.mkdir(parents=True, exist_ok=True)
+            if own_dir:
+                workdir.mkdir(parents=True, exist_ok=True)
             ctx = RunContext(
                 execution_id=view.id, task_run_id=run.id, namespace=view.execution.namespace,
                 flow_id=view.execution.flow_id, attempt=len(run.attempts) + 1,
@@ -357,7 +392,7 @@ class Executor:
             outcome.effects = ctx.execution_effects
         except FlowdError as exc:
             outcome.error = exc.message
-        except Exception as exc:  # noqa: BLE001 (a plugin bug fails its task, never the executor)
+        except Exception as exc:
             outcome.error = f"{type(exc).__name__}: {exc}"
         finally:
             if own_dir:
@@ -397,19 +432,21 @@ class Executor:
         return kv
 
     def _error_logs(self, view: ExecView) -> list[dict[str, Any]]:
-        lines = [e for e in self._logs if e.execution_id == view.id and e.level == "ERROR"]
-        stored = self.store.logs.for_execution(view.id, min_level="ERROR")
-        return [
-            {"taskId": e.task_id, "message": e.message, "timestamp": S.iso(e.timestamp)} for e in [*stored, *lines]
-        ]
+        stored: list[LogEntry | LogLine] = list(self.store.logs.for_execution(view.id, min_level="ERROR"))
+        stored.extend(e for e in self._logs if e.execution_id == view.id and e.level == "ERROR")
+        return [{"taskId": e.task_id, "message": e.message, "timestamp": S.iso(e.timestamp)} for e in stored]
 
     def _log(self, view: ExecView, run: RunView | None, level: str, message: str) -> None:
         level = level.upper()
         text = mask_secrets(message, self._secret_values)
         self._logs.append(
             LogEntry(
-                execution_id=view.id, level=level if level != "WARNING" else "WARN", timestamp=self.clock.now(),
-                message=text, task_run_id=run.id if run else None, task_id=run.task_id if run else None,
+                execution_id=view.id,
+                level=level if level != "WARNING" else "WARN",
+                timestamp=self.clock.now(),
+                message=text,
+                task_run_id=run.id if run else None,
+                task_id=run.task_id if run else None,
                 attempt=len(run.attempts) + 1 if run else None,
             )
         )
@@ -429,7 +466,9 @@ class Executor:
         if not (batch.created or batch.touched or batch.states or logs):
             return
         with self.store.begin() as conn:
-            self.store.executions.insert_task_runs([r.to_row(v.id) for v, r in batch.created.values()], conn=conn)
+            self.store.executions.insert_task_runs(
+                [r.to_row(v.id) for v, r in batch.created.values()], conn=conn
+            )
             self.store.executions.update_task_runs(
                 [r.to_update(r.ready_at) for _, r in batch.touched.values()], conn=conn
             )
@@ -438,9 +477,14 @@ class Executor:
                 self.store.executions.set_state(
                     view.id, state, date=now, end_date=end, outputs=outputs, labels=view.labels, conn=conn
                 )
-        for view, state, _, _ in batch.states.values():
+        for view, state, end, outputs in batch.states.values():
             if S.is_terminal(state):
                 self._forget(view)
+                ended = replace(
+                    view.execution, state=state, end_date=end, outputs=outputs, labels=view.labels
+                )
+                for hook in self.end_hooks:
+                    hook(ended)
                 for other in list(self.views.values()):
                     if other.state == S.QUEUED and other.execution.flow_id == view.execution.flow_id:
                         self._promote(other, now)
@@ -478,10 +522,8 @@ class Executor:
             view.labels.update(outcome.effects["labels"])
             self._batch.states.setdefault(view.id, (view, view.state, None, None))
         if state == S.FAILED and view.stopping is None:
-            delay = retry_delay(
-                task.retry, attempts_done=len(run.attempts), first_start=_date(run.attempts[0]["startDate"], now),
-                now=now,
-            )  # fmt: skip
+            first = _date(run.attempts[0]["startDate"], now)
+            delay = retry_delay(task.retry, attempts_done=len(run.attempts), first_start=first, now=now)
             if delay is not None:
                 run.move(S.RETRYING, now)
                 run.state = S.CREATED  # claimable again at ready_at; the claim records RUNNING
@@ -489,7 +531,12 @@ class Executor:
                 run.ready_at = now + delay
                 self._waiting[run.id] = run.ready_at
                 return
-        if state == S.SUCCESS and task.retry is not None and task.retry.warningOnRetry and len(run.attempts) > 1:
+        if (
+            state == S.SUCCESS
+            and task.retry is not None
+            and task.retry.warningOnRetry
+            and len(run.attempts) > 1
+        ):
             state = S.WARNING
         run.outputs = self._mask(outcome.outputs)
         run.move(state, now)
@@ -545,7 +592,9 @@ class Executor:
         elif not paused and view.state == S.PAUSED:
             self._set_state(view, S.RUNNING)
 
-    def _set_state(self, view: ExecView, state: str, end: datetime | None = None, outputs: Any = None) -> None:
+    def _set_state(
+        self, view: ExecView, state: str, end: datetime | None = None, outputs: Any = None
+    ) -> None:
         view.state = state
         self._batch.states[view.id] = (view, state, end, outputs)
 
@@ -559,7 +608,9 @@ class Executor:
         self._batch.created[run.id] = (view, run)
         try:
             context = task_context(self._base(view), view, run, task)
-            if task.conditions and not passes_conditions(task, provisional_state(view.index, list(view.runs.values()))):
+            if task.conditions and not passes_conditions(
+                task, provisional_state(view.index, list(view.runs.values()))
+            ):
                 return self._end_run(view, run, S.SKIPPED, now)
             if not passes_run_if(task, context):
                 return self._end_run(view, run, S.SKIPPED, now)
@@ -632,7 +683,12 @@ class Executor:
                 if path.is_file():
                     rel = str(path.relative_to(folder))
                     found[rel] = self.storage.put(
-                        view.execution.namespace, view.execution.flow_id, view.id, task.id, run.id, path,
+                        view.execution.namespace,
+                        view.execution.flow_id,
+                        view.id,
+                        task.id,
+                        run.id,
+                        path,
                         filename=rel.replace("/", "_"),
                     )
         return found
@@ -668,7 +724,8 @@ class Executor:
             record, inputs, labels=labels, parent=(view.id, run.id),
             trigger={"id": task.id, "type": task.type,
                      "variables": {"executionId": view.id, "namespace": view.execution.namespace,
-                                   "flowId": view.execution.flow_id, "flowRevision": view.execution.flow_revision}},
+                                   "flowId": view.execution.flow_id,
+                                   "flowRevision": view.execution.flow_revision}},
         )  # fmt: skip
         run.move(S.RUNNING, now)
         run.meta = {"executionId": child, "wait": task.wait}
@@ -745,7 +802,9 @@ def kill_in_store(store: Store, execution_id: str, *, now: datetime) -> bool:
     row = store.executions.get(execution_id)
     if row is None or S.is_terminal(row.state):
         return False
-    owner_alive = row.owner_id is not None and row.heartbeat_at is not None and row.heartbeat_at >= now - STALE_AFTER
+    owner_alive = (
+        row.owner_id is not None and row.heartbeat_at is not None and row.heartbeat_at >= now - STALE_AFTER
+    )
     with store.begin() as conn:
         store.executions.set_state(execution_id, S.KILLING, date=now, conn=conn)
         if not owner_alive:

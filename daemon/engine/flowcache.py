@@ -29,7 +29,9 @@ class FlowCache:
             raise FlowNotFound(namespace, flow_id)
         key = (namespace, flow_id, deployed.revision)
         if key not in self._cache:
-            self._cache[key] = TaskIndex(parse_flow(deployed.source, deployed.path or f"{namespace}/{flow_id}"))
+            self._cache[key] = TaskIndex(
+                parse_flow(deployed.source, deployed.path or f"{namespace}/{flow_id}")
+            )
         return deployed.revision, self._cache[key]
 
     def revision(self, namespace: str, flow_id: str, revision: int) -> TaskIndex:

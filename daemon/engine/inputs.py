@@ -35,7 +35,7 @@ def resolve_inputs(
     out: dict[str, Any] = {}
     for spec in declared:
         raw = given.get(spec.id)
-        if raw is None or raw == "" and spec.type not in ("STRING", "SECRET"):
+        if raw is None or (raw == "" and spec.type not in ("STRING", "SECRET")):
             raw = spec.defaults if spec.defaults is not None else spec.prefill
         if raw is None:
             if spec.required:
@@ -84,7 +84,7 @@ def _bounded(spec: Input, value: Any) -> Any:
 
 
 def _int(spec: Input, raw: Any, _u: FileUploader | None) -> int:
-    if isinstance(raw, bool) or isinstance(raw, float) and not raw.is_integer():
+    if isinstance(raw, bool) or (isinstance(raw, float) and not raw.is_integer()):
         raise ValueError("expected an integer")
     return int(_bounded(spec, int(raw)))
 

@@ -126,9 +126,8 @@ class _Planner:
         if main is None:
             return self.out
         state = main
-        if main in BAD and flow.errors:
-            if self._seq(flow.errors, None, None, None) is None:
-                return self.out
+        if main in BAD and flow.errors and self._seq(flow.errors, None, None, None) is None:
+            return self.out
         if flow.finally_:
             fin = self._seq(flow.finally_, None, None, None)
             if fin is None:
@@ -144,7 +143,9 @@ class _Planner:
     def _lookup(self, task: TaskBase, parent: RunLike | None, iteration: int | None) -> RunLike | None:
         return self.by_key.get((parent.id if parent else None, task.id, iteration))
 
-    def _create(self, task: TaskBase, parent: RunLike | None, value: str | None, iteration: int | None) -> None:
+    def _create(
+        self, task: TaskBase, parent: RunLike | None, value: str | None, iteration: int | None
+    ) -> None:
         self.out.create.append(NewRun(task.id, parent.id if parent else None, value, iteration))
 
     def _visit(self, run: RunLike, task: TaskBase) -> str | None:
@@ -232,9 +233,8 @@ class _Planner:
         if body is None:
             return
         state = body
-        if body in BAD and task.errors:
-            if self._seq(task.errors, run, value, run.iteration) is None:
-                return
+        if body in BAD and task.errors and self._seq(task.errors, run, value, run.iteration) is None:
+            return
         if task.finally_:
             fin = self._seq(task.finally_, run, value, run.iteration)
             if fin is None:
@@ -252,7 +252,7 @@ class _Planner:
             return self._seq(branch, run, value, run.iteration)
         if isinstance(task, SwitchTask):
             case = meta.get("case")
-            tasks = task.cases[case] if case in task.cases else task.defaults
+            tasks = task.cases.get(case, task.defaults) if case is not None else task.defaults
             return self._seq(tasks, run, value, run.iteration)
         if isinstance(task, ForEachTask):
             return self._for_each(run, task, list(meta.get("values") or []))
@@ -260,7 +260,9 @@ class _Planner:
             return self._parallel(task.tasks, run, value, run.iteration, task.concurrent or 0)
         if isinstance(task, DagTask):
             deps = {e.task.id: list(e.dependsOn) for e in task.tasks}
-            return self._dag([e.task for e in task.tasks], deps, run, value, run.iteration, task.concurrent or 0)
+            return self._dag(
+                [e.task for e in task.tasks], deps, run, value, run.iteration, task.concurrent or 0
+            )
         tasks = task.body()[0] if task.body() else []
         return self._seq(tasks, run, value, run.iteration)
 

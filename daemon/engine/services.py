@@ -59,7 +59,8 @@ class SecretAccessor:
         return self._lookup(name)
 
     def __getattr__(self, name: str) -> str:
-        if name.startswith("_"):
+        # the sandbox probes these markers on anything it is asked to call
+        if name.startswith(("_", "jinja_")) or name in ("unsafe_callable", "alters_data"):
             raise AttributeError(name)
         return self._lookup(name)
 

@@ -49,6 +49,33 @@ TASK_ALIASES: dict[str, str] = {
     "io.kestra.core.tasks.scripts.Python": "io.kestra.plugin.scripts.python.Script",
     "io.kestra.core.tasks.notifications.Slack": "io.kestra.plugin.notifications.slack.SlackIncomingWebhook",
     "io.kestra.plugin.jdbc.Query": "io.kestra.plugin.jdbc.postgresql.Query",
+    # the rest of Kestra's 0.17 renames: flowd supports few of these types, but the current name makes the
+    # "unsupported task type" message point at the right entry of the compatibility table
+    "io.kestra.core.tasks.executions.Counts": f"{CORE}.execution.Count",
+    "io.kestra.core.tasks.flows.ForEachItem": f"{CORE}.flow.ForEachItem",
+    "io.kestra.core.tasks.flows.Template": f"{CORE}.flow.Template",
+    "io.kestra.core.tasks.flows.Worker": f"{CORE}.flow.WorkingDirectory",
+    f"{CORE}.flow.Worker": f"{CORE}.flow.WorkingDirectory",
+    "io.kestra.core.tasks.log.Fetch": f"{CORE}.log.Fetch",
+    "io.kestra.core.tasks.states.Delete": f"{CORE}.state.Delete",
+    "io.kestra.core.tasks.states.Get": f"{CORE}.state.Get",
+    "io.kestra.core.tasks.states.Set": f"{CORE}.state.Set",
+    **{
+        f"io.kestra.core.tasks.storages.{name}": f"{CORE}.storage.{name}"
+        for name in (
+            "Concat",
+            "DeduplicateItems",
+            "Delete",
+            "FilterItems",
+            "LocalFiles",
+            "Purge",
+            "Reverse",
+            "Size",
+            "Split",
+        )
+    },
+    "io.kestra.core.tasks.templating.TemplatedTask": f"{CORE}.templating.TemplatedTask",
+    "io.kestra.core.tasks.trigger.Toggle": f"{CORE}.trigger.Toggle",
 }
 
 # legacy name -> canonical name (triggers); "schedule" is the seed material's short form
@@ -61,19 +88,51 @@ TRIGGER_ALIASES: dict[str, str] = {
     "io.kestra.core.models.triggers.types.ScheduleOnDates": f"{CORE}.trigger.ScheduleOnDates",
     "flow": f"{CORE}.trigger.Flow",
     "webhook": f"{CORE}.trigger.Webhook",
+    "io.kestra.plugin.fs.http.Trigger": f"{CORE}.http.Trigger",
 }
 
-# legacy name -> canonical name (conditions)
+# legacy name -> canonical name (conditions). Kestra 0.17 moved them from
+# ``io.kestra.core.models.conditions.types.XCondition`` to ``io.kestra.plugin.core.condition.XCondition``,
+# 0.20 dropped the ``Condition`` suffix (the already deprecated kept it); VariableCondition is Expression.
+_RENAMED_CONDITIONS = (
+    "DateTimeBetween",
+    "DayWeek",
+    "DayWeekInMonth",
+    "ExecutionFlow",
+    "ExecutionLabels",
+    "ExecutionNamespace",
+    "ExecutionOutputs",
+    "ExecutionStatus",
+    "Expression",
+    "HasRetryAttempt",
+    "Not",
+    "Or",
+    "PublicHoliday",
+    "TimeBetween",
+    "Weekend",
+)
+_KEPT_CONDITIONS = ("FlowCondition", "FlowNamespaceCondition", "MultipleCondition")
 CONDITION_ALIASES: dict[str, str] = {
-    "io.kestra.core.models.conditions.types.ExecutionStatusCondition": f"{CORE}.condition.ExecutionStatus",
+    **{
+        f"{old}.{name}Condition": f"{CORE}.condition.{name}"
+        for name in _RENAMED_CONDITIONS
+        for old in ("io.kestra.core.models.conditions.types", f"{CORE}.condition")
+    },
+    **{
+        f"io.kestra.core.models.conditions.types.{name}": f"{CORE}.condition.{name}"
+        for name in _KEPT_CONDITIONS
+    },
+    "io.kestra.core.models.conditions.types.VariableCondition": f"{CORE}.condition.Expression",
+    # seen in older flows and docs, never a Kestra class name; kept because flows carry it
     "io.kestra.core.models.conditions.ExecutionStatusCondition": f"{CORE}.condition.ExecutionStatus",
-    "io.kestra.plugin.core.condition.ExecutionStatusCondition": f"{CORE}.condition.ExecutionStatus",
-    "io.kestra.core.models.conditions.types.ExecutionFlowCondition": f"{CORE}.condition.ExecutionFlow",
-    "io.kestra.plugin.core.condition.ExecutionFlowCondition": f"{CORE}.condition.ExecutionFlow",
-    "io.kestra.core.models.conditions.types.ExecutionNamespaceCondition": (
-        f"{CORE}.condition.ExecutionNamespace"
-    ),
-    "io.kestra.plugin.core.condition.ExecutionNamespaceCondition": f"{CORE}.condition.ExecutionNamespace",
+}
+
+DOCKER_RUNNER = "io.kestra.plugin.scripts.runner.docker.Docker"
+
+# legacy name -> canonical name (task runners, ``taskRunner.type``)
+RUNNER_ALIASES: dict[str, str] = {
+    "io.kestra.core.models.tasks.runners.types.ProcessTaskRunner": f"{CORE}.runner.Process",
+    f"{DOCKER_RUNNER}TaskRunner": DOCKER_RUNNER,
 }
 
 

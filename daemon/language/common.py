@@ -37,7 +37,7 @@ StateName = Literal[
 class Strict(BaseModel):
     """A model that refuses properties it does not know (this is what catches typos before commit)."""
 
-    model_config = ConfigDict(extra="forbid", populate_by_name=True)
+    model_config = ConfigDict(extra="forbid", populate_by_name=True, defer_build=True)
 
 
 class Retry(Strict):

@@ -348,12 +348,15 @@ def analyse_template(text: str) -> tuple[str | None, frozenset[tuple[str, ...]]]
         rest = _SIMPLE.sub("", text)
         if "{{" not in rest and "}}" not in rest:
             return None, frozenset(tuple(m.group(1).split(".")) for m in _SIMPLE.finditer(text))
-    from daemon.expressions import check_syntax, references
+    from daemon.expressions import ExpressionError, check_syntax, references
 
     error = check_syntax(text)
     if error is not None:
         return error.message, frozenset()
-    return None, frozenset(references(text))
+    try:
+        return None, frozenset(references(text))
+    except ExpressionError as exc:
+        return exc.message, frozenset()
 
 
 def _expressions(

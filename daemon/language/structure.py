@@ -162,7 +162,9 @@ def _unsupported(value: Any, known: frozenset[str], kind: str) -> tuple[str, str
     suggestion = _did_you_mean(raw, known) or _did_you_mean_by_name(raw, known)
     if suggestion:
         hint = f"{suggestion} The {hint}"
-    return f"unsupported {kind} type '{raw}'", hint, ("type",)
+    current = TASK_ALIASES.get(raw) if kind == "task" else TRIGGER_ALIASES.get(raw)
+    renamed = f" (now named '{current}')" if current and current != raw else ""
+    return f"unsupported {kind} type '{raw}'{renamed}", hint, ("type",)
 
 
 def _did_you_mean(key: str, candidates: Iterable[str]) -> str | None:

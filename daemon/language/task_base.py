@@ -6,6 +6,7 @@ from typing import Any, ClassVar
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from daemon.language.aliases import RUNNER_ALIASES
 from daemon.language.common import Condition, Duration, Id, LogLevel, Retry, Strict
 
 # Kestra properties valid on any task that flowd does not implement: accepted, with a warning.
@@ -28,6 +29,11 @@ class TaskRunner(BaseModel):
     volumes: list[str] = Field(default_factory=list)
     networkMode: str | None = None
     credentials: dict[str, Any] | None = None
+
+    @field_validator("type")
+    @classmethod
+    def _canonical_type(cls, value: str) -> str:
+        return RUNNER_ALIASES.get(value, value)
 
 
 class TaskBase(Strict):

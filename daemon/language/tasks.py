@@ -5,20 +5,22 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import TYPE_CHECKING, Annotated, Any, Union
 
-from pydantic import BaseModel, Discriminator, Tag
+from pydantic import Discriminator, Tag
 
 from daemon.language import tasks_flow
 from daemon.language.aliases import TASK_ALIASES
 from daemon.language.task_base import COMMON_IGNORED, TaskBase
 from daemon.language.tasks_core import CORE_TASKS
-from daemon.language.tasks_flow import FLOW_TASKS, DagEntry, Flowable
+from daemon.language.tasks_flow import FLOW_TASKS, Flowable
 from daemon.language.tasks_io import IO_TASKS
 from daemon.language.tasks_scripts import LEGACY_SCRIPTS, SCRIPT_TASKS, PythonCommandsTask
 
 TASK_CLASSES: dict[str, type[TaskBase]] = {
     cls.TYPE: cls for cls in (*CORE_TASKS, *FLOW_TASKS, *SCRIPT_TASKS, *IO_TASKS)
 }
-SUPPORTED_TASK_TYPES: frozenset[str] = frozenset(TASK_CLASSES) | frozenset(TASK_ALIASES)
+SUPPORTED_TASK_TYPES: frozenset[str] = frozenset(TASK_CLASSES) | frozenset(
+    alias for alias, current in TASK_ALIASES.items() if current in TASK_CLASSES
+)
 
 
 def task_tag(value: Any) -> str | None:
@@ -48,9 +50,7 @@ else:
         ),
     ]
 
-_NESTING: list[type[BaseModel]] = [*FLOW_TASKS, DagEntry]
-for _cls in _NESTING:
-    _cls.model_rebuild(_types_namespace={"Task": Task})
+# the flowable models refer to ``Task`` by name; their schemas are built lazily (defer_build) once it exists
 tasks_flow.Task = Task  # type: ignore[attr-defined]
 
 

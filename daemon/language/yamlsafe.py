@@ -24,6 +24,9 @@ _BaseLoader: type[yaml.SafeLoader] = getattr(yaml, "CSafeLoader", yaml.SafeLoade
 
 DEFAULT_MAX_BYTES = 1024 * 1024
 DEFAULT_MAX_ALIAS_NODES = 10_000
+# libyaml composes recursively in C: a file of 100,000 nested "[" overflows the C stack (a crash, not an
+# exception), so the depth is checked on the event stream first whenever the text could be that deep
+MAX_DEPTH = 100
 
 _TAG = "tag:yaml.org,2002:"
 _STR, _MAP, _SEQ, _MERGE = _TAG + "str", _TAG + "map", _TAG + "seq", _TAG + "merge"
@@ -108,9 +111,13 @@ def load_yaml(
         text = text[1:]
     loader = _Loader(text)
     try:
+        if _could_nest_deeper(text, MAX_DEPTH):
+            _check_depth(text, MAX_DEPTH)
         node = loader.get_single_node()
     except yaml.MarkedYAMLError as exc:
         raise _syntax_error(exc, text, file) from None
+    except _Fatal as exc:
+        raise fatal(exc.line, exc.column, exc.message, exc.hint) from None
     except yaml.YAMLError as exc:  # reader errors (control characters) carry a position, not a mark
         raise fatal(1, 1, f"YAML error: {str(exc).splitlines()[0]}") from None
     finally:
@@ -127,6 +134,29 @@ def load_yaml(
         kind = type(data).__name__ if data is not None else "null"
         raise fatal(line, column, f"the top level must be a mapping (id, namespace, tasks, ...), not {kind}")
     return LoadedYaml(data, Marks(builder.values, builder.keys), builder.diagnostics)
+
+
+def _could_nest_deeper(text: str, depth: int) -> bool:
+    # every level needs an indicator ([ { - ?) or a key's ":"; most flows stay far below the limit
+    bound = sum(text.count(c) for c in "[{-?:")
+    return bound >= depth
+
+
+def _check_depth(text: str, limit: int) -> None:
+    loader = _Loader(text)
+    depth = 0
+    try:
+        while loader.check_event():
+            event = loader.get_event()
+            if isinstance(event, yaml.CollectionStartEvent):
+                depth += 1
+                if depth > limit:
+                    line, column = (m.line + 1, m.column + 1) if (m := event.start_mark) else (1, 1)
+                    raise _Fatal(line, column, f"YAML nesting is deeper than {limit} levels")
+            elif isinstance(event, yaml.CollectionEndEvent):
+                depth -= 1
+    finally:
+        loader.dispose()
 
 
 def _syntax_error(exc: yaml.MarkedYAMLError, text: str, file: str) -> YamlLoadError:

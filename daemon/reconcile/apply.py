@@ -1,8 +1,8 @@
 """Applying a plan to the store, inside the caller's transaction: flows, revisions, sync states, triggers.
 
 The caller opens one transaction (``store.begin()``) and passes its connection: either the whole plan lands
-or nothing does. A revision is made only for created and updated flows (``FlowRepository.deploy`` keeps the
-revision when the hash is unchanged); a delete marks the flow deleted and keeps its revisions and executions.
+or nothing does. A revision is made only for created and updated flows (``FlowRepository.deploy_many`` keeps
+the revision when the hash is unchanged); a delete marks the flow deleted, keeping revisions and executions.
 
 Trigger state follows each new revision (see ``triggers``): an inserted or reset row has ``next_date`` NULL,
 which tells the scheduler to compute the next fire date from the new definition; a reset keeps ``last_date``
@@ -68,7 +68,15 @@ def apply_plan(store: Store, plan: Plan, *, commit: str | None, now: datetime, c
     changed = [c for c in to_deploy if c.action != "unchanged"]
     if changed:
         states: dict[tuple[str, str], dict[str, TriggerState]] = defaultdict(dict)
-        for state in store.triggers.list(conn=conn):
+        if len(changed) <= 50:  # a few flows: look them up; many: one scan is cheaper
+            found = [
+                s
+                for c in changed
+                for s in store.triggers.list(namespace=c.namespace, flow_id=c.flow_id, conn=conn)
+            ]
+        else:
+            found = store.triggers.list(conn=conn)
+        for state in found:
             states[(state.namespace, state.flow_id)][state.trigger_id] = state
         for change in changed:
             key = (change.namespace, change.flow_id)

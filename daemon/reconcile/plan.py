@@ -168,7 +168,7 @@ def plan(
     valid, refused_files = _refuse_duplicates(desired, invalid)
     live = {d.uid: d for d in deployed}
     changes: list[FlowChange] = []
-    for want in sorted(valid, key=lambda d: d.uid):
+    for want in sorted(valid, key=_identity):
         have = live.get(want.uid)
         changes.append(_change(want, have))
     invalid_by_path = {f.path: f for f in refused_files}
@@ -176,7 +176,7 @@ def plan(
     wanted = {d.uid for d in valid}
     kept: list[KeptFlow] = []
     orphaned: list[str] = []
-    for have in sorted(deployed, key=lambda d: d.uid):
+    for have in sorted(deployed, key=_identity):
         if have.uid in wanted:
             continue
         culprit = invalid_by_path.get(have.path or "") or invalid_by_uid.get(have.uid)
@@ -204,6 +204,10 @@ def plan(
             "(empty folder, wrong --path or --ref?); pass --allow-empty to do it anyway"
         )
     return replace(result, counts=counts, refused=refused)
+
+
+def _identity(flow: DesiredFlow | DeployedFlow) -> tuple[str, str]:
+    return (flow.namespace, flow.flow_id)
 
 
 def with_diffs(result: Plan, old_sources: Mapping[str, str]) -> Plan:

@@ -3,9 +3,9 @@
 Each ``sync()``:
 1. reads a snapshot of the source (incrementally: the previous snapshot is passed as ``since``); a source
    that cannot be read is recorded as SOURCE_ERROR and changes nothing;
-2. validates the files that changed (results are cached by path and content for the object's life);
-3. in one transaction (serialised between flowd processes): reads the deployed flows, plans, applies;
-4. records the sync in ``store.syncs``: SUCCESS, PARTIAL (some files invalid, the rest applied), REFUSED
+2. in one transaction (serialised between flowd processes): reads the deployed flows, validates the files
+   that changed (results are cached by path and content for the object's life), plans and applies;
+3. records the sync in ``store.syncs``: SUCCESS, PARTIAL (some files invalid, the rest applied), REFUSED
    (would have deleted every deployed flow), SOURCE_ERROR, or FAILED (the store refused; re-raised).
 
 ``commit_applied`` of a sync record is *the newest commit the deployed set fully matches*: the commit itself
@@ -96,10 +96,9 @@ class Reconciler:
     def plan(self) -> Plan:
         """What a sync would do now; changes nothing. Raises SourceError when the source cannot be read."""
         snapshot = self._read()
-        with self.store.begin() as conn:
-            deployed = load_deployed(self.store, conn=conn)
-            collected = self._collect(snapshot, deployed)
-            return self._plan(collected.desired, deployed, collected.invalid, conn=conn)
+        deployed = load_deployed(self.store)  # read-only: no write lock, no transaction needed
+        collected = self._collect(snapshot, deployed)
+        return self._plan(collected.desired, deployed, collected.invalid)
 
     def sync(self) -> SyncOutcome:
         """Plan and apply in one transaction, and record the sync. Never raises on bad flow files; a source
@@ -171,7 +170,7 @@ class Reconciler:
         deployed: list[DeployedFlow],
         invalid: list[InvalidFile],
         *,
-        conn: Connection,
+        conn: Connection | None = None,
     ) -> Plan:
         result = plan(desired, deployed, invalid, prune=self.prune, allow_empty=self.allow_empty)
         return with_diffs(result, old_sources(self.store, result, conn=conn))

@@ -199,6 +199,61 @@ class ExecutionRepository(TaskRunRepository):
         adopted.sort(key=lambda e: (e.start_date, e.id))
         return adopted
 
+    def count_by_state(self, *, conn: Connection | None = None) -> dict[str, int]:
+        """How many executions are in each state (metrics)."""
+        ex = executions
+        query = sa.select(ex.c.state, sa.func.count()).group_by(ex.c.state)
+        with self._read(conn) as c:
+            return {str(state): int(n) for state, n in c.execute(query)}
+
+    def search(
+        self,
+        *,
+        namespace: str | None = None,
+        flow_id: str | None = None,
+        states: Collection[str] | None = None,
+        offset: int = 0,
+        limit: int = 10,
+        conn: Connection | None = None,
+    ) -> tuple[builtins.list[Execution], int]:
+        """One page of executions, newest first, and how many match in all (the HTTP API's search).
+        ``namespace`` also matches its sub-namespaces, as Kestra's search does."""
+        ex = executions
+        where = []
+        if namespace is not None:
+            where.append(
+                sa.or_(ex.c.namespace == namespace, ex.c.namespace.startswith(namespace + ".", autoescape=True))
+            )
+        if flow_id is not None:
+            where.append(ex.c.flow_id == flow_id)
+        if states is not None:
+            where.append(ex.c.state.in_(list(states)))
+        page = sa.select(ex).where(*where).order_by(ex.c.start_date.desc(), ex.c.id.desc())
+        total = sa.select(sa.func.count()).select_from(ex).where(*where)
+        with self._read(conn) as c:
+            rows = [_row(row) for row in c.execute(page.offset(offset).limit(limit))]
+            return rows, int(c.execute(total).scalar_one())
+
+    def release(
+        self,
+        owner_ids: Collection[str],
+        *,
+        active_states: Collection[str] = ACTIVE_STATES,
+        conn: Connection | None = None,
+    ) -> int:
+        """Drop the ownership of active executions driven by ``owner_ids`` (a daemon known to be gone, or
+        one shutting down), so the next ``adopt`` takes them at once; returns how many."""
+        if not owner_ids:
+            return 0
+        ex = executions
+        stmt = (
+            ex.update()
+            .where(ex.c.owner_id.in_(list(owner_ids)), ex.c.state.in_(list(active_states)))
+            .values(owner_id=None, heartbeat_at=None)
+        )
+        with self._write(conn) as c:
+            return c.execute(stmt).rowcount
+
     def delete(self, execution_id: str, *, conn: Connection | None = None) -> bool:
         """Delete an execution with its task runs and logs (foreign keys cascade)."""
         with self._write(conn) as c:

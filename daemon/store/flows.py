@@ -165,6 +165,9 @@ class FlowRepository(Repository):
             query = sa.select(
                 flows.c.namespace, flows.c.flow_id, flows.c.revision, flows.c.hash, flows.c.deleted
             )
+            if len(items) <= 500:  # a few flows: look them up; many: one scan is cheaper
+                keys = [(i.namespace, i.flow_id) for i in items]
+                query = query.where(sa.tuple_(flows.c.namespace, flows.c.flow_id).in_(keys))
             current = {(r.namespace, r.flow_id): r for r in c.execute(query)}
             new_revisions: builtins.list[dict[str, object]] = []
             rows: builtins.list[dict[str, object]] = []

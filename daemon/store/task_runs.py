@@ -66,7 +66,7 @@ def _row(row: sa.Row[Any]) -> TaskRun:
     return TaskRun(**row._mapping)
 
 
-def _claim_statement(dialect: str) -> sa.Update:
+def _claim_statement(dialect: str, *, by_execution: bool = False) -> sa.Update:
     tr = task_runs
     candidates = (
         sa.select(tr.c.id)
@@ -74,6 +74,8 @@ def _claim_statement(dialect: str) -> sa.Update:
         .order_by(tr.c.ready_at, tr.c.id)
         .limit(sa.bindparam("b_limit", type_=sa.Integer()))
     )
+    if by_execution:
+        candidates = candidates.where(tr.c.execution_id.in_(sa.bindparam("b_executions", expanding=True)))
     if dialect == "postgresql":
         candidates = candidates.with_for_update(skip_locked=True)
     return (
@@ -115,6 +117,7 @@ class TaskRunRepository(Repository):
         # The hot statements are built once with bind parameters: building a SQLAlchemy statement and
         # its cache key costs more than executing it on SQLite.
         self._claim = _claim_statement(self._dialect)
+        self._claim_for = _claim_statement(self._dialect, by_execution=True)
         self._update = _update_statement(guarded=False)
         self._update_guarded = _update_statement(guarded=True)
 
@@ -127,18 +130,29 @@ class TaskRunRepository(Repository):
             c.execute(task_runs.insert(), params)
 
     def claim_task_runs(
-        self, worker_id: str, limit: int, now: datetime, *, conn: Connection | None = None
+        self,
+        worker_id: str,
+        limit: int,
+        now: datetime,
+        *,
+        execution_ids: Collection[str] | None = None,
+        conn: Connection | None = None,
     ) -> list[TaskRun]:
         """Atomically move up to ``limit`` CREATED task runs with ``ready_at <= now`` to RUNNING, claimed by
-        ``worker_id`` (a RUNNING entry is appended to their histories); returns them, oldest ready first."""
-        params = {
+        ``worker_id`` (a RUNNING entry is appended to their histories); returns them, oldest ready first.
+        With ``execution_ids`` only runs of those executions are claimed."""
+        params: dict[str, Any] = {
             "b_worker": worker_id,
             "b_now": now,
             "b_limit": limit,
             "b_history": json_dumps({"state": "RUNNING", "date": now}),
         }
+        statement = self._claim
+        if execution_ids is not None:
+            statement = self._claim_for
+            params["b_executions"] = list(execution_ids)
         with self._write(conn) as c:
-            claimed = [_row(row) for row in c.execute(self._claim, params)]
+            claimed = [_row(row) for row in c.execute(statement, params)]
         claimed.sort(key=lambda run: (run.ready_at, run.id))
         return claimed
 

@@ -40,7 +40,9 @@ class Harness:
     def __init__(self, store: Store, home: Path, environ: Mapping[str, str] | None = None) -> None:
         self.store = store
         self.settings = Settings(home=home)
-        self.executor = Executor(store, self.settings, SystemClock(), PLUGINS, workers=8, environ=environ or {})
+        self.executor = Executor(
+            store, self.settings, SystemClock(), PLUGINS, workers=8, environ=environ or {}
+        )
 
     def run(self, text: str, inputs: Mapping[str, Any] | None = None, **kw: Any) -> Execution:
         record = deploy(self.store, text)

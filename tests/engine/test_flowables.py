@@ -238,9 +238,13 @@ tasks:
 def test_failed_subflow_fails_parent(harness: Harness) -> None:
     from tests.engine.conftest import deploy
 
-    deploy(harness.store, "id: bad\nnamespace: test\ntasks:\n  - {id: f, type: io.kestra.plugin.core.execution.Fail}\n")
+    deploy(
+        harness.store,
+        "id: bad\nnamespace: test\ntasks:\n  - {id: f, type: io.kestra.plugin.core.execution.Fail}\n",
+    )
     ex = harness.run(
-        HEAD + "tasks:\n  - {id: sub, type: io.kestra.plugin.core.flow.Subflow, namespace: test, flowId: bad}\n"
+        HEAD
+        + "tasks:\n  - {id: sub, type: io.kestra.plugin.core.flow.Subflow, namespace: test, flowId: bad}\n"
     )
     assert ex.state == "FAILED"
 

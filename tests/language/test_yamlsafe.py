@@ -106,3 +106,14 @@ def test_unsupported_tag() -> None:
 def test_format_path() -> None:
     assert format_path(("tasks", 2, "retry", "maxAttempt")) == "tasks[2].retry.maxAttempt"
     assert format_path(()) == ""
+
+
+@pytest.mark.parametrize("depth", [150, 200_000])
+def test_deep_nesting_is_refused_not_a_crash(depth: int) -> None:
+    # 200,000 levels overflow libyaml's C stack (a segfault) unless refused before composing
+    text = fatal("a: " + "[" * depth + "]" * depth + "\n")
+    assert "nesting is deeper than 100 levels" in text
+
+
+def test_moderate_nesting_loads() -> None:
+    assert load_yaml("a: " + "[" * 50 + "]" * 50 + "\n").data["a"]

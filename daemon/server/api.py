@@ -1,0 +1,139 @@
+"""The daemon's HTTP API (FastAPI), shaped like Kestra's so existing ``curl`` commands keep working.
+
+``create_app(services)`` builds the app; the routes live in one module per resource:
+``api_executions`` (create, get, search, kill, resume), ``api_logs`` (lines, SSE follow), ``api_flows``
+(deployed flows, revisions, validate), ``api_webhooks`` (Webhook triggers), ``api_sync`` (sync now, Git
+push hook), ``api_metrics`` (Prometheus). ``api_auth`` checks the bearer token / cookie and hook signatures.
+
+Errors never carry a traceback: ``FlowdError`` subclasses map to status codes (``STATUS``), anything
+unexpected is logged and answered 500 with its type only.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from fastapi import FastAPI, HTTPException, Request
+from fastapi.responses import JSONResponse
+from sqlalchemy import text
+from starlette.concurrency import run_in_threadpool
+
+from daemon.errors import (
+    FlowdError,
+    FlowFileError,
+    FlowNotFound,
+    InputError,
+    SourceError,
+    StoreError,
+    TaskError,
+    UsageError,
+)
+from daemon.server import api_executions, api_flows, api_logs, api_metrics, api_sync, api_webhooks
+from daemon.server import api_models as m
+from daemon.server.services import Services
+
+log = logging.getLogger(__name__)
+
+# most specific first: the first class an error is an instance of decides
+STATUS: tuple[tuple[type[FlowdError], int], ...] = (
+    (FlowNotFound, 404),
+    (InputError, 422),
+    (FlowFileError, 422),
+    (UsageError, 400),
+    (SourceError, 502),
+    (StoreError, 503),
+    (TaskError, 500),
+)
+
+TAGS = [
+    {"name": "executions", "description": "Start, inspect, search, kill and resume executions."},
+    {"name": "logs", "description": "Log lines of executions, also as a live stream."},
+    {"name": "flows", "description": "Deployed flows (read-only: Git is the source of truth)."},
+    {"name": "webhooks", "description": "Webhook triggers; the key in the URL is the secret."},
+    {"name": "sync", "description": "Sync the flow source now; Git push hooks."},
+    {"name": "metrics", "description": "Prometheus metrics."},
+    {"name": "health", "description": "Liveness and store reachability."},
+]
+
+
+def status_of(error: FlowdError) -> int:
+    """The HTTP status a flowd error maps to."""
+    return next((code for cls, code in STATUS if isinstance(error, cls)), 500)
+
+
+def error_body(error: FlowdError) -> dict[str, object]:
+    """The JSON body of a flowd error: its message, its type and, for an input error, the input."""
+    body: dict[str, object] = {"message": error.message, "error": type(error).__name__}
+    if isinstance(error, InputError):
+        body["input"] = error.input_id
+    if isinstance(error, FlowFileError):
+        body["diagnostics"] = [d.as_dict() for d in error.diagnostics]
+    return body
+
+
+async def _flowd_error(request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, FlowdError)
+    return JSONResponse(error_body(exc), status_code=status_of(exc))
+
+
+async def _http_error(request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, HTTPException)
+    return JSONResponse({"message": str(exc.detail)}, status_code=exc.status_code, headers=exc.headers)
+
+
+async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
+    log.exception("%s %s failed", request.method, request.url.path)
+    return JSONResponse({"message": "internal error", "error": type(exc).__name__}, status_code=500)
+
+
+def store_up(services: Services) -> tuple[bool, str | None]:
+    """Whether the database answers ``SELECT 1``, and why not."""
+    try:
+        with services.store.engine.connect() as conn:
+            conn.execute(text("SELECT 1"))
+    except Exception as exc:  # any driver error means the store is down; say which
+        return False, f"{type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}"
+    return True, None
+
+
+def create_app(services: Services) -> FastAPI:
+    """The HTTP API over ``services``; serve it with uvicorn on the daemon's loop."""
+    app = FastAPI(
+        title="flowd",
+        summary="Git-synced workflow orchestrator running Kestra flows",
+        description="Kestra-compatible HTTP API. Authenticate with `Authorization: Bearer <FLOWD_API_TOKEN>` "
+        "(or the `flowd_token` cookie) when a token is configured.",
+        version=_version(),
+        openapi_tags=TAGS,
+    )
+    app.state.services = services
+    app.add_exception_handler(FlowdError, _flowd_error)
+    app.add_exception_handler(HTTPException, _http_error)
+    app.add_exception_handler(Exception, _unexpected)
+
+    @app.get("/api/health", tags=["health"], summary="Health", response_model=m.Health)
+    async def health() -> JSONResponse:
+        """UP when the store answers (no token needed); 503 otherwise."""
+        up, message = await run_in_threadpool(store_up, services)
+        body = m.Health(
+            status="UP" if up else "DOWN", store="UP" if up else "DOWN", dialect=services.store.dialect,
+            message=message,
+        )  # fmt: skip
+        return JSONResponse(body.model_dump(), status_code=200 if up else 503)
+
+    app.include_router(api_webhooks.router)  # before the executions: no token for webhooks
+    app.include_router(api_executions.router)
+    app.include_router(api_logs.router)
+    app.include_router(api_flows.router)
+    app.include_router(api_sync.router)
+    app.include_router(api_metrics.router)
+    return app
+
+
+def _version() -> str:
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version("flowd")
+    except PackageNotFoundError:
+        return "0"

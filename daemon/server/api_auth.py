@@ -1,0 +1,67 @@
+"""Who may call the API: the bearer token (or the web UI's cookie) and the signatures of Git push hooks.
+
+Every comparison of a secret is constant-time (``hmac.compare_digest``).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+from collections.abc import Mapping
+
+from fastapi import HTTPException, Request, status
+
+TOKEN_COOKIE = "flowd_token"
+
+
+def _same(given: str, expected: str) -> bool:
+    return hmac.compare_digest(given.encode(), expected.encode())
+
+
+def token_matches(headers: Mapping[str, str], cookies: Mapping[str, str], expected: str) -> bool:
+    """Whether ``Authorization: Bearer <token>`` or the ``flowd_token`` cookie carries ``expected``."""
+    scheme, _, credentials = headers.get("authorization", "").partition(" ")
+    if scheme.lower() == "bearer" and _same(credentials.strip(), expected):
+        return True
+    cookie = cookies.get(TOKEN_COOKIE)
+    return cookie is not None and _same(cookie, expected)
+
+
+def require_token(request: Request) -> None:
+    """FastAPI dependency: 401 unless the request carries the API token (no-op when none is configured)."""
+    expected = request.app.state.services.settings.api_token
+    if expected and not token_matches(request.headers, request.cookies, expected):
+        raise HTTPException(
+            status.HTTP_401_UNAUTHORIZED,
+            detail="missing or wrong API token (Authorization: Bearer <FLOWD_API_TOKEN>)",
+            headers={"WWW-Authenticate": "Bearer"},
+        )
+
+
+def github_signature(secret: str, body: bytes) -> str:
+    """The ``X-Hub-Signature-256`` value GitHub sends: ``sha256=`` + HMAC-SHA256 of the raw body."""
+    return "sha256=" + hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
+
+
+def push_hook_allowed(
+    headers: Mapping[str, str],
+    cookies: Mapping[str, str],
+    body: bytes,
+    *,
+    webhook_secret: str | None,
+    api_token: str | None,
+) -> bool:
+    """Whether a push hook may trigger a sync.
+
+    With a webhook secret: a correct GitHub ``X-Hub-Signature-256`` or GitLab ``X-Gitlab-Token``. Without
+    one: only a request carrying the API token (an open daemon would let anyone trigger syncs otherwise).
+    """
+    if webhook_secret:
+        signature = headers.get("x-hub-signature-256")
+        if signature is not None:
+            return _same(signature.strip(), github_signature(webhook_secret, body))
+        gitlab = headers.get("x-gitlab-token")
+        if gitlab is not None:
+            return _same(gitlab, webhook_secret)
+        return False
+    return bool(api_token) and token_matches(headers, cookies, api_token or "")

@@ -1,0 +1,112 @@
+"""The sync loop: keeps the deployed flows equal to the source while the daemon runs.
+
+A Git source is fetched every ``interval``; after a failed read (SOURCE_ERROR) the wait doubles each time
+(``backoff``), and the last applied flows keep running (a failed read applies and prunes nothing). A local
+folder is also watched (watchdog): a saved file is deployed within the debounce delay. ``request()`` (a push
+webhook, ``Services.sync_now``) syncs at once. The reconciler is synchronous: it runs in a worker thread, one
+sync at a time, so the event loop keeps serving.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+from daemon.errors import FlowdError
+from daemon.reconcile import Reconciler, SyncOutcome
+from daemon.sources import LocalFolderSource, Stoppable, watch_folder
+
+log = logging.getLogger(__name__)
+
+MAX_BACKOFF = 600.0
+
+
+def backoff(interval: float, failures: int) -> float:
+    """Seconds to wait before the next sync: ``interval``, doubled for each failure in a row (capped at
+    ten minutes, or the interval when that is longer)."""
+    if failures <= 0:
+        return interval
+    return min(interval * 2 ** min(failures, 16), max(MAX_BACKOFF, interval))
+
+
+class SyncLoop:
+    """Runs ``reconciler.sync()`` periodically, on folder changes and on request."""
+
+    def __init__(
+        self,
+        reconciler: Reconciler,
+        *,
+        interval: float,
+        on_synced: Callable[[SyncOutcome, float], None],
+        watch: bool = True,
+    ) -> None:
+        self.reconciler = reconciler
+        self.interval = interval
+        self._on_synced = on_synced
+        self._watch = watch
+        self._lock: asyncio.Lock | None = None
+        self._requested: asyncio.Event | None = None
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self.failures = 0
+
+    def watch_root(self) -> Path | None:
+        """The folder to watch: a local folder source's flow folder; None for Git."""
+        source = self.reconciler.source
+        if not isinstance(source, LocalFolderSource):
+            return None
+        root = source.root / source.path if source.path else source.root
+        return root if root.is_dir() else source.root
+
+    async def sync_once(self) -> SyncOutcome:
+        """One sync, after any sync in progress (the reconciler is not thread-safe)."""
+        if self._lock is None:
+            self._lock = asyncio.Lock()
+        async with self._lock:
+            started = time.monotonic()
+            try:
+                outcome = await asyncio.to_thread(self.reconciler.sync)
+            except FlowdError as exc:  # the store refused: recorded as FAILED by the reconciler
+                log.error("sync failed: %s", exc.message)
+                outcome = SyncOutcome("FAILED", None, None, message=exc.message)
+            self._on_synced(outcome, time.monotonic() - started)
+            return outcome
+
+    def request(self) -> None:
+        """Sync as soon as possible (thread-safe)."""
+        loop, event = self._loop, self._requested
+        if loop is not None and event is not None:
+            loop.call_soon_threadsafe(event.set)
+
+    async def run(self, stop: asyncio.Event) -> None:
+        """Sync now, then on every interval, change or request, until ``stop``."""
+        self._loop = asyncio.get_running_loop()
+        self._requested = requested = asyncio.Event()
+        root = self.watch_root() if self._watch else None
+        watcher: Stoppable | None = watch_folder(root, self.request) if root is not None else None
+
+        async def relay_stop() -> None:
+            await stop.wait()
+            requested.set()
+
+        relay = asyncio.ensure_future(relay_stop())
+        try:
+            while not stop.is_set():
+                requested.clear()
+                outcome = await self.sync_once()
+                failed = outcome.result in ("SOURCE_ERROR", "FAILED")
+                self.failures = self.failures + 1 if failed else 0
+                if failed:
+                    log.warning(
+                        "sync %s: %s (last applied flows keep running)", outcome.result, outcome.message
+                    )
+                try:
+                    await asyncio.wait_for(requested.wait(), backoff(self.interval, self.failures))
+                except TimeoutError:
+                    pass
+        finally:
+            relay.cancel()
+            if watcher is not None:
+                await asyncio.to_thread(watcher.stop)
