@@ -39,7 +39,7 @@ def job_{i}():
 '''
 
 
-def make_op(name: str, body: Any = noop_body, *, fan_in: bool = False) -> Any:
+def make_op(name: str, body: Any = noop_body) -> Any:
     """An op named ``name`` running ``body``, after an optional Nothing-typed upstream."""
     ins = {"after": In(Nothing)}
 
@@ -47,7 +47,6 @@ def make_op(name: str, body: Any = noop_body, *, fan_in: bool = False) -> Any:
     def _op() -> None:
         body(name)
 
-    del fan_in
     return _op
 
 

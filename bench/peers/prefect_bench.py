@@ -84,9 +84,8 @@ def load_all(folder: Path) -> int:
         assert spec and spec.loader
         module = importlib.util.module_from_spec(spec)
         spec.loader.exec_module(module)
-        count += sum(1 for v in vars(module).values() if getattr(v, "__module__", None) == "prefect.flows")
-        count += sum(1 for k in vars(module) if k.startswith("flow_"))
-    return count // 2 or count
+        count += sum(1 for name in vars(module) if name.startswith("flow_"))
+    return count
 
 
 def main() -> None:

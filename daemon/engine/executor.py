@@ -100,6 +100,7 @@ class Executor:
         self._timers: dict[str, tuple[str, datetime]] = {}  # paused run id -> (execution id, resume at)
         self._to_start: list[tuple[ExecView, RunView]] = []
         self._batch = _Batch()
+        self._bases: dict[str, tuple[ExecView, dict[str, Any]]] = {}
         self._wake: asyncio.Event | None = None
         self._last_beat = 0.0
         self._last_poll = 0.0
@@ -270,10 +271,9 @@ class Executor:
             if self._finished or self._dirty:
                 await asyncio.sleep(0)
                 continue
-            try:
-                await asyncio.wait_for(self._wake.wait(), self._timeout())
-            except TimeoutError:
-                pass
+            timer = loop.call_later(self._timeout(), self._wake.set)  # cheaper than wait_for's task
+            await self._wake.wait()
+            timer.cancel()
             await asyncio.sleep(0)  # let attempts finishing at the same time join this batch
         self._flush_logs()
 
@@ -412,12 +412,19 @@ class Executor:
         return None
 
     def _base(self, view: ExecView) -> dict[str, Any]:
+        """The execution-wide variables, built once per view (the maps inside are live references)."""
+        cached = self._bases.get(view.id)
+        if cached is not None and cached[0] is view:
+            cached[1]["execution"]["state"] = view.state
+            return cached[1]
         services = Services(
             secret=self._secret, kv=self._kv_function(view), now=self.clock, envs=self._envs,
             error_logs=lambda: self._error_logs(view),
             read=lambda uri: self.storage.path_of(uri).read_text(),
         )  # fmt: skip
-        return execution_context(view, services)
+        base = execution_context(view, services)
+        self._bases[view.id] = (view, base)
+        return base
 
     def _secret(self, name: str) -> str:
         return self.secrets.get(name)
@@ -497,6 +504,7 @@ class Executor:
     def _forget(self, view: ExecView) -> None:
         """Drop a finished execution from memory (the store has it all)."""
         self.views.pop(view.id, None)
+        self._bases.pop(view.id, None)
         for run_id in view.runs:
             self._waiting.pop(run_id, None)
             self._timers.pop(run_id, None)
