@@ -1,4 +1,4 @@
-"""``flowd init`` copies the template; every example validates, syncs and runs with the outcome it promises."""
+"""``flowd init`` copies the template; every example validates, syncs and runs as it promises."""
 
 from __future__ import annotations
 
@@ -13,19 +13,6 @@ import pytest
 from click.testing import CliRunner
 
 from daemon.cli.main import cli
-
-EXAMPLES_WITHOUT_SERVICES = {
-    "tutorial/hello_world",
-    "tutorial/inputs_demo",
-    "tutorial/branching",
-    "tutorial/foreach_demo",
-    "tutorial/dag_pipeline",
-    "tutorial/retry_errors",
-    "tutorial/subflow_child",
-    "tutorial/subflow_parent",
-    "tutorial/python_outputs",
-    "tutorial/scheduled_report",
-}
 
 
 def invoke(*args: str) -> Any:
