@@ -1,3 +1,4 @@
+# ruff: noqa: E501  (tables of figures and flows read better on one line)
 """Engine throughput and memory, on SQLite (a tmp file) and PostgreSQL (a fresh database on 127.0.0.1).
 
 Method: each scenario deploys a flow, then times ``create_execution`` + ``run_until_done`` with the real

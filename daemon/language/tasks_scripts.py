@@ -42,8 +42,11 @@ class ScriptTask(TaskBase):
             data.setdefault("outputFiles", data.pop("outputsFiles"))
         if "files" in data:  # very old name for outputFiles
             data.setdefault("outputFiles", data.pop("files"))
-        if isinstance(data.get("interpreter"), str):
-            data["interpreter"] = [data["interpreter"]]
+        # the old Bash ran ``interpreter`` (a path) with ``interpreterArgs`` (["-c"]), then the script
+        if isinstance(data.get("interpreter"), str) or "interpreterArgs" in data:
+            program = data.pop("interpreter", None) or "/bin/bash"
+            args = data.pop("interpreterArgs", None) or ["-c"]
+            data["interpreter"] = [program, *args] if isinstance(program, str) else program
         return data
 
 

@@ -49,8 +49,21 @@ class Tick:
     advance: bool = True
 
 
+def _still_current(store: Store, key: tuple[str, str, str], revision: int, conn: Any) -> bool:
+    """The trigger state the scheduler planned from is still the deployed one (not disabled, not deleted,
+    not redefined, same flow revision): else another sync got in between and the plan is stale."""
+    state = store.triggers.get(*key, conn=conn)
+    return (
+        state is not None
+        and not state.disabled
+        and state.next_date is not None
+        and state.revision == revision
+    )
+
+
 class TriggerGone(Exception):
-    """The trigger's state row disappeared (its flow was deleted or changed) while it was being fired."""
+    """The trigger's state changed (flow deleted, disabled or redefined) since the scheduler read it:
+    nothing was written; the scheduler re-reads the trigger states."""
 
 
 def trigger_record(trigger: TriggerBase, variables: Mapping[str, Any]) -> dict[str, Any]:
@@ -78,7 +91,8 @@ def create_triggered(
 ) -> str | None:
     """Create the execution ``trigger`` fires with ``variables``; returns its id, or None when the tick was
     already recorded (fired before) or the execution could not be created (bad inputs: the tick is then
-    recorded without an execution and the reason logged, so it is not retried forever).
+    recorded without an execution and the reason logged, so it is not retried forever). Raises
+    ``TriggerGone`` (nothing written) when a scheduler tick's trigger state changed under it.
     ``own=False`` leaves the execution CREATED for a running daemon to adopt."""
     execution_id = new_id()
     key = (record.namespace, record.flow_id, trigger.id)
@@ -86,10 +100,12 @@ def create_triggered(
         inputs = render_inputs(trigger, flow, variables)
         with store.begin() as conn:
             if tick is not None:
-                if tick.advance and not store.triggers.set_dates(
-                    *key, next_date=tick.next_date, last_date=tick.date, now=now, conn=conn
-                ):
-                    raise TriggerGone(tick.date)
+                if tick.advance:
+                    if not _still_current(store, key, record.revision, conn):
+                        raise TriggerGone(tick.date)
+                    store.triggers.set_dates(
+                        *key, next_date=tick.next_date, last_date=tick.date, now=now, conn=conn
+                    )
                 recorded = store.triggers.record_tick(
                     *key, tick.date, execution_id=execution_id, now=now, conn=conn
                 )
@@ -99,8 +115,6 @@ def create_triggered(
                 record, inputs, trigger=trigger_record(trigger, variables), labels=trigger.labels,
                 own=own, execution_id=execution_id, conn=conn,
             )  # fmt: skip
-    except TriggerGone:
-        return None
     except FlowdError as exc:
         log.warning("trigger %s of %s/%s could not start an execution: %s", trigger.id, *key[:2], exc.message)
         if tick is not None:

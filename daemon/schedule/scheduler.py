@@ -29,7 +29,7 @@ from daemon.schedule.cursor import (
     schedule_of,
     trigger_variables,
 )
-from daemon.schedule.firing import ExecutionFactory, Tick, create_triggered
+from daemon.schedule.firing import ExecutionFactory, Tick, TriggerGone, create_triggered
 from daemon.schedule.ticks import DEFAULT_GRACE
 from daemon.store import DeployedFlow, Store
 
@@ -146,10 +146,16 @@ class Scheduler:
         created = 0
         for index, tick in enumerate(decision.fire):
             following = decision.fire[index + 1] if index + 1 < len(decision.fire) else decision.cursor
-            execution_id = create_triggered(
-                self.store, self.executor, entry.record, entry.flow, entry.trigger,
-                trigger_variables(entry.schedule, tick), now=now, tick=Tick(tick, following),
-            )  # fmt: skip
+            try:
+                execution_id = create_triggered(
+                    self.store, self.executor, entry.record, entry.flow, entry.trigger,
+                    trigger_variables(entry.schedule, tick), now=now, tick=Tick(tick, following),
+                )  # fmt: skip
+            except TriggerGone:
+                self._changed = True  # re-read the states; this entry waits for that
+                self._entries.pop(entry.schedule.key, None)
+                entry.cursor = None
+                return created
             entry.last_date = tick
             if execution_id is not None:
                 created += 1

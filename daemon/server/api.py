@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import logging
 
-from fastapi import FastAPI, HTTPException, Request
+from fastapi import APIRouter, FastAPI, HTTPException, Request
 from fastapi.responses import JSONResponse
 from sqlalchemy import text
 from starlette.concurrency import run_in_threadpool
@@ -54,6 +54,17 @@ TAGS = [
     {"name": "metrics", "description": "Prometheus metrics."},
     {"name": "health", "description": "Liveness and store reachability."},
 ]
+
+
+# the webhooks before the executions: their paths share the prefix, and they need no token
+ROUTERS: tuple[APIRouter, ...] = (
+    api_webhooks.router,
+    api_executions.router,
+    api_logs.router,
+    api_flows.router,
+    api_sync.router,
+    api_metrics.router,
+)
 
 
 def status_of(error: FlowdError) -> int:
@@ -121,12 +132,8 @@ def create_app(services: Services) -> FastAPI:
         )  # fmt: skip
         return JSONResponse(body.model_dump(), status_code=200 if up else 503)
 
-    app.include_router(api_webhooks.router)  # before the executions: no token for webhooks
-    app.include_router(api_executions.router)
-    app.include_router(api_logs.router)
-    app.include_router(api_flows.router)
-    app.include_router(api_sync.router)
-    app.include_router(api_metrics.router)
+    for router in ROUTERS:
+        app.include_router(router)
     return app
 
 

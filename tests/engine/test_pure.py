@@ -107,7 +107,8 @@ def test_input_types() -> None:
              "dur": "PT1H", "j": '{"k": 1}', "arr": "[1, 2]", "e": "a@b.io"}  # fmt: skip
     out = resolve_inputs(specs, given)
     assert out == {
-        "s": "abc", "i": 3, "b": True, "sel": "a", "m": ["a", "b"], "d": "2024-01-01T00:00:00Z", "dur": "PT1H",
+        "s": "abc", "i": 3, "b": True, "sel": "a", "m": ["a", "b"], "d": "2024-01-01T00:00:00Z",
+        "dur": "PT1H",
         "j": {"k": 1}, "arr": [1, 2], "e": "a@b.io", "opt": None, "def": 5,
     }  # fmt: skip
 

@@ -1,5 +1,6 @@
 """The API under test: a real store, a real executor served on its own event loop, ``Services`` as the
-daemon builds them, and FastAPI's ``TestClient`` in front."""
+daemon builds them (with the daemon's hooks: counters, the sync loop's ``sync_once``), and FastAPI's
+``TestClient`` in front."""
 
 from __future__ import annotations
 
@@ -19,6 +20,7 @@ from daemon.engine.states import is_terminal
 from daemon.reconcile import Reconciler
 from daemon.reconcile.hashing import content_hash
 from daemon.server.api import create_app
+from daemon.server.process import Daemon, DaemonOptions
 from daemon.server.services import Services
 from daemon.settings import Settings
 from daemon.sources import open_source
@@ -89,6 +91,7 @@ def api(store: Store, tmp_path: Path, **settings: Any) -> Iterator[Api]:
     executor = Executor(store, config, clock, PLUGINS, workers=4, environ={})
     reconciler = Reconciler(store, open_source(str(source_dir), cache_dir=home / "repos"), clock=clock)
     services = Services(settings=config, store=store, executor=executor, reconciler=reconciler, clock=clock)
+    Daemon(services, DaemonOptions(source=str(source_dir)))  # wires counters and the sync hook, runs nothing
     with served(executor) as loop:
         services.loop = loop
         with TestClient(create_app(services), raise_server_exceptions=False) as client:

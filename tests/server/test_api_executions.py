@@ -116,7 +116,9 @@ def test_file_input_uploaded_to_internal_storage(app: Api) -> None:
 def test_file_input_as_a_server_path_is_refused(app: Api, tmp_path: Path) -> None:
     secret = tmp_path / "secret.txt"
     secret.write_text("do not read")
-    response = app.client.post("/api/v1/executions/company.team/upload", json={"inputs": {"data": str(secret)}})
+    response = app.client.post(
+        "/api/v1/executions/company.team/upload", json={"inputs": {"data": str(secret)}}
+    )
     assert response.status_code == 422
     assert response.json()["input"] == "data"
     assert app.client.get("/api/v1/executions/search").json()["total"] == 0
@@ -153,8 +155,9 @@ def test_unknown_flow_and_execution_are_404(app: Api) -> None:
 
 def test_search_filters_and_pages(app: Api) -> None:
     ids = [
-        app.client.post("/api/v1/executions/company.team/greet?wait=true", json={"inputs": {"name": str(n)}})
-        .json()["id"]
+        app.client.post(
+            "/api/v1/executions/company.team/greet?wait=true", json={"inputs": {"name": str(n)}}
+        ).json()["id"]
         for n in range(3)
     ]
     paused = app.client.post("/api/v1/executions/company.team/waiter").json()["id"]
@@ -164,7 +167,9 @@ def test_search_filters_and_pages(app: Api) -> None:
     assert everything["total"] == 4
     greet = app.client.get("/api/v1/executions/search", params={"flowId": "greet", "size": 2}).json()
     assert greet["total"] == 3 and len(greet["results"]) == 2
-    page2 = app.client.get("/api/v1/executions/search", params={"flowId": "greet", "size": 2, "page": 2}).json()
+    page2 = app.client.get(
+        "/api/v1/executions/search", params={"flowId": "greet", "size": 2, "page": 2}
+    ).json()
     assert {e["id"] for e in greet["results"] + page2["results"]} == set(ids)
     by_state = app.client.get("/api/v1/executions/search", params={"state": "PAUSED"}).json()
     assert [e["id"] for e in by_state["results"]] == [paused]

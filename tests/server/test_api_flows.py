@@ -101,7 +101,9 @@ def test_validate_reports_diagnostics_with_lines(app: Api, content_type: str) ->
 
 
 def test_validate_valid_flow_and_bad_yaml(app: Api) -> None:
-    ok = app.client.post("/api/v1/flows/validate", content=NIGHTLY, headers={"content-type": "application/x-yaml"})
+    ok = app.client.post(
+        "/api/v1/flows/validate", content=NIGHTLY, headers={"content-type": "application/x-yaml"}
+    )
     assert ok.status_code == 200 and ok.json() == []
     bad = app.client.post(
         "/api/v1/flows/validate?file=x.yml", content="id: [\n", headers={"content-type": "application/x-yaml"}

@@ -146,7 +146,9 @@ def test_push_hook_without_a_secret_needs_the_api_token(store: Store, tmp_path: 
     with api(store, tmp_path, api_token=TOKEN) as running:
         (running.source_dir / "from_git.yml").write_text(SYNCED)
         assert running.client.post("/api/v1/sync/webhook", json={}).status_code == 401
-        unsigned = running.client.post("/api/v1/sync/webhook", json={}, headers={"X-Gitlab-Token": "anything"})
+        unsigned = running.client.post(
+            "/api/v1/sync/webhook", json={}, headers={"X-Gitlab-Token": "anything"}
+        )
         assert unsigned.status_code == 401
         assert not _deployed(running)
         authorized = running.client.post(

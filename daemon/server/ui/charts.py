@@ -1,0 +1,65 @@
+"""The overview's bar chart: executions started per hour, stacked by state. Pure geometry."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+# bottom to top: the usual outcome first, so problems stack visibly on top
+STATE_ORDER = ("SUCCESS", "WARNING", "SKIPPED", "CREATED", "QUEUED", "RUNNING", "PAUSED", "RETRYING",
+               "RESTARTED", "KILLING", "KILLED", "CANCELLED", "FAILED")  # fmt: skip
+
+
+@dataclass(frozen=True, slots=True)
+class Segment:
+    """One state's part of one hour's bar."""
+
+    x: float
+    y: float
+    w: float
+    h: float
+    state: str
+    title: str
+
+
+@dataclass(frozen=True, slots=True)
+class BarChart:
+    """Segments, hour labels (x, text), the totals by state, and the SVG size."""
+
+    segments: tuple[Segment, ...]
+    labels: tuple[tuple[float, str], ...]
+    totals: dict[str, int]
+    peak: int
+    width: int
+    height: int
+    plot_height: int
+
+
+def hourly_chart(
+    buckets: list[dict[str, int]], *, now: datetime, width: int = 720, plot_height: int = 120
+) -> BarChart:
+    """Stacked bars, one per hour (``buckets`` oldest first, each ``{state: count}``)."""
+    hours = len(buckets)
+    slot = width / max(hours, 1)
+    peak = max((sum(b.values()) for b in buckets), default=0)
+    scale = plot_height / peak if peak else 0.0
+    segments: list[Segment] = []
+    totals: dict[str, int] = {}
+    first_hour = now - timedelta(hours=hours)
+    labels: list[tuple[float, str]] = []
+    for index, bucket in enumerate(buckets):
+        x = index * slot + 1
+        top = float(plot_height)
+        hour = first_hour + timedelta(hours=index)
+        order = [s for s in STATE_ORDER if s in bucket] + sorted(s for s in bucket if s not in STATE_ORDER)
+        for state in order:
+            count = bucket[state]
+            totals[state] = totals.get(state, 0) + count
+            h = count * scale
+            top -= h
+            title = f"{hour:%H:%M}–{hour + timedelta(hours=1):%H:%M} UTC: {count} {state}"
+            segments.append(Segment(round(x, 1), round(top, 1), round(slot - 2, 1), round(h, 1), state, title))
+        if index % 3 == 0:
+            labels.append((round(x, 1), f"{hour:%H:%M}"))
+    ordered = {s: totals[s] for s in sorted(totals, key=lambda s: -totals[s])}
+    return BarChart(tuple(segments), tuple(labels), ordered, peak, width, plot_height + 18, plot_height)

@@ -1,0 +1,133 @@
+"""``/ui/executions/{id}``: the Gantt chart, live logs (server-sent events), inputs, outputs, trigger, and
+the Kill and Restart buttons.
+
+While an execution runs, the page's script re-reads ``/live`` (the header and the chart) every second and
+follows ``/logs/stream``, which sends new log lines by id and an ``end`` event once the execution is over.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from typing import Any
+
+from fastapi import APIRouter, Header, Query, Request, status
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from fastapi.sse import EventSourceResponse, ServerSentEvent
+from starlette.concurrency import run_in_threadpool
+
+from daemon.engine.api_shape import public_outputs
+from daemon.engine.states import is_terminal, iso
+from daemon.errors import FlowNotFound, InputError
+from daemon.server.services import Services
+from daemon.server.ui.gantt import layout_gantt
+from daemon.server.ui.render import PREFIX, not_found, page
+from daemon.store import Execution, LogLine
+
+LOG_PAGE = 1000  # lines rendered with the page; the stream sends the rest
+STREAM_BATCH = 500
+STREAM_POLL = 0.3  # seconds between looks for new lines while the execution runs
+
+
+def log_event(line: LogLine) -> dict[str, Any]:
+    """A log line as the stream's JSON."""
+    return {
+        "id": line.id, "time": iso(line.timestamp), "level": line.level, "task": line.task_id,
+        "attempt": line.attempt, "message": line.message,
+    }  # fmt: skip
+
+
+def routes(services: Services) -> APIRouter:
+    """The execution page and its actions."""
+    router = APIRouter()
+    store = services.store
+
+    def live_context(execution: Execution) -> dict[str, Any]:
+        runs = store.executions.list_task_runs(execution.id)
+        now = services.clock.now()
+        return {
+            "execution": execution,
+            "gantt": layout_gantt(runs, start=execution.start_date, end=execution.end_date, now=now),
+            "runs": runs,
+            "terminal": is_terminal(execution.state),
+            "outputs_by_run": {r.id: public_outputs(r.outputs) for r in runs if public_outputs(r.outputs)},
+        }
+
+    @router.get("/executions/{execution_id}", response_class=HTMLResponse, include_in_schema=False)
+    def execution_page(request: Request, execution_id: str) -> HTMLResponse:
+        execution = store.executions.get(execution_id)
+        if execution is None:
+            return not_found(request, services, f"execution {execution_id}")
+        lines = store.logs.for_execution(execution_id, limit=LOG_PAGE)
+        context = {
+            **live_context(execution),
+            "lines": lines,
+            "after": lines[-1].id if lines else 0,
+            "truncated": len(lines) == LOG_PAGE,
+            "children": store.executions.list(parent_execution_id=execution_id, limit=50),
+        }
+        return page(request, "execution.html", context, services=services)
+
+    @router.get("/executions/{execution_id}/live", response_class=HTMLResponse, include_in_schema=False)
+    def live(request: Request, execution_id: str) -> HTMLResponse:
+        execution = store.executions.get(execution_id)
+        if execution is None:
+            return not_found(request, services, f"execution {execution_id}")
+        return page(request, "execution_live.html", live_context(execution), services=services)
+
+    @router.get("/executions/{execution_id}/logs/stream", include_in_schema=False)
+    async def stream(
+        request: Request,
+        execution_id: str,
+        after: int = Query(0, ge=0),
+        last_event_id: int | None = Header(None, alias="Last-Event-ID"),
+    ) -> Response:
+        row = await run_in_threadpool(store.executions.get, execution_id)
+        if row is None:
+            return Response(status_code=status.HTTP_404_NOT_FOUND)
+        start = last_event_id if last_event_id is not None else after
+
+        async def events() -> AsyncIterator[ServerSentEvent]:
+            cursor = start
+            while not await request.is_disconnected():
+                # the state first, then the lines: a line written before the end is never missed
+                current = await run_in_threadpool(store.executions.get, execution_id)
+                while True:
+                    lines = await run_in_threadpool(
+                        store.logs.for_execution, execution_id, after_id=cursor, limit=STREAM_BATCH
+                    )
+                    for line in lines:
+                        cursor = line.id
+                        yield ServerSentEvent(data=log_event(line), event="log", id=str(line.id))
+                    if len(lines) < STREAM_BATCH:
+                        break
+                if current is None or is_terminal(current.state):
+                    yield ServerSentEvent(event="end", data={"state": current.state if current else None})
+                    return
+                await asyncio.sleep(STREAM_POLL)
+
+        return EventSourceResponse(events())
+
+    @router.post("/executions/{execution_id}/kill", include_in_schema=False)
+    def kill(execution_id: str) -> Response:
+        services.kill_execution(execution_id)  # False when already over: the page shows its state anyway
+        return RedirectResponse(f"{PREFIX}/executions/{execution_id}", status_code=status.HTTP_303_SEE_OTHER)
+
+    @router.post("/executions/{execution_id}/restart", include_in_schema=False)
+    def restart(request: Request, execution_id: str) -> Response:
+        """A new execution of the flow's deployed revision with the same inputs and labels."""
+        execution = store.executions.get(execution_id)
+        if execution is None:
+            return not_found(request, services, f"execution {execution_id}")
+        try:
+            new_id = services.submit_execution(
+                execution.namespace, execution.flow_id, dict(execution.inputs or {}),
+                labels={**(execution.labels or {}), "restarted-from": execution.id},
+            )  # fmt: skip
+        except (FlowNotFound, InputError) as exc:
+            context = {"message": f"cannot restart: {exc.message}"}
+            return page(request, "error.html", context, services=services, status_code=409)
+        return RedirectResponse(f"{PREFIX}/executions/{new_id}", status_code=status.HTTP_303_SEE_OTHER)
+
+    return router
+
