@@ -16,7 +16,7 @@ import subprocess
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 import httpx
@@ -82,7 +82,7 @@ def _epoch(value: datetime | str) -> float:
     if isinstance(value, str):
         value = datetime.fromisoformat(value.replace("Z", "+00:00"))
     if value.tzinfo is None:
-        value = value.replace(tzinfo=timezone.utc)
+        value = value.replace(tzinfo=UTC)
     return value.timestamp()
 
 
@@ -127,7 +127,8 @@ def w6_push(work: Path) -> Metrics:
 
 def _ticks(engine: sa.Engine) -> list[tuple[float, float]]:
     query = sa.text(
-        "SELECT t.scheduled_date, e.start_date FROM schedule_ticks t JOIN executions e ON e.id = t.execution_id"
+        "SELECT t.scheduled_date, e.start_date FROM schedule_ticks t"
+        " JOIN executions e ON e.id = t.execution_id"
     )
     with engine.connect() as conn:
         return [(_epoch(a), _epoch(b)) for a, b in conn.execute(query)]

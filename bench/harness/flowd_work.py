@@ -7,6 +7,7 @@ store's state histories as ``--json`` prints them.
 
 from __future__ import annotations
 
+import itertools
 import json
 import os
 import shutil
@@ -91,7 +92,7 @@ def median_gap_ms(spans: list[tuple[float, float]]) -> float:
     """Median time from one task's end to the next one's start, in ms."""
     import statistics
 
-    gaps = [(b[0] - a[1]) * 1000 for a, b in zip(spans, spans[1:], strict=False)]
+    gaps = [(b[0] - a[1]) * 1000 for a, b in itertools.pairwise(spans)]
     return statistics.median(gaps) if gaps else 0.0
 
 

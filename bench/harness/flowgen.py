@@ -33,9 +33,16 @@ def fan(n: int, concurrency: int = 8) -> str:
 
 def shell(n: int) -> str:
     """``n`` sequential shell tasks running ``echo hi`` (process runner)."""
-    lines = [f"id: shell", f"namespace: {NAMESPACE}", "tasks:"]
+    lines = ["id: shell", f"namespace: {NAMESPACE}", "tasks:"]
     for i in range(n):
-        lines += [f"  - id: t{i}", f"    type: {SHELL}", "    taskRunner:", "      type: io.kestra.plugin.core.runner.Process", "    commands:", "      - echo hi"]
+        lines += [
+            f"  - id: t{i}",
+            f"    type: {SHELL}",
+            "    taskRunner:",
+            "      type: io.kestra.plugin.core.runner.Process",
+            "    commands:",
+            "      - echo hi",
+        ]
     return "\n".join(lines) + "\n"
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import json
 import statistics
 from pathlib import Path
@@ -10,6 +11,7 @@ from harness.measure import Measured, run_measured
 from harness.peers import Peer
 
 Metrics = dict[str, float]
+Stamp = tuple[str, float, float]
 
 
 def _result(measured: Measured) -> dict[str, float]:
@@ -20,7 +22,7 @@ def _result(measured: Measured) -> dict[str, float]:
     raise RuntimeError(f"no BENCH line in the output of {' '.join(measured.argv[:3])}")
 
 
-def _stamps(ts_file: Path) -> list[tuple[str, float, float]]:
+def _stamps(ts_file: Path) -> list[Stamp]:
     rows = []
     if ts_file.exists():
         for line in ts_file.read_text().splitlines():
@@ -29,7 +31,9 @@ def _stamps(ts_file: Path) -> list[tuple[str, float, float]]:
     return sorted(rows, key=lambda row: row[1])
 
 
-def _run(peer: Peer, cache: Path, work: Path, workload: str, n: int) -> tuple[Measured, dict[str, float], list]:
+def _run(
+    peer: Peer, cache: Path, work: Path, workload: str, n: int
+) -> tuple[Measured, dict[str, float], list[Stamp]]:
     ts_file = work / f"{peer.name}-{workload}.ts"
     ts_file.unlink(missing_ok=True)
     folder = work / f"{peer.name}-{workload}"
@@ -55,7 +59,7 @@ def run(peer: Peer, cache: Path, work: Path, workload: str, n: int) -> Metrics:
     metrics["run_s"] = run_s
     metrics["per_task_ms"] = run_s / (n + 2 if workload == "w2" else n) * 1000
     if workload in ("w1", "w5"):
-        gaps = [(b[1] - a[2]) * 1000 for a, b in zip(stamps, stamps[1:], strict=False)]
+        gaps = [(b[1] - a[2]) * 1000 for a, b in itertools.pairwise(stamps)]
         if gaps:
             metrics["gap_ms"] = statistics.median(gaps)
     return metrics
@@ -63,7 +67,9 @@ def run(peer: Peer, cache: Path, work: Path, workload: str, n: int) -> Metrics:
 
 def w4_prepare(peer: Peer, cache: Path, folder: Path, n: int) -> None:
     """Write the peer's ``n`` definitions (untimed)."""
-    run_measured(peer.argv(cache, "w4-prepare", n=n, folder=folder), env=peer.env(cache, folder / "ts")).check()
+    run_measured(
+        peer.argv(cache, "w4-prepare", n=n, folder=folder), env=peer.env(cache, folder / "ts")
+    ).check()
 
 
 def w4_load(peer: Peer, cache: Path, folder: Path) -> Metrics:

@@ -56,7 +56,7 @@ class Peer:
     def argv(self, cache: Path, workload: str, *, n: int = 0, folder: Path | None = None) -> list[str]:
         """The command running ``workload`` of this peer's script."""
         argv = [str(self.python(cache)), str(PEERS_DIR / self.script), workload, "--n", str(n)]
-        return argv + ["--dir", str(folder)] if folder else argv
+        return [*argv, "--dir", str(folder)] if folder else argv
 
 
 PEERS: tuple[Peer, ...] = (

@@ -18,7 +18,7 @@ from common import echo_body, emit, noop_body, parse_args, stamp, timed
 
 START = datetime(2024, 1, 1)
 
-DAG_FILE = '''from datetime import datetime
+DAG_FILE = """from datetime import datetime
 
 from airflow.sdk import DAG, task
 
@@ -40,7 +40,7 @@ def report(x):
 
 with DAG("dag_{i}", schedule="@daily", start_date=datetime(2024, 1, 1), catchup=False):
     report(double(extract()))
-'''
+"""
 
 
 def build(dag_id: str, n: int, *, shape: str) -> object:

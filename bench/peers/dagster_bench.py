@@ -15,7 +15,7 @@ from typing import Any
 from common import echo_body, emit, noop_body, parse_args, stamp, timed
 from dagster import Definitions, In, JobDefinition, Nothing, Out, job, op
 
-JOB_FILE = '''from dagster import job, op
+JOB_FILE = """from dagster import job, op
 
 
 @op
@@ -36,7 +36,7 @@ def report_{i}(x):
 @job(name="job_{i}")
 def job_{i}():
     report_{i}(double_{i}(extract_{i}()))
-'''
+"""
 
 
 def make_op(name: str, body: Any = noop_body) -> Any:

@@ -11,7 +11,7 @@ from common import echo_body, emit, noop_body, parse_args, stamp, timed
 from prefect import flow, task
 from prefect.task_runners import ThreadPoolTaskRunner
 
-FLOW_FILE = '''from prefect import flow, task
+FLOW_FILE = """from prefect import flow, task
 
 
 @task
@@ -32,7 +32,7 @@ def report_{i}(x):
 @flow(name="flow-{i}")
 def flow_{i}():
     report_{i}(double_{i}(extract_{i}()))
-'''
+"""
 
 
 @task

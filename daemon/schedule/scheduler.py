@@ -202,6 +202,8 @@ class Scheduler:
             relay.cancel()
 
     async def _sleep(self, wake: asyncio.Event, since_reload: float) -> None:
+        if self._changed:
+            return
         delay = min(self.refresh - since_reload, MAX_SLEEP)
         due = self.next_due()
         if due is not None:

@@ -17,6 +17,7 @@ from fastapi import APIRouter, FastAPI, HTTPException, Request
 from fastapi.responses import JSONResponse
 from sqlalchemy import text
 from starlette.concurrency import run_in_threadpool
+from starlette.types import ASGIApp, Receive, Scope, Send
 
 from daemon.errors import (
     FlowdError,
@@ -31,6 +32,7 @@ from daemon.errors import (
 from daemon.server import api_executions, api_flows, api_logs, api_metrics, api_sync, api_webhooks
 from daemon.server import api_models as m
 from daemon.server.services import Services
+from daemon.server.ui import ui_router
 
 log = logging.getLogger(__name__)
 
@@ -65,6 +67,23 @@ ROUTERS: tuple[APIRouter, ...] = (
     api_sync.router,
     api_metrics.router,
 )
+
+
+class TenantPrefix:
+    """Kestra puts the tenant in API paths (``/api/v1/main/executions/...``; ``main`` in the open-source
+    edition). flowd has one tenant: those paths are served as the same path without it, so both forms of
+    existing ``curl`` commands work while the OpenAPI document lists each route once."""
+
+    PREFIX = "/api/v1/main/"
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http" and scope["path"].startswith(self.PREFIX):
+            path = "/api/v1/" + scope["path"][len(self.PREFIX) :]
+            scope = {**scope, "path": path, "raw_path": path.encode()}
+        await self.app(scope, receive, send)
 
 
 def status_of(error: FlowdError) -> int:
@@ -118,6 +137,7 @@ def create_app(services: Services) -> FastAPI:
         openapi_tags=TAGS,
     )
     app.state.services = services
+    app.add_middleware(TenantPrefix)
     app.add_exception_handler(FlowdError, _flowd_error)
     app.add_exception_handler(HTTPException, _http_error)
     app.add_exception_handler(Exception, _unexpected)
@@ -134,6 +154,7 @@ def create_app(services: Services) -> FastAPI:
 
     for router in ROUTERS:
         app.include_router(router)
+    app.include_router(ui_router(services))
     return app
 
 

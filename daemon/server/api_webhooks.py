@@ -28,15 +28,6 @@ def _multi(items: list[tuple[str, str]], *, skip: frozenset[str] = frozenset()) 
     return out
 
 
-@router.api_route(
-    "/{namespace}/{flowId}/{key}",
-    methods=["GET", "POST", "PUT"],
-    summary="Trigger a flow by webhook",
-    response_model=m.Execution,
-    responses={
-        404: {"model": m.ErrorBody, "description": "unknown flow, or no Webhook trigger with that key"}
-    },
-)
 async def webhook(request: Request, namespace: str, flowId: str, key: str) -> dict[str, Any]:
     """Start the flow; the execution sees ``trigger.body`` (JSON-parsed when it parses), ``trigger.headers``
     and ``trigger.parameters`` (query parameters), each header and parameter as a list of values."""
@@ -50,3 +41,17 @@ async def webhook(request: Request, namespace: str, flowId: str, key: str) -> di
     if execution_id is None:
         raise HTTPException(status.HTTP_404_NOT_FOUND, detail="no such flow or webhook key")
     return await run_in_threadpool(execution_or_404, services.store, execution_id)
+
+
+for _method in ("GET", "POST", "PUT"):
+    router.add_api_route(
+        "/{namespace}/{flowId}/{key}",
+        webhook,
+        methods=[_method],
+        operation_id=f"webhook_{_method.lower()}",
+        summary="Trigger a flow by webhook",
+        response_model=m.Execution,
+        responses={
+            404: {"model": m.ErrorBody, "description": "unknown flow, or no Webhook trigger with that key"}
+        },
+    )

@@ -221,9 +221,8 @@ class ExecutionRepository(TaskRunRepository):
         ex = executions
         where = []
         if namespace is not None:
-            where.append(
-                sa.or_(ex.c.namespace == namespace, ex.c.namespace.startswith(namespace + ".", autoescape=True))
-            )
+            below = ex.c.namespace.startswith(namespace + ".", autoescape=True)
+            where.append(sa.or_(ex.c.namespace == namespace, below))
         if flow_id is not None:
             where.append(ex.c.flow_id == flow_id)
         if states is not None:

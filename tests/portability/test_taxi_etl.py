@@ -113,7 +113,9 @@ variables:
   file: "{{{{ inputs.taxi }}}}_tripdata_{{{{ inputs.year }}}}-{{{{ inputs.month }}}}.csv"
   staging_table: "public.{{{{ inputs.taxi }}}}_tripdata_staging"
   table: "public.{{{{ inputs.taxi }}}}_tripdata"
-  data: "{{{{ outputs.extract.outputFiles[inputs.taxi ~ '_tripdata_' ~ inputs.year ~ '-' ~ inputs.month ~ '.csv'] }}}}"
+  data: >-
+    {{{{ outputs.extract.outputFiles[inputs.taxi ~ '_tripdata_' ~ inputs.year
+    ~ '-' ~ inputs.month ~ '.csv'] }}}}
 """
 
 SCHEDULED = """
@@ -125,7 +127,9 @@ variables:
   file: "{{{{ inputs.taxi }}}}_tripdata_{{{{ trigger.date | date('yyyy-MM') }}}}.csv"
   staging_table: "public.{{{{ inputs.taxi }}}}_tripdata_staging"
   table: "public.{{{{ inputs.taxi }}}}_tripdata"
-  data: "{{{{ outputs.extract.outputFiles[inputs.taxi ~ '_tripdata_' ~ (trigger.date | date('yyyy-MM')) ~ '.csv'] }}}}"
+  data: >-
+    {{{{ outputs.extract.outputFiles[inputs.taxi ~ '_tripdata_'
+    ~ (trigger.date | date('yyyy-MM')) ~ '.csv'] }}}}
 triggers:
   - id: monthly
     type: io.kestra.plugin.core.trigger.Schedule

@@ -232,3 +232,22 @@ def test_resume_a_paused_execution(app: Api) -> None:
     done = app.wait(execution["id"])
     assert done["state"]["current"] == "SUCCESS"
     assert app.client.post(f"/api/v1/executions/{execution['id']}/resume").status_code == 409
+
+
+def test_kestra_tenant_paths_work_too(app: Api) -> None:
+    response = app.client.post("/api/v1/main/executions/company.team/greet?wait=true", data={"name": "Tea"})
+    assert response.status_code == 200, response.text
+    execution_id = response.json()["id"]
+    assert app.client.get(f"/api/v1/main/executions/{execution_id}").json()["state"]["current"] == "SUCCESS"
+    assert app.client.get(f"/api/v1/main/logs/{execution_id}").status_code == 200
+    assert app.client.get("/api/v1/main/flows/company.team/greet").status_code == 200
+
+
+def test_an_unexpected_error_is_a_json_500_without_details(app: Api, monkeypatch: pytest.MonkeyPatch) -> None:
+    def boom(*args: object, **kwargs: object) -> None:
+        raise RuntimeError("password=hunter2 in a stack")
+
+    monkeypatch.setattr(app.store.executions, "search", boom)
+    response = app.client.get("/api/v1/executions/search")
+    assert response.status_code == 500
+    assert response.json() == {"message": "internal error", "error": "RuntimeError"}

@@ -11,7 +11,7 @@ import asyncio
 from collections.abc import AsyncIterator
 from typing import Any
 
-from fastapi import APIRouter, Header, Query, Request, status
+from fastapi import APIRouter, Depends, Header, HTTPException, Query, Request, status
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.sse import EventSourceResponse, ServerSentEvent
 from starlette.concurrency import run_in_threadpool
@@ -75,38 +75,40 @@ def routes(services: Services) -> APIRouter:
             return not_found(request, services, f"execution {execution_id}")
         return page(request, "execution_live.html", live_context(execution), services=services)
 
-    @router.get("/executions/{execution_id}/logs/stream", include_in_schema=False)
+    def existing(execution_id: str) -> Execution:
+        row = store.executions.get(execution_id)
+        if row is None:
+            raise HTTPException(status.HTTP_404_NOT_FOUND, detail=f"execution {execution_id} does not exist")
+        return row
+
+    @router.get(
+        "/executions/{execution_id}/logs/stream", response_class=EventSourceResponse, include_in_schema=False
+    )
     async def stream(
         request: Request,
-        execution_id: str,
+        execution: Execution = Depends(existing),
         after: int = Query(0, ge=0),
         last_event_id: int | None = Header(None, alias="Last-Event-ID"),
-    ) -> Response:
-        row = await run_in_threadpool(store.executions.get, execution_id)
-        if row is None:
-            return Response(status_code=status.HTTP_404_NOT_FOUND)
-        start = last_event_id if last_event_id is not None else after
-
-        async def events() -> AsyncIterator[ServerSentEvent]:
-            cursor = start
-            while not await request.is_disconnected():
-                # the state first, then the lines: a line written before the end is never missed
-                current = await run_in_threadpool(store.executions.get, execution_id)
-                while True:
-                    lines = await run_in_threadpool(
-                        store.logs.for_execution, execution_id, after_id=cursor, limit=STREAM_BATCH
-                    )
-                    for line in lines:
-                        cursor = line.id
-                        yield ServerSentEvent(data=log_event(line), event="log", id=str(line.id))
-                    if len(lines) < STREAM_BATCH:
-                        break
-                if current is None or is_terminal(current.state):
-                    yield ServerSentEvent(event="end", data={"state": current.state if current else None})
-                    return
-                await asyncio.sleep(STREAM_POLL)
-
-        return EventSourceResponse(events())
+    ) -> AsyncIterator[ServerSentEvent]:
+        """``log`` events (a line as JSON, ``id``: its id), then one ``end`` event once the execution is over
+        and every line was sent. A reconnecting browser resumes after ``Last-Event-ID``."""
+        cursor = last_event_id if last_event_id is not None else after
+        while not await request.is_disconnected():
+            # the state first, then the lines: a line written before the end is never missed
+            current = await run_in_threadpool(store.executions.get, execution.id)
+            while True:
+                lines = await run_in_threadpool(
+                    store.logs.for_execution, execution.id, after_id=cursor, limit=STREAM_BATCH
+                )
+                for line in lines:
+                    cursor = line.id
+                    yield ServerSentEvent(data=log_event(line), event="log", id=str(line.id))
+                if len(lines) < STREAM_BATCH:
+                    break
+            if current is None or is_terminal(current.state):
+                yield ServerSentEvent(event="end", data={"state": current.state if current else None})
+                return
+            await asyncio.sleep(STREAM_POLL)
 
     @router.post("/executions/{execution_id}/kill", include_in_schema=False)
     def kill(execution_id: str) -> Response:

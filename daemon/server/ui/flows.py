@@ -150,12 +150,13 @@ def routes(services: Services) -> APIRouter:
             execution_id = await run_in_threadpool(submit)
         except FlowNotFound:
             return not_found(request, services, f"flow {namespace}/{flow_id}")
-        except InputError as exc:
-            shown = {k: v for k, v in given.values.items()}
+        except FlowdError as exc:  # InputError names its input; others (a flow that no longer loads) do not
+            errors = {exc.input_id: exc.message} if isinstance(exc, InputError) else {}
+            shown = dict(given.values)
             context = await run_in_threadpool(
                 lambda: flow_context(
                     namespace, flow_id, revision=None, diff=(None, None), page_number=1, given=shown,
-                    errors={exc.input_id: exc.message},
+                    errors=errors,
                 )
             )
             if context is None:

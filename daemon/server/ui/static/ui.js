@@ -1,0 +1,62 @@
+// flowd web UI: follows a running execution (logs over server-sent events, chart refreshed each second).
+"use strict";
+(function () {
+  const root = document.getElementById("execution");
+  if (!root) return;
+  const lines = document.getElementById("log-lines");
+  const status = document.getElementById("log-status");
+  const empty = document.getElementById("no-logs");
+  let refreshing = null;
+
+  function terminal() {
+    const live = document.getElementById("live");
+    return live && live.dataset.terminal === "true";
+  }
+
+  function addLine(entry) {
+    if (lines.querySelector('[data-id="' + entry.id + '"]')) return;
+    const atBottom = lines.scrollTop + lines.clientHeight >= lines.scrollHeight - 8;
+    const div = document.createElement("div");
+    div.className = "line l-" + entry.level;
+    div.dataset.id = entry.id;
+    const parts = [["t", entry.time.replace("T", " ").replace(/\.\d+/, "").replace("Z", "")], ["lvl", entry.level],
+                   ["task", entry.task || ""], ["msg", entry.message]];
+    parts.forEach(function (part, i) {
+      const span = document.createElement("span");
+      span.className = part[0];
+      span.textContent = part[1];  // text, never HTML: log lines are untrusted
+      div.appendChild(span);
+      if (i < parts.length - 1) div.appendChild(document.createTextNode(" "));
+    });
+    lines.appendChild(div);
+    if (empty) empty.hidden = true;
+    if (atBottom) lines.scrollTop = lines.scrollHeight;
+  }
+
+  async function refresh() {
+    try {
+      const response = await fetch(root.dataset.liveUrl, { credentials: "same-origin" });
+      if (!response.ok) return;
+      const html = await response.text();
+      const holder = document.createElement("div");
+      holder.innerHTML = html;
+      const fresh = holder.querySelector("#live");
+      const live = document.getElementById("live");
+      if (fresh && live) live.replaceWith(fresh);
+    } catch (e) { /* the next tick tries again */ }
+    if (terminal() && refreshing) { clearInterval(refreshing); refreshing = null; }
+  }
+
+  if (!terminal()) refreshing = setInterval(refresh, 1000);
+
+  if (window.EventSource) {
+    const source = new EventSource(root.dataset.streamUrl);
+    source.addEventListener("log", function (event) { addLine(JSON.parse(event.data)); });
+    source.addEventListener("end", function () {
+      source.close();
+      if (status) status.textContent = "";
+      refresh();
+    });
+    source.onerror = function () { if (status && !terminal()) status.textContent = "reconnecting…"; };
+  }
+})();
