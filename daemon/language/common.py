@@ -2,10 +2,20 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable, Mapping
 from datetime import timedelta
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, Union
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Discriminator,
+    Field,
+    StringConstraints,
+    Tag,
+    field_validator,
+    model_validator,
+)
 
 from daemon.language.aliases import CONDITION_ALIASES, canonical
 
@@ -109,3 +119,15 @@ def _label_text(value: Any) -> str:
     if isinstance(value, bool):
         return "true" if value else "false"
     return "" if value is None else str(value)
+
+
+def tagged_union(
+    classes: Mapping[str, type[BaseModel]], tag: Callable[[Any], str | None], *, error_type: str, what: str
+) -> Any:
+    """A union of ``classes`` chosen by ``tag(raw)``; an unknown tag fails as ``error_type``."""
+    return Annotated[
+        Union[tuple(Annotated[cls, Tag(name)] for name, cls in classes.items())],  # noqa: UP007
+        Discriminator(
+            tag, custom_error_type=error_type, custom_error_message=f"unsupported or missing {what} type"
+        ),
+    ]

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import TYPE_CHECKING, Annotated, Any, Literal, Union
+from typing import TYPE_CHECKING, Any, Literal
 
-from pydantic import Discriminator, Field, Tag, field_validator, model_validator
+from pydantic import Field, field_validator, model_validator
 
 from daemon.language.aliases import TASK_ALIASES, TRIGGER_ALIASES
 from daemon.language.common import (
@@ -17,6 +17,7 @@ from daemon.language.common import (
     StateName,
     Strict,
     normalize_labels,
+    tagged_union,
 )
 from daemon.language.task_base import TaskBase
 from daemon.language.tasks import Task, iter_tasks
@@ -164,14 +165,9 @@ def trigger_tag(value: Any) -> str | None:
 if TYPE_CHECKING:
     Trigger = TriggerBase
 else:
-    Trigger = Annotated[
-        Union[tuple(Annotated[cls, Tag(name)] for name, cls in TRIGGER_CLASSES.items())],  # noqa: UP007
-        Discriminator(
-            trigger_tag,
-            custom_error_type="unsupported_trigger_type",
-            custom_error_message="unsupported or missing trigger type",
-        ),
-    ]
+    Trigger = tagged_union(
+        TRIGGER_CLASSES, trigger_tag, error_type="unsupported_trigger_type", what="trigger"
+    )
 
 
 class FlowOutput(Strict):

@@ -3,12 +3,11 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
-from typing import TYPE_CHECKING, Annotated, Any, Union
-
-from pydantic import Discriminator, Tag
+from typing import TYPE_CHECKING, Any
 
 from daemon.language import tasks_flow
 from daemon.language.aliases import TASK_ALIASES
+from daemon.language.common import tagged_union
 from daemon.language.task_base import COMMON_IGNORED, TaskBase
 from daemon.language.tasks_core import CORE_TASKS
 from daemon.language.tasks_flow import FLOW_TASKS, Flowable
@@ -41,14 +40,7 @@ def task_tag(value: Any) -> str | None:
 if TYPE_CHECKING:
     Task = TaskBase
 else:
-    Task = Annotated[
-        Union[tuple(Annotated[cls, Tag(name)] for name, cls in TASK_CLASSES.items())],  # noqa: UP007
-        Discriminator(
-            task_tag,
-            custom_error_type="unsupported_task_type",
-            custom_error_message="unsupported or missing task type",
-        ),
-    ]
+    Task = tagged_union(TASK_CLASSES, task_tag, error_type="unsupported_task_type", what="task")
 
 # the flowable models refer to ``Task`` by name; their schemas are built lazily (defer_build) once it exists
 tasks_flow.Task = Task  # type: ignore[attr-defined]

@@ -7,6 +7,7 @@ answers 202 at once and syncs after the response, so a slow fetch never times th
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
 from fastapi import APIRouter, BackgroundTasks, Depends, HTTPException, Query, Request, Response, status
@@ -16,6 +17,8 @@ from daemon.server import api_models as m
 from daemon.server.api_auth import push_hook_allowed, require_token
 from daemon.server.api_executions import services_of
 from daemon.server.services import Services
+
+log = logging.getLogger(__name__)
 
 router = APIRouter(prefix="/api/v1/sync", tags=["sync"])
 
@@ -34,7 +37,10 @@ def outcome_body(outcome: SyncOutcome) -> dict[str, Any]:
 
 def _sync_in_background(services: Services) -> None:
     # the outcome is recorded in the syncs table (and the metrics); nobody waits for it here
-    services.sync_now()
+    try:
+        services.sync_now()
+    except Exception:  # the response has gone: the log is the only place left to report it
+        log.exception("sync requested by a push hook failed")
 
 
 @router.post(

@@ -15,7 +15,9 @@ from typing import TypeVar
 import httpx
 
 T = TypeVar("T")
-GIVE_UP = 60.0  # a safety net against hanging tests, not a timing assertion
+GIVE_UP = 60.0
+# the flowd entry point, run by this interpreter (the console script may not be on PATH)
+FLOWD = [sys.executable, "-c", "import sys; from daemon.cli.main import main; sys.exit(main())"]  # a safety net against hanging tests, not a timing assertion
 
 
 def free_port() -> int:
@@ -37,14 +39,14 @@ def wait_for(check: Callable[[], T | None], what: str, timeout: float = GIVE_UP)
 
 
 class DaemonProcess:
-    """``python -m daemon.cli.main run`` on a free port, with its own FLOWD_HOME."""
+    """``flowd run`` on a free port, with its own FLOWD_HOME."""
 
     def __init__(self, *, source: Path, db_url: str, home: Path, extra: list[str] | None = None) -> None:
         self.port = free_port()
         self.log = home / f"daemon-{self.port}.log"
         env = {**os.environ, "FLOWD_HOME": str(home), "FLOWD_DATABASE_URL": db_url}
         env.pop("FLOWD_API_TOKEN", None)
-        argv = [sys.executable, "-m", "daemon.cli.main", "run", "--source", str(source),
+        argv = [*FLOWD, "run", "--source", str(source),
                 "--listen", f"127.0.0.1:{self.port}", "--interval", "1s", *(extra or [])]  # fmt: skip
         self._out = self.log.open("wb")
         self.proc = subprocess.Popen(argv, env=env, stdout=self._out, stderr=subprocess.STDOUT)
