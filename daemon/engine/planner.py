@@ -98,17 +98,24 @@ def provisional_state(index: TaskIndex, runs: Sequence[RunLike]) -> str:
     return S.worst(done)
 
 
-def plan(index: TaskIndex, runs: Sequence[RunLike], *, stopping: str | None = None) -> Plan:
+def plan(
+    index: TaskIndex, runs: Sequence[RunLike], *, stopping: str | None = None, ended: str | None = None
+) -> Plan:
     """The next actions for an execution. ``stopping`` (KILLED, or an Exit task's state) means no new work:
-    the execution ends in that state once every run is terminal."""
-    return _Planner(index, runs, stopping).run()
+    the execution ends in that state once every run is terminal. ``ended`` (the execution's end state)
+    plans only the flow's ``afterExecution`` tasks, which run once the execution ended; ``end`` is then
+    ``ended`` again when they are done (they never change it)."""
+    return _Planner(index, runs, stopping, ended).run()
 
 
 class _Planner:
-    def __init__(self, index: TaskIndex, runs: Sequence[RunLike], stopping: str | None) -> None:
+    def __init__(
+        self, index: TaskIndex, runs: Sequence[RunLike], stopping: str | None, ended: str | None = None
+    ) -> None:
         self.index = index
         self.runs = runs
         self.stopping = stopping
+        self.ended = ended
         self.by_key: dict[Key, RunLike] = {(r.parent_id, r.task_id, r.iteration): r for r in runs}
         self.out = Plan()
 
@@ -118,6 +125,10 @@ class _Planner:
                 self.out.end = self.stopping
             return self.out
         flow = self.index.flow
+        if self.ended is not None:
+            if self._seq(flow.afterExecution, None, None, None) is not None:
+                self.out.end = self.ended
+            return self.out
         if flow.is_dag:
             deps = {t.id: list(t.dependsOn) for t in flow.tasks}
             main = self._dag(flow.tasks, deps, None, None, None, 0)
@@ -134,8 +145,6 @@ class _Planner:
                 return self.out
             if fin in BAD and state not in BAD:
                 state = S.FAILED
-        if flow.afterExecution and self._seq(flow.afterExecution, None, None, None) is None:
-            return self.out
         self.out.end = state
         return self.out
 

@@ -86,6 +86,10 @@ class ExecView:
     outputs: dict[str, Any] = field(default_factory=dict)
     task_states: dict[str, dict[str, str]] = field(default_factory=dict)
     secrets: set[str] = field(default_factory=set)
+    # the execution's end state while its afterExecution tasks run; ``done`` once nothing is left to run
+    after: str | None = None
+    done: bool = False
+    final: Execution | None = None  # the ended row (state, end date, outputs), once the execution ended
 
     @property
     def id(self) -> str:

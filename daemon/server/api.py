@@ -14,7 +14,7 @@ from __future__ import annotations
 import logging
 
 from fastapi import APIRouter, FastAPI, HTTPException, Request
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, RedirectResponse
 from sqlalchemy import text
 from starlette.concurrency import run_in_threadpool
 from starlette.types import ASGIApp, Receive, Scope, Send
@@ -151,6 +151,11 @@ def create_app(services: Services) -> FastAPI:
             message=message,
         )  # fmt: skip
         return JSONResponse(body.model_dump(), status_code=200 if up else 503)
+
+    @app.get("/", include_in_schema=False)
+    async def home() -> RedirectResponse:
+        """People open localhost:8080 first, as with Kestra: send them to the UI."""
+        return RedirectResponse("/ui/")
 
     for router in ROUTERS:
         app.include_router(router)

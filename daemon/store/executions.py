@@ -65,8 +65,9 @@ class ExecutionRepository(TaskRunRepository):
 
     def create(self, execution: Execution, *, conn: Connection | None = None) -> None:
         """Insert a new execution."""
+        # a plain insert() with parameters compiles once; ``.values(...)`` would build a new statement
         with self._write(conn) as c:
-            c.execute(executions.insert().values({name: getattr(execution, name) for name in _FIELDS}))
+            c.execute(executions.insert(), {name: getattr(execution, name) for name in _FIELDS})
 
     def get(self, execution_id: str, *, conn: Connection | None = None) -> Execution | None:
         """One execution."""
@@ -124,24 +125,39 @@ class ExecutionRepository(TaskRunRepository):
         """Move an execution to ``state`` at ``date`` (appended to its histories); ``end_date``,
         ``outputs`` and ``labels`` are written when given. With ``only_from`` the change happens only from
         one of those states. Returns whether the row changed."""
-        ex = executions
-        values: dict[str, Any] = {
-            "state": state,
-            "histories": json_append(
-                self._dialect, ex.c.histories, sa.literal(json_dumps({"state": state, "date": date}))
-            ),
+        params: dict[str, Any] = {
+            "b_id": execution_id,
+            "b_state": state,
+            "b_history": json_dumps({"state": state, "date": date}),
         }
-        if end_date is not None:
-            values["end_date"] = end_date
-        if outputs is not None:
-            values["outputs"] = outputs
-        if labels is not None:
-            values["labels"] = labels
-        stmt = ex.update().where(ex.c.id == execution_id).values(values)
+        optional = {"end_date": end_date, "outputs": outputs, "labels": labels}
+        given = tuple(name for name, value in optional.items() if value is not None)
+        params.update({f"b_{name}": optional[name] for name in given})
         if only_from is not None:
-            stmt = stmt.where(ex.c.state.in_(list(only_from)))
+            params["b_from"] = list(only_from)
+        stmt = self._state_statement(given, guarded=only_from is not None)
         with self._write(conn) as c:
-            return c.execute(stmt).rowcount > 0
+            return c.execute(stmt, params).rowcount > 0
+
+    def _state_statement(self, given: tuple[str, ...], *, guarded: bool) -> sa.Update:
+        """The UPDATE of ``set_state`` for one combination of optional columns, built once (building a
+        statement and its cache key costs more than running it on SQLite)."""
+        cache: dict[tuple[tuple[str, ...], bool], sa.Update] = self.__dict__.setdefault("_state_cache", {})
+        key = (given, guarded)
+        if key not in cache:
+            ex = executions
+            values: dict[str, Any] = {
+                "state": sa.bindparam("b_state", type_=sa.String()),
+                "histories": json_append(
+                    self._dialect, ex.c.histories, sa.bindparam("b_history", type_=sa.String())
+                ),
+            }
+            values.update({name: sa.bindparam(f"b_{name}", type_=ex.c[name].type) for name in given})
+            stmt = ex.update().where(ex.c.id == sa.bindparam("b_id", type_=sa.String())).values(values)
+            if guarded:
+                stmt = stmt.where(ex.c.state.in_(sa.bindparam("b_from", expanding=True)))
+            cache[key] = stmt
+        return cache[key]
 
     def heartbeat(
         self,

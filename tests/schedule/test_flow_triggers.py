@@ -89,7 +89,10 @@ def test_b_runs_after_a_succeeds(
 ) -> None:
     deploy({"a.yml": FLOW_A, "b.yml": FLOW_B})
     hook = FlowTriggerHook(
-        store, executor, clock, parse=lambda r: executor.flows.revision(r.namespace, r.flow_id, r.revision).flow
+        store,
+        executor,
+        clock,
+        parse=lambda r: executor.flows.revision(r.namespace, r.flow_id, r.revision).flow,
     )
     executor.end_hooks.append(hook)
     record = store.flows.get("company.team", "a")

@@ -65,7 +65,12 @@ def test_late_maximum_delay_drops_ticks_fired_too_late() -> None:
 
 def test_per_second_schedule() -> None:
     trigger = ScheduleTrigger.model_validate(
-        {"id": "s", "type": "io.kestra.plugin.core.trigger.Schedule", "cron": "* * * * * *", "withSeconds": True}
+        {
+            "id": "s",
+            "type": "io.kestra.plugin.core.trigger.Schedule",
+            "cron": "* * * * * *",
+            "withSeconds": True,
+        }
     )
     decision = decide(schedule_of("ns", "f", trigger), at(10, 0, 1), at(10, 0, 3))
     assert decision.fire == [at(10, 0, 1), at(10, 0, 2), at(10, 0, 3)]

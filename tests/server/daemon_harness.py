@@ -17,7 +17,11 @@ import httpx
 T = TypeVar("T")
 GIVE_UP = 60.0
 # the flowd entry point, run by this interpreter (the console script may not be on PATH)
-FLOWD = [sys.executable, "-c", "import sys; from daemon.cli.main import main; sys.exit(main())"]  # a safety net against hanging tests, not a timing assertion
+FLOWD = [
+    sys.executable,
+    "-c",
+    "import sys; from daemon.cli.main import main; sys.exit(main())",
+]  # a safety net against hanging tests, not a timing assertion
 
 
 def free_port() -> int:
@@ -71,4 +75,3 @@ class DaemonProcess:
 
     def output(self) -> str:
         return self.log.read_text(errors="replace")
-

@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
+import itertools
 import signal
 import subprocess
 from collections.abc import Iterator
+from datetime import datetime, timedelta
 from pathlib import Path
 
 import pytest
 
-from daemon.store import Store
+from daemon.store import Execution, Store
 from tests.server.daemon_harness import FLOWD, DaemonProcess, wait_for
 
 pytestmark = pytest.mark.integration
@@ -86,6 +88,12 @@ def store(db_url: str) -> Iterator[Store]:
     opened.close()
 
 
+def succeeded(store: Store, flow_id: str) -> list[Execution]:
+    return [
+        e for e in store.executions.list(namespace="test.daemon", flow_id=flow_id) if e.state == "SUCCESS"
+    ]
+
+
 def deployed(store: Store, flow_id: str) -> bool:
     return store.flows.get("test.daemon", flow_id) is not None
 
@@ -98,15 +106,15 @@ def test_deploys_watches_and_chains_flows(flows: Path, home: Path, db_url: str, 
         (flows / "b.yml").write_text(CHAIN_B)  # saved while running: the watch deploys it (interval is 1 h)
         wait_for(lambda: deployed(store, "b"), "the saved file to be deployed")
         result = subprocess.run(
-            [*FLOWD, "execute", "test.daemon/a", "--db", db_url], env={"FLOWD_HOME": str(home), "PATH": "/usr/bin"},
-            capture_output=True, text=True, timeout=120,
+            [*FLOWD, "execute", "test.daemon/a", "--db", db_url],
+            env={"FLOWD_HOME": str(home), "PATH": "/usr/bin"}, capture_output=True, text=True, timeout=120,
         )  # fmt: skip
         assert result.returncode == 0, result.stderr
         runs_a = store.executions.list(namespace="test.daemon", flow_id="a")
         assert len(runs_a) == 1
         assert runs_a[0].owner_id is not None  # handed to the daemon, which adopted it
         chained = wait_for(
-            lambda: [e for e in store.executions.list(namespace="test.daemon", flow_id="b") if e.state == "SUCCESS"],
+            lambda: succeeded(store, "b"),
             "flow b to run after flow a",
         )  # fmt: skip
         assert chained[0].trigger is not None
@@ -136,12 +144,12 @@ def test_kill_9_then_restart_neither_duplicates_nor_loses_ticks(
     dates = ticks(store)
     assert len(dates) == len(set(dates)), "a tick fired twice"
     # missed ticks are recovered (ALL): the fired seconds form one unbroken run
-    from datetime import datetime
-
     seconds = sorted(datetime.fromisoformat(d.replace("Z", "+00:00")) for d in dates)
-    gaps = [(b - a).total_seconds() for a, b in zip(seconds, seconds[1:], strict=False)]
+    gaps = [(b - a).total_seconds() for a, b in itertools.pairwise(seconds)]
     assert all(gap == 1 for gap in gaps), gaps
-    stuck = [e.id for e in store.executions.list(namespace="test.daemon", limit=10_000) if e.state == "RUNNING"]
+    stuck = [
+        e.id for e in store.executions.list(namespace="test.daemon", limit=10_000) if e.state == "RUNNING"
+    ]
     assert not stuck  # the clean stop let them finish or released them; none is left running
 
 
@@ -156,21 +164,27 @@ def test_restart_recovers_executions_left_running_by_kill_9(
         env={"FLOWD_HOME": str(home), "PATH": "/usr/bin"}, check=True, timeout=60, capture_output=True,
     )  # fmt: skip
     wait_for(
-        lambda: any(e.state == "RUNNING" for e in store.executions.list(namespace="test.daemon", flow_id="long")),
+        lambda: any(
+            e.state == "RUNNING" for e in store.executions.list(namespace="test.daemon", flow_id="long")
+        ),
         "the long execution to run",
     )
+    (before,) = store.executions.list(namespace="test.daemon", flow_id="long")
     daemon.stop(signal.SIGKILL)
     daemon = DaemonProcess(source=flows, db_url=db_url, home=home, extra=["--grace-period", "0s"])
     try:
-        (execution,) = store.executions.list(namespace="test.daemon", flow_id="long")
-        wait_for(
-            lambda: store.executions.get(execution.id).owner_id not in (None, execution.owner_id),  # type: ignore[union-attr]
-            "the new daemon to adopt the execution",
-        )
+
+        def adopted_and_rerun() -> bool:
+            row = store.executions.get(before.id)
+            runs = store.executions.list_task_runs(before.id)
+            mine = row is not None and row.owner_id not in (None, before.owner_id)
+            return mine and any(r.state == "RUNNING" and r.claimed_by == row.owner_id for r in runs)  # type: ignore[union-attr]
+
+        wait_for(adopted_and_rerun, "the new daemon to adopt the execution and run its task again")
     finally:
         assert daemon.stop() == 0, daemon.output()
-    final = store.executions.get(execution.id)
-    assert final is not None and final.state != "RUNNING" or final.owner_id is None  # type: ignore[union-attr]
+    final = store.executions.get(before.id)
+    assert final is not None and final.state == "KILLED"  # grace 0 s: killed at the stop, never left RUNNING
 
 
 def test_sigterm_kills_running_tasks_after_the_grace_period(
@@ -183,7 +197,9 @@ def test_sigterm_kills_running_tasks_after_the_grace_period(
         [*FLOWD, "execute", "test.daemon/long", "--db", db_url, "--no-wait"],
         env={"FLOWD_HOME": str(home), "PATH": "/usr/bin"}, check=True, timeout=60, capture_output=True,
     )  # fmt: skip
-    (execution,) = wait_for(lambda: store.executions.list(namespace="test.daemon", flow_id="long"), "execution")
+    (execution,) = wait_for(
+        lambda: store.executions.list(namespace="test.daemon", flow_id="long"), "execution"
+    )
 
     def task_running() -> bool:
         return any(r.state == "RUNNING" for r in store.executions.list_task_runs(execution.id))
@@ -194,4 +210,4 @@ def test_sigterm_kills_running_tasks_after_the_grace_period(
     assert [r.state for r in runs] == ["KILLED"]
     final = store.executions.get(execution.id)
     assert final is not None and final.state == "KILLED"
-    assert not store.heartbeats.alive(final.start_date, __import__("datetime").timedelta(days=1))
+    assert not store.heartbeats.alive(final.start_date, timedelta(days=1))  # removed on a clean exit

@@ -58,7 +58,9 @@ def hourly_chart(
             h = count * scale
             top -= h
             title = f"{hour:%H:%M}–{hour + timedelta(hours=1):%H:%M} UTC: {count} {state}"
-            segments.append(Segment(round(x, 1), round(top, 1), round(slot - 2, 1), round(h, 1), state, title))
+            segments.append(
+                Segment(round(x, 1), round(top, 1), round(slot - 2, 1), round(h, 1), state, title)
+            )
         if index % 3 == 0:
             labels.append((round(x, 1), f"{hour:%H:%M}"))
     ordered = {s: totals[s] for s in sorted(totals, key=lambda s: -totals[s])}

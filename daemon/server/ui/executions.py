@@ -22,9 +22,10 @@ from daemon.errors import FlowNotFound, InputError
 from daemon.server.services import Services
 from daemon.server.ui.gantt import layout_gantt
 from daemon.server.ui.render import PREFIX, not_found, page
-from daemon.store import Execution, LogLine
+from daemon.store import Execution, LogLine, TaskRun
 
 LOG_PAGE = 1000  # lines rendered with the page; the stream sends the rest
+OUTPUTS_SHOWN = 100  # task runs whose outputs the page lists (the API has them all)
 STREAM_BATCH = 500
 STREAM_POLL = 0.3  # seconds between looks for new lines while the execution runs
 
@@ -50,8 +51,17 @@ def routes(services: Services) -> APIRouter:
             "gantt": layout_gantt(runs, start=execution.start_date, end=execution.end_date, now=now),
             "runs": runs,
             "terminal": is_terminal(execution.state),
-            "outputs_by_run": {r.id: public_outputs(r.outputs) for r in runs if public_outputs(r.outputs)},
         }
+
+    def outputs_of(runs: list[TaskRun]) -> dict[str, dict[str, Any]]:
+        shown: dict[str, dict[str, Any]] = {}
+        for run in runs:
+            outputs = public_outputs(run.outputs)
+            if outputs:
+                shown[run.id] = outputs
+                if len(shown) == OUTPUTS_SHOWN:
+                    break
+        return shown
 
     @router.get("/executions/{execution_id}", response_class=HTMLResponse, include_in_schema=False)
     def execution_page(request: Request, execution_id: str) -> HTMLResponse:
@@ -59,8 +69,11 @@ def routes(services: Services) -> APIRouter:
         if execution is None:
             return not_found(request, services, f"execution {execution_id}")
         lines = store.logs.for_execution(execution_id, limit=LOG_PAGE)
+        live = live_context(execution)
         context = {
-            **live_context(execution),
+            **live,
+            "outputs_by_run": outputs_of(live["runs"]),
+            "outputs_capped": OUTPUTS_SHOWN,
             "lines": lines,
             "after": lines[-1].id if lines else 0,
             "truncated": len(lines) == LOG_PAGE,
@@ -132,4 +145,3 @@ def routes(services: Services) -> APIRouter:
         return RedirectResponse(f"{PREFIX}/executions/{new_id}", status_code=status.HTTP_303_SEE_OTHER)
 
     return router
-

@@ -155,7 +155,12 @@ def routes(services: Services) -> APIRouter:
             shown = dict(given.values)
             context = await run_in_threadpool(
                 lambda: flow_context(
-                    namespace, flow_id, revision=None, diff=(None, None), page_number=1, given=shown,
+                    namespace,
+                    flow_id,
+                    revision=None,
+                    diff=(None, None),
+                    page_number=1,
+                    given=shown,
                     errors=errors,
                 )
             )

@@ -78,7 +78,7 @@ def format_duration(seconds: float) -> str:
         return f"{seconds:.2f}s"
     if seconds < 60:
         return f"{seconds:.1f}s"
-    minutes, secs = divmod(int(round(seconds)), 60)
+    minutes, secs = divmod(round(seconds), 60)
     if minutes < 60:
         return f"{minutes}m{secs:02d}s"
     hours, minutes = divmod(minutes, 60)
@@ -107,10 +107,8 @@ def _run_times(run: TaskRun, now: datetime) -> tuple[datetime | None, datetime |
     dates = [(h.get("state"), parse_date(h.get("date"))) for h in run.histories]
     created = next((d for _, d in dates if d is not None), None)
     started = next((d for s, d in dates if s == "RUNNING" and d is not None), None)
-    if is_terminal(run.state):
-        ended = next((d for _, d in reversed(dates) if d is not None), None)
-    else:
-        ended = now
+    # a run still going ends "now" on the chart
+    ended = next((d for _, d in reversed(dates) if d is not None), None) if is_terminal(run.state) else now
     return created, started, ended
 
 
@@ -166,7 +164,8 @@ def layout_gantt(
             running_from = started or ended
             if running_from > created:
                 waited = (running_from - created).total_seconds()
-                bars.append(bar(created, running_from, run.state, "wait", f"{label}: waited {format_duration(waited)}"))  # fmt: skip
+                text = f"{label}: waited {format_duration(waited)}"
+                bars.append(bar(created, running_from, run.state, "wait", text))
             if started is not None:
                 took = (ended - started).total_seconds()
                 title = f"{label}: {run.state} in {format_duration(took)}"
@@ -191,4 +190,6 @@ def layout_gantt(
     count = int(span / step)
     ticks = tuple((round(i * step * scale, 1), format_duration(i * step)) for i in range(count + 1))
     height = int(y) + 4
-    return Gantt(tuple(rows), ticks, label_width + chart_width + 8, height, label_width, chart_width, row_height)
+    return Gantt(
+        tuple(rows), ticks, label_width + chart_width + 8, height, label_width, chart_width, row_height
+    )

@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+
 import sqlalchemy as sa
 
 from daemon.store import ACTIVE_STATES, Execution, Store, SyncRun, TriggerState

@@ -50,7 +50,7 @@ def _environment() -> jinja2.Environment:
     env = jinja2.Environment(
         loader=jinja2.FileSystemLoader(TEMPLATES),
         autoescape=True,  # every value is escaped unless a template says otherwise; none does
-        # stored JSON (sync plans, trigger variables) may lack keys older or newer versions write: render blank
+        # stored JSON (sync plans, trigger variables) may lack keys other versions write: render blank
         undefined=jinja2.ChainableUndefined,
         trim_blocks=True,
         lstrip_blocks=True,

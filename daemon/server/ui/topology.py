@@ -119,9 +119,13 @@ class Frame(Block):
     def __init__(self, title: str, subtitle: str, lanes: list[tuple[str, Block]]) -> None:
         self.title, self.subtitle, self.lanes = _clip(title), _clip(subtitle, 48), lanes
         inner_w = max((b.w for _, b in lanes), default=0.0)
-        heads = CHAR * max(len(self.title) + len(self.subtitle) + 3, max((len(n) for n, _ in lanes), default=0))
+        heads = CHAR * max(
+            len(self.title) + len(self.subtitle) + 3, max((len(n) for n, _ in lanes), default=0)
+        )
         self.w = max(inner_w, heads) + 2 * PAD
-        self.h = HEADER + sum(LANE_LABEL * bool(n) + b.h + GAP_Y for n, b in lanes) + PAD - GAP_Y * bool(lanes)
+        self.h = (
+            HEADER + sum(LANE_LABEL * bool(n) + b.h + GAP_Y for n, b in lanes) + PAD - GAP_Y * bool(lanes)
+        )
 
     def draw(self, x: float, y: float, out: Drawing) -> None:
         out.shapes.append(Shape("flowable", x, y, self.w, self.h, self.title, self.subtitle))
@@ -237,10 +241,12 @@ def layout_flow(flow: Flow) -> Drawing | None:
         main: Block = Dag([(t.id, block_of(t), list(t.dependsOn)) for t in flow.tasks])
     else:
         main = _sequence(flow.tasks)
-    lanes: list[tuple[str, Block]] = [
-        ("", Row([Leaf("", "", "terminal"), main, Leaf("", "", "terminal")]))
-    ]
-    for name, tasks in (("errors", flow.errors), ("finally", flow.finally_), ("afterExecution", flow.afterExecution)):
+    lanes: list[tuple[str, Block]] = [("", Row([Leaf("", "", "terminal"), main, Leaf("", "", "terminal")]))]
+    for name, tasks in (
+        ("errors", flow.errors),
+        ("finally", flow.finally_),
+        ("afterExecution", flow.afterExecution),
+    ):
         if tasks:
             lanes.append((name, _sequence(tasks)))
     out = Drawing()

@@ -18,7 +18,9 @@ def test_pages_redirect_to_login(secured: Ui) -> None:
 
 
 def test_wrong_token_is_refused(secured: Ui) -> None:
-    response = secured.client.post("/ui/login", data={"token": "nope", "next": "/ui/flows"}, follow_redirects=False)
+    response = secured.client.post(
+        "/ui/login", data={"token": "nope", "next": "/ui/flows"}, follow_redirects=False
+    )
     assert response.status_code == 401 and "wrong token" in response.text
     assert "flowd_token" not in response.headers.get("set-cookie", "")
 

@@ -38,7 +38,11 @@ def test_children_follow_their_parent() -> None:
         run("o", "orphan", "SUCCESS", created=1, started=1, ended=1, parent="missing"),
     ]
     assert [(r.id, depth) for r, depth in ordered_runs(runs)] == [
-        ("a", 0), ("b", 1), ("c", 1), ("z", 0), ("o", 0)
+        ("a", 0),
+        ("b", 1),
+        ("c", 1),
+        ("z", 0),
+        ("o", 0),
     ]
 
 
@@ -49,7 +53,9 @@ def test_bars_waits_attempts_and_ticks() -> None:
                   {"state": "SUCCESS", "startDate": _at(6), "endDate": _at(10)}],
     )  # fmt: skip
     live = run("l", "long", "RUNNING", created=0, started=0, ended=None)
-    gantt = layout_gantt([retried, live], start=T0, end=None, now=T0 + timedelta(seconds=10), chart_width=1000)
+    gantt = layout_gantt(
+        [retried, live], start=T0, end=None, now=T0 + timedelta(seconds=10), chart_width=1000
+    )
     labels = [row.label for row in gantt.rows]
     assert labels == ["flaky", "attempt 1", "attempt 2", "long"]
     flaky = gantt.rows[0]

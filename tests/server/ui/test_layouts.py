@@ -83,7 +83,9 @@ def test_form_fields_and_values() -> None:
     assert not fields["name"].required and not fields["day"].required
     again = {f.id: f for f in build_fields(flow.inputs, {"count": "x"}, {"count": "input 'count': bad"})}
     assert again["count"].value == "x" and again["count"].error == "input 'count': bad"
-    values = form_values({"name": "", "count": "", "tags": "b", "unknown": "1", "loud": ["true"]}, flow.inputs)
+    values = form_values(
+        {"name": "", "count": "", "tags": "b", "unknown": "1", "loud": ["true"]}, flow.inputs
+    )
     assert values == {"name": "", "tags": ["b"], "loud": "true"}
 
 
@@ -102,5 +104,9 @@ def test_hourly_chart_stacks_states() -> None:
 
 def test_namespace_tree_adds_parents() -> None:
     assert namespace_tree({"a.b": 2, "a.c.d": 1, "z": 1}) == [
-        ("a", "a", 0, 3), ("a.b", "b", 1, 2), ("a.c", "c", 1, 1), ("a.c.d", "d", 2, 1), ("z", "z", 0, 1)
+        ("a", "a", 0, 3),
+        ("a.b", "b", 1, 2),
+        ("a.c", "c", 1, 1),
+        ("a.c.d", "d", 2, 1),
+        ("z", "z", 0, 1),
     ]

@@ -47,7 +47,7 @@ def test_overview_chart_running_sync_and_next_runs(ui: Ui) -> None:
     ui.store.syncs.finish(
         sync_id, result="PARTIAL", finished_at=now, commit_applied="c0ffee" * 6,
         plan={"changes": [], "invalid": [{"path": "bad.yml", "uid": None, "diagnostics": [
-            {"file": "bad.yml", "line": 4, "column": 3, "severity": "error", "path": "tasks", "message": "boom"}
+            {"file": "bad.yml", "line": 4, "column": 3, "severity": "error", "path": "t", "message": "boom"}
         ]}]},
     )  # fmt: skip
     page = ui.client.get("/ui/").text
@@ -73,14 +73,20 @@ def test_flows_list_columns(ui: Ui) -> None:
     )
     ui.finish(ui.execute("company.team", "hello"))
     page = ui.client.get("/ui/flows").text
-    rows = {m.group(1): m.group(0) for m in re.finditer(r'<tr class="[^"]*">\s*<td><a href="/ui/flows/([^"]+)".*?</tr>', page, re.S)}  # fmt: skip
-    assert set(rows) == {"company.team/hello", "company.etl/pipeline", "company.team/invalid_now", "other/gone"}
+    row = re.compile(r'<tr class="[^"]*">\s*<td><a href="/ui/flows/([^"]+)".*?</tr>', re.S)
+    rows = {m.group(1): m.group(0) for m in row.finditer(page)}
+    assert set(rows) == {
+        "company.team/hello",
+        "company.etl/pipeline",
+        "company.team/invalid_now",
+        "other/gone",
+    }
     assert "synced" in rows["company.team/hello"] and "nightly" in rows["company.team/hello"]
     assert "SUCCESS" in rows["company.team/hello"]
     assert "file invalid" in rows["company.team/invalid_now"]
     assert "deleted" in rows["other/gone"]
     tree = page[page.index('id="namespaces"') : page.index("</aside>")]
-    assert ">company</a> <span class=\"muted\">3</span>" in tree  # company.team (2) + company.etl (1)
+    assert '>company</a> <span class="muted">3</span>' in tree  # company.team (2) + company.etl (1)
     hidden = ui.client.get("/ui/flows", params={"hide": "true"}).text
     assert "other/gone" not in hidden
 
@@ -196,7 +202,9 @@ def test_execution_live_fragment_and_stream(ui: Ui) -> None:
     events = re.findall(r"^event: (\w+)$", stream, re.M)
     assert events[-1] == "end" and events.count("log") == len(ui.store.logs.for_execution(execution_id))
     first = ui.store.logs.for_execution(execution_id)[0].id
-    resumed = ui.client.get(f"/ui/executions/{execution_id}/logs/stream", headers={"Last-Event-ID": str(first)})
+    resumed = ui.client.get(
+        f"/ui/executions/{execution_id}/logs/stream", headers={"Last-Event-ID": str(first)}
+    )
     assert resumed.text.count("event: log") == events.count("log") - 1
     assert ui.client.get("/ui/executions/nope/logs/stream").status_code == 404
     assert ui.client.get("/ui/executions/nope").status_code == 404
@@ -234,7 +242,9 @@ def test_syncs_page(ui: Ui) -> None:
         counts={"create": 1}, plan={"changes": [{"action": "create", "uid": "company.team/hello",
         "path": "hello.yml", "revision": 1, "diff": ["+id: hello"], "refresh": False}], "invalid": []},
     )  # fmt: skip
-    second = ui.store.syncs.start(source="file:///repo", ref="main", commit_attempted="b" * 40, started_at=now)
+    second = ui.store.syncs.start(
+        source="file:///repo", ref="main", commit_attempted="b" * 40, started_at=now
+    )
     ui.store.syncs.finish(
         second, result="PARTIAL", finished_at=now, commit_applied="a" * 40,
         plan={"changes": [], "invalid": [{"path": "x.yml", "uid": "company.team/x", "diagnostics": [
@@ -245,7 +255,11 @@ def test_syncs_page(ui: Ui) -> None:
     third = ui.store.syncs.start(source="file:///repo", ref=None, commit_attempted=None, started_at=now)
     ui.store.syncs.finish(third, result="SOURCE_ERROR", finished_at=now, errors=[{"message": "cannot fetch"}])
     page = ui.client.get("/ui/syncs").text
-    assert page.index(f'id="sync-{third}"') < page.index(f'id="sync-{second}"') < page.index(f'id="sync-{first}"')
+    assert (
+        page.index(f'id="sync-{third}"')
+        < page.index(f'id="sync-{second}"')
+        < page.index(f'id="sync-{first}"')
+    )
     assert "x.yml:7:5: error: tasks[0].type: unknown type" in page
     assert 'href="/ui/flows/company.team/hello"' in page and '<span class="d-add">+id: hello</span>' in page
     assert "cannot fetch" in page and "bbbbbbbbbb" in page

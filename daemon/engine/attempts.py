@@ -1,0 +1,132 @@
+"""Running attempts: a plugin in its own asyncio task (anything that may wait), or inline for the core tasks
+that only render and log (no task, no event-loop round trip: these dominate short flows).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import shutil
+from datetime import datetime
+from pathlib import Path
+
+from daemon.engine import states as S
+from daemon.engine.attempt import Outcome, run_plugin
+from daemon.engine.context import RunContext, TaskResult
+from daemon.engine.runtime import Runtime
+from daemon.engine.services import StorageAdapter
+from daemon.engine.variables import task_context
+from daemon.engine.view import ExecView, RunView
+from daemon.errors import FlowdError, TaskError
+from daemon.expressions import render_value
+from daemon.language.task_base import TaskBase
+from daemon.language.tasks_core import (
+    CORE_TASKS,
+    EchoTask,
+    ExitTask,
+    FailTask,
+    LabelsTask,
+    LogTask,
+    OutputValuesTask,
+    PurgeCurrentExecutionFilesTask,
+    ReturnTask,
+)
+
+FILELESS_TASKS = frozenset(cls.TYPE for cls in CORE_TASKS if cls is not PurgeCurrentExecutionFilesTask)
+# plugins that never wait (render, log, return): run inline, their coroutine finishing on its first step
+INLINE_TASKS = frozenset(
+    cls.TYPE for cls in (LogTask, EchoTask, ReturnTask, OutputValuesTask, FailTask, ExitTask, LabelsTask)
+)
+
+
+class Attempts(Runtime):
+    """Starting attempts and turning their ends into ``Outcome`` values."""
+
+    def _context(
+        self, view: ExecView, run: RunView, task: TaskBase, workdir: Path, cancelled: asyncio.Event
+    ) -> RunContext:
+        ex = view.execution
+        return RunContext(
+            execution_id=view.id, task_run_id=run.id, namespace=ex.namespace, flow_id=ex.flow_id,
+            attempt=len(run.attempts) + 1, variables=task_context(self._base(view), view, run, task),
+            workdir=workdir, render_fn=render_value,
+            log_fn=lambda level, msg: self._log(view, run, level, msg), kv=self._kv,
+            storage=StorageAdapter(self.storage, ex.namespace, ex.flow_id, task.id),
+            secret_fn=self.secrets.get, now_fn=self.clock.now, cancelled=cancelled,
+            default_runner=self.settings.default_runner,
+        )  # fmt: skip
+
+    def _run_inline(self, view: ExecView, run: RunView, now: datetime) -> Outcome:
+        """One attempt of an ``INLINE_TASKS`` run, synchronously."""
+        task = view.index[run.task_id]
+        outcome = Outcome(view.id, run.id, S.FAILED, S.iso(now))
+        try:
+            plugin = self.plugins.get(task.type)
+            if plugin is None:
+                raise TaskError(f"no plugin runs tasks of type {task.type}")
+            workdir = self._workdir(view, run) or self.settings.home / "work" / view.id / run.id
+            ctx = self._context(view, run, task, workdir, asyncio.Event())
+            coro = plugin(task, ctx)
+            try:
+                coro.send(None)
+            except StopIteration as stop:
+                result: TaskResult = stop.value
+            else:  # it waited after all: a plugin that must not be inline
+                coro.close()
+                raise TaskError(f"the {task.type} plugin waited while run inline")
+            outcome.state, outcome.outputs, outcome.error = result.state, result.outputs, result.error
+            outcome.effects = ctx.execution_effects
+        except FlowdError as exc:
+            outcome.error = exc.message
+        except Exception as exc:
+            outcome.error = f"{type(exc).__name__}: {exc}"
+        outcome.end = S.iso(self.clock.now())
+        return outcome
+
+    def _start(self) -> None:
+        starting, self._to_start = self._to_start, []
+        for view, run in starting:
+            task = view.index[run.task_id]
+            cancelled = asyncio.Event()
+            if view.stopping is not None:
+                cancelled.set()
+            self._cancel[run.id] = cancelled
+            self._tasks[run.id] = asyncio.ensure_future(self._attempt(view, run, task, cancelled))
+
+    async def _attempt(self, view: ExecView, run: RunView, task: TaskBase, cancelled: asyncio.Event) -> None:
+        start = self.clock.now()
+        outcome = Outcome(view.id, run.id, S.FAILED, S.iso(start))
+        workdir = self._workdir(view, run)
+        # core tasks never touch files: no folder for them (creating and removing one costs more than a Log)
+        own_dir = workdir is None and task.type not in FILELESS_TASKS
+        if workdir is None:
+            workdir = self.settings.home / "work" / view.id / run.id
+        try:
+            plugin = self.plugins.get(task.type)
+            if plugin is None:
+                raise TaskError(f"no plugin runs tasks of type {task.type}")
+            if own_dir:
+                workdir.mkdir(parents=True, exist_ok=True)
+            ctx = self._context(view, run, task, workdir, cancelled)
+            result = await run_plugin(plugin, task, ctx, timeout=task.timeout)
+            outcome.state, outcome.outputs, outcome.error = result.state, result.outputs, result.error
+            outcome.effects = ctx.execution_effects
+        except FlowdError as exc:
+            outcome.error = exc.message
+        except Exception as exc:
+            outcome.error = f"{type(exc).__name__}: {exc}"
+        finally:
+            if own_dir:
+                shutil.rmtree(workdir, ignore_errors=True)
+        outcome.end = S.iso(self.clock.now())
+        self._finished.append(outcome)
+        self._wakeup()
+
+    def _workdir(self, view: ExecView, run: RunView) -> Path | None:
+        """The shared folder of the nearest enclosing WorkingDirectory, if any."""
+        parent_id = run.parent_id
+        while parent_id is not None:
+            parent = view.runs[parent_id]
+            if "workdir" in parent.meta:
+                return Path(parent.meta["workdir"])
+            parent_id = parent.parent_id
+        return None

@@ -1,0 +1,83 @@
+"""Writing through to the store: one step's changes (new executions, created and changed runs, log lines,
+execution states) in one transaction. Whatever follows from an execution's end (end hooks, waiters,
+promoting a queued execution, forgetting it) happens only once that transaction has committed.
+"""
+
+from __future__ import annotations
+
+import shutil
+import time
+from datetime import datetime
+
+from daemon.engine import states as S
+from daemon.engine.runtime import INLINE_BUDGET, Batch
+from daemon.engine.stepping import Stepping
+from daemon.engine.view import ExecView
+
+
+class Persistence(Stepping):
+    """The batch writer."""
+
+    def _commit(self, now: datetime) -> None:
+        """Apply finished attempts, step every changed execution (running inline attempts for a bounded
+        time), then write it all in one transaction."""
+        self._inline_until = time.perf_counter() + INLINE_BUDGET
+        finished, self._finished = self._finished, []
+        for outcome in finished:
+            self._apply(outcome, now)
+        self._run_inline_batch(now)
+        while self._dirty:
+            dirty, self._dirty = self._dirty, set()
+            for execution_id in dirty:
+                view = self.views.get(execution_id)
+                if view is not None:
+                    self._advance(view, now)
+            if time.perf_counter() > self._inline_until:
+                break
+        self._write(now)
+
+    def _write(self, now: datetime) -> None:
+        batch, self._batch = self._batch, Batch()
+        logs, self._logs = self._logs, []
+        if batch.empty and not logs:
+            return
+        executions = self.store.executions
+        with self.store.begin() as conn:
+            for execution in batch.executions:
+                executions.create(execution, conn=conn)
+            executions.insert_task_runs([r.to_row(v.id) for v, r in batch.created.values()], conn=conn)
+            executions.update_task_runs(
+                [r.to_update(r.ready_at) for _, r in batch.touched.values()], conn=conn
+            )
+            self.store.logs.insert(logs, conn=conn)
+            for view, state, end, outputs in batch.states.values():
+                executions.set_state(
+                    view.id, state, date=now, end_date=end, outputs=outputs, labels=view.labels, conn=conn
+                )
+        for view in batch.done:
+            self._ended_committed(view, now)
+
+    def _ended_committed(self, view: ExecView, now: datetime) -> None:
+        self._forget(view)
+        final = view.final or view.execution
+        if view.id in self._ended:
+            self._ended[view.id] = final
+        for hook in self.end_hooks:
+            hook(final)
+        for other in list(self.views.values()):
+            if other.state == S.QUEUED and other.execution.flow_id == view.execution.flow_id:
+                self._promote(other, now)
+
+    def _flush_logs(self) -> None:
+        logs, self._logs = self._logs, []
+        if logs:
+            self.store.logs.insert(logs)
+
+    def _forget(self, view: ExecView) -> None:
+        """Drop a finished execution from memory (the store has it all)."""
+        self.views.pop(view.id, None)
+        self._bases.pop(view.id, None)
+        for run_id in view.runs:
+            self._waiting.pop(run_id, None)
+            self._timers.pop(run_id, None)
+        shutil.rmtree(self.settings.home / "work" / view.id, ignore_errors=True)

@@ -1,0 +1,207 @@
+"""The executor's shared state and the services every part of it uses: log lines, secret masking, the
+expression variables of an execution, ending a run in memory.
+
+``Executor`` is assembled from one class per job, each built on the one before (see ``executor.py``):
+runtime -> attempts -> flowable runs -> stepping -> persistence -> lifecycle -> loop.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+
+from daemon.clock import Clock
+from daemon.engine import states as S
+from daemon.engine.attempt import Outcome
+from daemon.engine.context import PluginFn
+from daemon.engine.flowcache import FlowCache
+from daemon.engine.services import KvAdapter, Secrets, env_vars
+from daemon.engine.variables import Services, execution_context
+from daemon.engine.view import ExecView, RunView
+from daemon.errors import TaskError
+from daemon.expressions import mask_secrets
+from daemon.settings import Settings
+from daemon.store import Execution, LogEntry, LogLine, Store, new_id
+from daemon.store.flows import DeployedFlow, FlowRevision
+from daemon.store.storage import InternalStorage
+
+STALE_AFTER = timedelta(seconds=30)  # an owner that has not beaten for this long is gone
+BEAT_EVERY = 5.0
+POLL = 0.5  # seconds between checks of the store for work created elsewhere (kill requests, adoption)
+INLINE_BUDGET = 0.02  # seconds of inline task runs per step before the loop commits and yields
+
+
+@dataclass
+class Batch:
+    """Changes not yet written: executions to insert, runs to insert or update, execution state changes,
+    and the executions whose end (after their afterExecution tasks) is in this batch."""
+
+    executions: list[Execution] = field(default_factory=list)
+    created: dict[str, tuple[ExecView, RunView]] = field(default_factory=dict)
+    touched: dict[str, tuple[ExecView, RunView]] = field(default_factory=dict)
+    states: dict[str, tuple[ExecView, str, datetime | None, dict[str, Any] | None]] = field(
+        default_factory=dict
+    )
+    done: list[ExecView] = field(default_factory=list)
+
+    def touch(self, view: ExecView, run: RunView) -> None:
+        if run.id not in self.created:
+            self.touched[run.id] = (view, run)
+
+    @property
+    def empty(self) -> bool:
+        return not (self.executions or self.created or self.touched or self.states or self.done)
+
+
+class Runtime:
+    """State shared by the executor's parts, and the small services they all use."""
+
+    def __init__(
+        self,
+        store: Store,
+        settings: Settings,
+        clock: Clock,
+        plugins: Mapping[str, PluginFn],
+        *,
+        workers: int = 8,
+        worker_id: str | None = None,
+        environ: Mapping[str, str] | None = None,
+    ) -> None:
+        self.store = store
+        self.settings = settings
+        self.clock = clock
+        self.plugins = plugins
+        self.workers = max(workers, 1)
+        self.worker_id = worker_id or new_id()
+        env = dict(os.environ if environ is None else environ)
+        self.secrets = Secrets(env)
+        self._secret_values = self.secrets.values()
+        self._envs = env_vars(env)
+        self.flows = FlowCache(store)
+        self.storage = InternalStorage(settings.storage_dir)
+        self._kv = KvAdapter(store.kv, clock.now)
+        self.views: dict[str, ExecView] = {}
+        self._tasks: dict[str, asyncio.Task[None]] = {}
+        self._cancel: dict[str, asyncio.Event] = {}
+        self._finished: list[Outcome] = []
+        self._logs: list[LogEntry] = []
+        self._dirty: set[str] = set()
+        self._waiting: dict[str, datetime] = {}  # CREATED run id -> ready_at
+        self._timers: dict[str, tuple[str, datetime]] = {}  # paused run id -> (execution id, resume at)
+        self._to_start: list[tuple[ExecView, RunView]] = []
+        self._inline: dict[str, tuple[ExecView, RunView]] = {}  # claimed runs of synchronous core tasks
+        self._inline_until = 0.0  # perf_counter() deadline of the current step's inline budget
+        self._batch = Batch()
+        self._bases: dict[str, tuple[ExecView, dict[str, Any]]] = {}
+        self._ended: dict[str, Execution | None] = {}  # run_until_done waiters -> their ended row
+        self._last_ready: datetime | None = None
+        self._wake: asyncio.Event | None = None
+        self._last_beat = 0.0
+        self._last_poll = 0.0
+        # called with each execution row (its final state and outputs) once its end is committed
+        self.end_hooks: list[Callable[[Execution], None]] = []
+
+    # --- implemented further up the chain -------------------------------------------------------------
+    def create_execution(
+        self,
+        flow_record: DeployedFlow | FlowRevision,
+        inputs: Mapping[str, Any],
+        *,
+        trigger: dict[str, Any] | None = None,
+        labels: Mapping[str, str] | None = None,
+        parent: tuple[str, str] | None = None,
+        own: bool = True,
+        execution_id: str | None = None,
+        conn: Any = None,
+    ) -> str:
+        """See ``lifecycle.Lifecycle.create_execution``."""
+        raise NotImplementedError
+
+    def _promote(self, view: ExecView, now: datetime) -> None:
+        raise NotImplementedError
+
+    # --- shared services ------------------------------------------------------------------------------
+    def _wakeup(self) -> None:
+        if self._wake is not None:
+            self._wake.set()
+
+    def _ready_at(self, now: datetime) -> datetime:
+        """``now``, but strictly after the last run created: runs list in the order they were created
+        (flow order), since the store orders them by ``ready_at``."""
+        last = self._last_ready
+        at = now if last is None or now > last else last + timedelta(microseconds=1)
+        self._last_ready = at
+        return at
+
+    def _end_run(self, view: ExecView, run: RunView, state: str, now: datetime) -> None:
+        run.move(state, now)
+        view.record_outputs(run)
+        self._batch.touch(view, run)
+        self._dirty.add(view.id)
+
+    def _mask(self, value: Any) -> Any:
+        if isinstance(value, str):
+            return mask_secrets(value, self._secret_values) if self._secret_values else value
+        if isinstance(value, dict):
+            return {k: self._mask(v) for k, v in value.items()}
+        if isinstance(value, list):
+            return [self._mask(v) for v in value]
+        return value
+
+    def _log(self, view: ExecView, run: RunView | None, level: str, message: str) -> None:
+        level = level.upper()
+        text = mask_secrets(message, self._secret_values) if self._secret_values else message
+        self._logs.append(
+            LogEntry(
+                execution_id=view.id,
+                level=level if level != "WARNING" else "WARN",
+                timestamp=self.clock.now(),
+                message=text,
+                task_run_id=run.id if run else None,
+                task_id=run.task_id if run else None,
+                attempt=len(run.attempts) + 1 if run else None,
+            )
+        )
+
+    def _base(self, view: ExecView) -> dict[str, Any]:
+        """The execution-wide variables, built once per view (the maps inside are live references)."""
+        cached = self._bases.get(view.id)
+        if cached is not None and cached[0] is view:
+            cached[1]["execution"]["state"] = view.state
+            return cached[1]
+        services = Services(
+            secret=self._secret, kv=self._kv_function(view), now=self.clock, envs=self._envs,
+            error_logs=lambda: self._error_logs(view),
+            read=lambda uri: self.storage.path_of(uri).read_text(),
+        )  # fmt: skip
+        base = execution_context(view, services)
+        self._bases[view.id] = (view, base)
+        return base
+
+    def _secret(self, name: str) -> str:
+        return self.secrets.get(name)
+
+    def _kv_function(self, view: ExecView) -> Callable[..., Any]:
+        def kv(key: str, namespace: str | None = None, error_on_missing: bool = True) -> Any:
+            value = self._kv.get(namespace or view.execution.namespace, key)
+            if value is None and error_on_missing:
+                raise TaskError(f"no key '{key}' in the key-value store")
+            return value
+
+        return kv
+
+    def _error_logs(self, view: ExecView) -> list[dict[str, Any]]:
+        stored: list[LogEntry | LogLine] = list(self.store.logs.for_execution(view.id, min_level="ERROR"))
+        stored.extend(e for e in self._logs if e.execution_id == view.id and e.level == "ERROR")
+        return [{"taskId": e.task_id, "message": e.message, "timestamp": S.iso(e.timestamp)} for e in stored]
+
+
+def parse_date(text: str | None, default: datetime) -> datetime:
+    """A date stored as ISO text in a run's JSON (``Z`` for UTC); ``default`` when absent."""
+    if not text:
+        return default
+    return datetime.fromisoformat(text.replace("Z", "+00:00"))

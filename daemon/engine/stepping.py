@@ -1,0 +1,227 @@
+"""Stepping executions in memory: applying attempt outcomes, asking the planner what comes next and carrying
+it out (new runs, finished flowables, the execution's end). Nothing here writes to the store: every change
+lands in the batch that ``persistence`` writes.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import replace
+from datetime import datetime
+from typing import Any
+
+from daemon.engine import states as S
+from daemon.engine.attempt import Outcome, decide, passes_conditions, passes_run_if
+from daemon.engine.attempts import INLINE_TASKS
+from daemon.engine.flowable_runs import FlowableRuns
+from daemon.engine.outputs import typed_output
+from daemon.engine.planner import NewRun, plan, provisional_state
+from daemon.engine.retry import retry_delay
+from daemon.engine.runtime import parse_date
+from daemon.engine.variables import task_context
+from daemon.engine.view import ExecView, RunView
+from daemon.errors import FlowdError
+from daemon.expressions import render_value
+from daemon.language.common import Retry
+from daemon.language.task_base import TaskBase
+from daemon.language.tasks_core import PauseTask
+from daemon.language.tasks_flow import Flowable, SubflowTask, WorkingDirectoryTask
+from daemon.store import new_id
+
+
+def retry_of(task: TaskBase, flow_retry: Retry | None) -> Retry | None:
+    """The task's own retry, else the flow's: Kestra's flow-level ``retry`` with its default
+    ``behavior: RETRY_FAILED_TASK`` applies to every task without one (``CREATE_NEW_EXECUTION`` is not
+    supported: such a flow retry is ignored)."""
+    if task.retry is not None:
+        return task.retry
+    if flow_retry is not None and flow_retry.behavior in (None, "RETRY_FAILED_TASK"):
+        return flow_retry
+    return None
+
+
+class Stepping(FlowableRuns):
+    """The in-memory state machine of the executions this process drives."""
+
+    def _apply(self, outcome: Outcome, now: datetime) -> None:
+        self._tasks.pop(outcome.run_id, None)
+        self._cancel.pop(outcome.run_id, None)
+        view = self.views.get(outcome.execution_id)
+        if view is None:
+            return
+        run = view.runs[outcome.run_id]
+        task = view.index[run.task_id]
+        state = outcome.state
+        if view.stopping == S.KILLED and state == S.FAILED:
+            state = S.KILLED
+        run.attempts.append({"state": state, "startDate": outcome.start, "endDate": outcome.end})
+        if outcome.error:
+            self._log(view, run, "ERROR", outcome.error)
+        self._batch.touch(view, run)
+        self._dirty.add(view.id)
+        if "labels" in outcome.effects:
+            view.labels.update(outcome.effects["labels"])
+            self._batch.states.setdefault(view.id, (view, view.state, None, None))
+        retry = retry_of(task, view.index.flow.retry)
+        if state == S.FAILED and view.stopping is None and retry is not None:
+            first = parse_date(run.attempts[0]["startDate"], now)
+            delay = retry_delay(retry, attempts_done=len(run.attempts), first_start=first, now=now)
+            if delay is not None:
+                run.move(S.RETRYING, now)
+                run.state = S.CREATED  # claimable again at ready_at; the claim records RUNNING
+                run.claimed_by = None
+                run.ready_at = now + delay
+                self._waiting[run.id] = run.ready_at
+                return
+        if state == S.SUCCESS and retry is not None and retry.warningOnRetry and len(run.attempts) > 1:
+            state = S.WARNING
+        run.outputs = self._mask(outcome.outputs) if outcome.outputs else {}
+        run.move(state, now)
+        view.record_outputs(run)
+        if "exit" in outcome.effects and view.stopping is None:
+            self._stop(view, outcome.effects["exit"], now)
+
+    def _stop(self, view: ExecView, state: str, now: datetime) -> None:
+        """No new work for ``view``; running attempts are cancelled, waiting and paused runs end KILLED."""
+        view.stopping = state
+        for run in view.runs.values():
+            if S.is_terminal(run.state):
+                continue
+            if run.id in self._cancel:
+                self._cancel[run.id].set()
+            elif any(run is r for _, r in self._to_start):
+                continue
+            else:
+                self._inline.pop(run.id, None)
+                self._waiting.pop(run.id, None)
+                self._timers.pop(run.id, None)
+                run.move(S.KILLED, now)
+                self._batch.touch(view, run)
+        self._dirty.add(view.id)
+
+    def _advance(self, view: ExecView, now: datetime) -> None:
+        if view.done or view.state == S.QUEUED or (S.is_terminal(view.state) and view.after is None):
+            return
+        if view.state == S.CREATED:
+            self._set_state(view, S.RUNNING)
+        while True:
+            step = plan(view.index, list(view.runs.values()), stopping=view.stopping, ended=view.after)
+            for run_id, state in step.finish:
+                self._finish_flowable(view, view.runs[run_id], state, now)
+            for new in step.create:
+                self._create_run(view, new, now)
+            if step.end is not None:
+                self._end(view, step.end, now)
+                if view.done:
+                    return
+            ran = self._run_inline_batch(now)
+            if step.empty and not ran:
+                break
+        if S.is_terminal(view.state):
+            return
+        paused = any(r.state == S.PAUSED and r.id not in self._timers for r in view.runs.values())
+        if paused and view.state == S.RUNNING:
+            self._set_state(view, S.PAUSED)
+        elif not paused and view.state == S.PAUSED:
+            self._set_state(view, S.RUNNING)
+
+    def _run_inline_batch(self, now: datetime) -> bool:
+        """Run the pending inline attempts while this step's budget lasts; whether any ran."""
+        if not self._inline or time.perf_counter() > self._inline_until:
+            return False
+        pending, self._inline = self._inline, {}
+        for view, run in pending.values():
+            self._apply(self._run_inline(view, run, now), now)
+        return True
+
+    def _set_state(
+        self, view: ExecView, state: str, end: datetime | None = None, outputs: Any = None
+    ) -> None:
+        view.state = state
+        self._batch.states[view.id] = (view, state, end, outputs)
+
+    def _create_run(self, view: ExecView, new: NewRun, now: datetime) -> None:
+        task = view.index[new.task_id]
+        run = RunView(
+            id=new_id(), task_id=task.id, parent_id=new.parent_id, value=new.value, iteration=new.iteration,
+            state=S.CREATED, ready_at=self._ready_at(now), histories=[S.history_entry(S.CREATED, now)],
+        )  # fmt: skip
+        view.add(run)
+        self._batch.created[run.id] = (view, run)
+        try:
+            context = task_context(self._base(view), view, run, task)
+            if task.conditions and not passes_conditions(
+                task, provisional_state(view.index, list(view.runs.values()))
+            ):
+                return self._end_run(view, run, S.SKIPPED, now)
+            if not passes_run_if(task, context):
+                return self._end_run(view, run, S.SKIPPED, now)
+            if isinstance(task, Flowable):
+                run.meta = decide(task, context)
+                if isinstance(task, WorkingDirectoryTask):
+                    self._open_workdir(view, run, task, context)
+                run.move(S.RUNNING, now)
+                return None
+            if isinstance(task, PauseTask):
+                return self._pause(view, run, task, now)
+            if isinstance(task, SubflowTask):
+                return self._start_subflow(view, run, task, context, now)
+        except (FlowdError, ValueError, TypeError, OSError) as exc:
+            self._log(view, run, "ERROR", exc.message if isinstance(exc, FlowdError) else str(exc))
+            run.move(S.RUNNING, now)
+            return self._end_run(view, run, S.FAILED, now)
+        if task.type in INLINE_TASKS and self.workers > 0:
+            run.move(S.RUNNING, now)
+            run.claimed_by = self.worker_id
+            self._inline[run.id] = (view, run)
+        elif self.workers - len(self._tasks) - len(self._to_start) > 0:
+            run.move(S.RUNNING, now)
+            run.claimed_by = self.worker_id
+            self._to_start.append((view, run))
+        else:
+            self._waiting[run.id] = run.ready_at
+        return None
+
+    def _end(self, view: ExecView, state: str, now: datetime) -> None:
+        """The planner says the execution is over: ``state`` (main tasks, errors, finally). With
+        afterExecution tasks the execution ends now and stays driven (``view.after``) until they are done;
+        they do not change its state (Kestra)."""
+        if view.after is not None:
+            self._finish(view, now)
+            return
+        outputs, ok = self._flow_outputs(view)
+        if not ok:
+            state = S.FAILED
+        if view.state == S.KILLING and state != S.KILLED:
+            state = S.KILLED if view.stopping == S.KILLED else state
+        self._set_state(view, state, now, outputs)
+        view.final = replace(
+            view.execution, state=state, end_date=now, outputs=outputs, labels=dict(view.labels)
+        )
+        if view.index.flow.afterExecution and view.stopping is None:
+            view.after = state
+            return
+        self._finish(view, now)
+
+    def _finish(self, view: ExecView, now: datetime) -> None:
+        view.done = True
+        self._batch.done.append(view)
+        final = view.final
+        if final is not None and final.parent_execution_id:
+            self._subflow_ended(final, final.state, final.outputs or {}, now)
+
+    def _flow_outputs(self, view: ExecView) -> tuple[dict[str, Any], bool]:
+        """The flow's outputs, rendered and typed, and False (the reasons logged) when one cannot be."""
+        outputs: dict[str, Any] = {}
+        ok = True
+        for output in view.index.flow.outputs:
+            try:
+                value = render_value(output.value, self._base(view))
+                outputs[output.id] = self._mask(typed_output(output.type, value))
+            except FlowdError as exc:
+                self._log(view, None, "ERROR", f"flow output '{output.id}': {exc.message}")
+                ok = False
+            except ValueError as exc:
+                self._log(view, None, "ERROR", f"flow output '{output.id}' ({output.type}): {exc}")
+                ok = False
+        return outputs, ok

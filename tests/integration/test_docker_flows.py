@@ -1,0 +1,295 @@
+"""Script tasks in Docker containers, end to end through the real engine (SQLite and PostgreSQL stores).
+
+Needs a Docker engine and the local image ``flowd-test/busybox:latest`` (``bash .ci/docker-setup.sh``); the
+``client`` fixture of the runner tests skips everything here, saying why, when either is missing. No image is
+ever pulled: every docker task names the local image, most with ``pullPolicy: NEVER``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import socket
+import subprocess
+import textwrap
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import docker
+import pytest
+
+from daemon.store import Execution, Store
+from tests.engine.conftest import Harness, deploy
+from tests.runners.test_docker import IMAGE, client
+from tests.server.daemon_harness import FLOWD, DaemonProcess, wait_for
+
+__all__ = ["client"]  # the runner tests' fixture: skips with the reason when no engine or image is there
+
+pytestmark = [pytest.mark.integration, pytest.mark.docker, pytest.mark.usefixtures("client")]
+
+MANAGED = "flowd.managed=true"
+DOCKER_RUNNER = "io.kestra.plugin.scripts.runner.docker.Docker"
+
+
+def flow(body: str, *, flow_id: str = "f", namespace: str = "test.docker") -> str:
+    """A flow file: the header, then ``body`` (indented YAML of the task list)."""
+    return f"id: {flow_id}\nnamespace: {namespace}\n" + textwrap.dedent(body)
+
+
+def managed(engine: docker.DockerClient, execution_id: str) -> list[Any]:
+    """flowd's containers (running or not) of one execution."""
+    labels = [MANAGED, f"flowd.execution={execution_id}"]
+    return list(engine.containers.list(all=True, filters={"label": labels}))
+
+
+@pytest.fixture
+def harness(store: Store, tmp_path: Path) -> Harness:
+    return Harness(store, tmp_path / "home")
+
+
+@pytest.fixture
+def engine(client: docker.DockerClient) -> Iterator[docker.DockerClient]:
+    """The engine; the test fails if it leaves a flowd container behind (and removes it)."""
+    before = {c.id for c in client.containers.list(all=True, filters={"label": MANAGED})}
+    yield client
+    left = [c for c in client.containers.list(all=True, filters={"label": MANAGED}) if c.id not in before]
+    for container in left:
+        container.remove(force=True)
+    assert not left, f"containers left behind: {[c.name for c in left]}"
+
+
+# --- 1. taskRunner: Docker; outputs, output files, env, logs -----------------------------------------------
+
+PRODUCE_AND_CONSUME = f"""
+tasks:
+  - id: produce
+    type: io.kestra.plugin.scripts.shell.Commands
+    taskRunner:
+      type: {DOCKER_RUNNER}
+      pullPolicy: NEVER
+    containerImage: {IMAGE}
+    env:
+      GREETING: "hello {{{{ flow.id }}}}"
+    outputFiles: [report.txt]
+    commands:
+      - echo "line one"
+      - echo "$GREETING from the container" > report.txt
+      - echo '::{{"outputs":{{"x":42,"who":"'"$GREETING"'"}}}}::'
+  - id: consume-in-docker
+    type: io.kestra.plugin.scripts.shell.Commands
+    taskRunner:
+      type: {DOCKER_RUNNER}
+      pullPolicy: NEVER
+    containerImage: {IMAGE}
+    inputFiles:
+      in.txt: "{{{{ outputs.produce.outputFiles['report.txt'] }}}}"
+    commands:
+      - echo "x is {{{{ outputs.produce.vars.x }}}}"
+      - cat in.txt
+  - id: consume-on-host
+    type: io.kestra.plugin.scripts.shell.Commands
+    taskRunner:
+      type: io.kestra.plugin.core.runner.Process
+    commands:
+      - echo "{{{{ outputs.produce.vars.who }}}} / {{{{ outputs.produce.outputFiles['report.txt'] }}}}"
+"""
+
+
+def test_docker_task_runner_outputs_files_env_and_logs(harness: Harness, engine: docker.DockerClient) -> None:
+    ex = harness.run(flow(PRODUCE_AND_CONSUME))
+    logs = harness.logs(ex.id)
+    assert ex.state == "SUCCESS", logs
+    (produce,) = harness.runs(ex.id, "produce")
+    assert produce.outputs["vars"] == {"x": 42, "who": "hello f"}
+    uri = produce.outputs["outputFiles"]["report.txt"]
+    assert uri.startswith("kestra:///")
+    assert "line one" in logs
+    # the second container got the first one's file through its kestra:/// URI
+    assert "x is 42" in logs
+    assert "hello f from the container" in logs
+    assert f"hello f / {uri}" in logs
+    assert not managed(engine, ex.id)
+
+
+# --- 2. the legacy Bash task with runner: DOCKER --------------------------------------------------------------
+
+LEGACY = f"""
+tasks:
+  - id: legacy
+    type: io.kestra.core.tasks.scripts.Bash
+    runner: DOCKER
+    docker:
+      image: {IMAGE}
+      pullPolicy: NEVER
+    env:
+      WHO: legacy
+    commands:
+      - echo "hi $WHO in $(cat /proc/sys/kernel/hostname)"
+      - echo '::{{"outputs":{{"lines":'"$(wc -l < /etc/passwd)"'}}}}::'
+"""
+
+
+def test_legacy_bash_with_runner_docker(harness: Harness, engine: docker.DockerClient) -> None:
+    ex = harness.run(flow(LEGACY))
+    logs = harness.logs(ex.id)
+    assert ex.state == "SUCCESS", logs
+    (run,) = harness.runs(ex.id, "legacy")
+    assert run.outputs["vars"] == {"lines": 2}  # the test image's /etc/passwd: root and nobody
+    (greeting,) = [line for line in logs if line.startswith("hi legacy in ")]
+    assert greeting != f"hi legacy in {socket.gethostname()}"
+
+
+# --- 3. FLOWD_DEFAULT_RUNNER -------------------------------------------------------------------------------------
+
+WHERE = f"""
+tasks:
+  - id: where
+    type: io.kestra.plugin.scripts.shell.Commands
+    containerImage: {IMAGE}
+    commands:
+      - echo '::{{"outputs":{{"host":"'"$(cat /proc/sys/kernel/hostname)"'","python":"'"$(command -v python3 || echo none)"'"}}}}::'
+"""
+
+
+@pytest.mark.parametrize("default_runner", ["PROCESS", "DOCKER"])
+def test_default_runner_setting(
+    store: Store,
+    tmp_path: Path,
+    engine: docker.DockerClient,
+    monkeypatch: pytest.MonkeyPatch,
+    default_runner: str,
+) -> None:
+    monkeypatch.setenv("FLOWD_DEFAULT_RUNNER", default_runner)
+    harness = Harness(store, tmp_path / "home")  # Settings read FLOWD_* here
+    assert harness.settings.default_runner == default_runner
+    ex = harness.run(flow(WHERE))
+    assert ex.state == "SUCCESS", harness.logs(ex.id)
+    (run,) = harness.runs(ex.id, "where")
+    found = run.outputs["vars"]
+    if default_runner == "DOCKER":
+        assert found["host"] != socket.gethostname()
+        assert found["python"] == "none"  # the busybox image has no Python
+    else:
+        assert found["host"] == socket.gethostname()
+        assert found["python"] != "none"  # the test runner's host has one
+
+
+# --- 4. timeout and kill stop and remove the container ----------------------------------------------------------
+
+SLEEPER = f"""
+tasks:
+  - id: sleeper
+    type: io.kestra.plugin.scripts.shell.Commands
+    taskRunner:
+      type: {DOCKER_RUNNER}
+      pullPolicy: NEVER
+    containerImage: {IMAGE}
+    {{timeout}}
+    commands:
+      - echo started
+      - sleep 60
+"""
+
+
+def test_timeout_fails_the_task_and_removes_the_container(
+    harness: Harness, engine: docker.DockerClient
+) -> None:
+    ex = harness.run(flow(SLEEPER.format(timeout="timeout: PT2S")))
+    logs = harness.logs(ex.id)
+    assert ex.state == "FAILED"
+    assert "started" in logs  # the container did run
+    assert harness.states(ex.id) == {"sleeper": "FAILED"}
+    assert any("timed out" in line or "timeout" in line for line in logs), logs
+    assert not managed(engine, ex.id)
+
+
+def test_kill_stops_and_removes_the_container(harness: Harness, engine: docker.DockerClient) -> None:
+    record = deploy(harness.store, flow(SLEEPER.format(timeout="")))
+    executor = harness.executor
+    execution_id = executor.create_execution(record, {})
+
+    def running() -> bool:
+        return any(c.status == "running" for c in managed(engine, execution_id))
+
+    async def go() -> Execution:
+        driver = asyncio.ensure_future(executor.run_until_done(execution_id))
+        while not await asyncio.to_thread(running):
+            assert not driver.done(), "the execution ended before its container ran"
+            await asyncio.sleep(0.1)
+        assert executor.kill(execution_id)
+        return await asyncio.wait_for(driver, 60)
+
+    ex = asyncio.run(go())
+    assert ex.state == "KILLED"
+    assert harness.states(execution_id) == {"sleeper": "KILLED"}
+    assert not managed(engine, execution_id)
+
+
+# --- 5. a missing image -------------------------------------------------------------------------------------------
+
+MISSING = f"""
+tasks:
+  - id: missing
+    type: io.kestra.plugin.scripts.shell.Commands
+    taskRunner:
+      type: {DOCKER_RUNNER}
+      pullPolicy: NEVER
+    containerImage: flowd-test/absent:1
+    commands:
+      - echo never
+"""
+
+
+def test_missing_image_fails_with_one_line_naming_it(harness: Harness, engine: docker.DockerClient) -> None:
+    ex = harness.run(flow(MISSING))
+    assert ex.state == "FAILED"
+    naming = [line for line in harness.logs(ex.id) if "flowd-test/absent:1" in line]
+    assert len(naming) == 1, harness.logs(ex.id)
+    assert "not found locally" in naming[0] and "\n" not in naming[0]
+    assert not managed(engine, ex.id)
+
+
+# --- the CLI: flowd sync, then flowd execute --local --json --------------------------------------------------------
+
+
+def test_cli_sync_then_execute_local_json(
+    tmp_path: Path, db_url: str, engine: docker.DockerClient
+) -> None:
+    folder = tmp_path / "flows"
+    folder.mkdir()
+    (folder / "legacy.yml").write_text(flow(LEGACY, flow_id="legacy"))
+    env = {"FLOWD_HOME": str(tmp_path / "home"), "PATH": "/usr/bin:/bin"}
+
+    def flowd(*args: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [*FLOWD, *args, "--db", db_url], env=env, capture_output=True, text=True, timeout=120
+        )
+
+    synced = flowd("sync", "--source", str(folder))
+    assert synced.returncode == 0, synced.stderr
+    done = flowd("execute", "test.docker/legacy", "--local", "--json")
+    assert done.returncode == 0, done.stdout + done.stderr
+    shape = json.loads(done.stdout)
+    assert shape["state"]["current"] == "SUCCESS"
+    (run,) = shape["taskRunList"]
+    assert run["outputs"]["vars"] == {"lines": 2}
+
+
+# --- 6. the daemon killed while a container runs --------------------------------------------------------------------
+
+CRASH = """
+tasks:
+  - id: once
+    type: io.kestra.plugin.scripts.shell.Commands
+    taskRunner:
+      type: {runner}
+      pullPolicy: NEVER
+      volumes: ["{marks}:/marks"]
+    containerImage: {image}
+    commands:
+      # the first attempt sleeps (the daemon dies under it); a resumed attempt finds the mark and ends
+      - if [ -e /marks/started ]; then echo resumed; exit 0; fi
+      - touch /marks/started
+      - sleep 300
+"""
