@@ -65,6 +65,24 @@ def _execution_summary(row: Any) -> dict[str, Any]:
     }  # fmt: skip
 
 
+def _projected_ticks(source: str, now: Any) -> list[Any]:
+    """The next tick of each enabled Schedule trigger of a flow source (empty if it does not parse)."""
+    from daemon.errors import FlowdError
+    from daemon.language import load_flow
+    from daemon.language.model import ScheduleTrigger
+    from daemon.schedule.ticks import next_tick, parse_cron
+
+    try:
+        flow = load_flow(source)
+        return [
+            next_tick(parse_cron(t.cron, with_seconds=t.withSeconds), t.timezone, now)
+            for t in flow.triggers
+            if isinstance(t, ScheduleTrigger) and not t.disabled
+        ]
+    except FlowdError:
+        return []
+
+
 def overview(store: Any) -> dict[str, Any]:
     """The overview as data (``--json`` prints it as is)."""
     from daemon.clock import SystemClock
@@ -78,11 +96,11 @@ def overview(store: Any) -> dict[str, Any]:
     flows = []
     for flow in store.flows.list():
         recent = store.executions.list(namespace=flow.namespace, flow_id=flow.flow_id, limit=1)
-        nexts = [
-            t.next_date
-            for t in triggers.get((flow.namespace, flow.flow_id), [])
-            if t.next_date and not t.disabled
-        ]
+        live = [t for t in triggers.get((flow.namespace, flow.flow_id), []) if not t.disabled]
+        nexts = [t.next_date for t in live if t.next_date]
+        if any(t.next_date is None for t in live):
+            # no scheduler has looked at it yet (no daemon, or a fresh revision): project from the cron
+            nexts += _projected_ticks(flow.source, now)
         flows.append(
             {
                 "namespace": flow.namespace, "id": flow.flow_id, "revision": flow.revision,

@@ -13,6 +13,7 @@ from daemon.engine import states as S
 from daemon.engine.runtime import INLINE_BUDGET, Batch
 from daemon.engine.stepping import Stepping
 from daemon.engine.view import ExecView
+from daemon.store import LogEntry
 
 
 class Persistence(Stepping):
@@ -22,23 +23,28 @@ class Persistence(Stepping):
         """Apply finished attempts, step every changed execution (running inline attempts for a bounded
         time), then write it all in one transaction."""
         self._inline_until = time.perf_counter() + INLINE_BUDGET
-        finished, self._finished = self._finished, []
-        for outcome in finished:
-            self._apply(outcome, now)
-        self._run_inline_batch(now)
-        while self._dirty:
-            dirty, self._dirty = self._dirty, set()
-            for execution_id in dirty:
-                view = self.views.get(execution_id)
-                if view is not None:
-                    self._advance(view, now)
-            if time.perf_counter() > self._inline_until:
-                break
-        self._write(now)
-
-    def _write(self, now: datetime) -> None:
+        self._stepping = True
+        try:
+            finished, self._finished = self._finished, []
+            for outcome in finished:
+                self._apply(outcome, now)
+            self._run_inline_batch(now)
+            while self._dirty:
+                dirty, self._dirty = self._dirty, set()
+                for execution_id in dirty:
+                    view = self.views.get(execution_id)
+                    if view is not None:
+                        self._advance(view, now)
+                if time.perf_counter() > self._inline_until:
+                    break
+        finally:
+            self._stepping = False
+            self._inline_until = 0.0  # no inline attempt outside a step (create_execution plans only)
         batch, self._batch = self._batch, Batch()
         logs, self._logs = self._logs, []
+        self._write_batch(batch, logs, now)
+
+    def _write_batch(self, batch: Batch, logs: list[LogEntry], now: datetime) -> None:
         if batch.empty and not logs:
             return
         executions = self.store.executions

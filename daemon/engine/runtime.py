@@ -95,6 +95,7 @@ class Runtime:
         self._to_start: list[tuple[ExecView, RunView]] = []
         self._inline: dict[str, tuple[ExecView, RunView]] = {}  # claimed runs of synchronous core tasks
         self._inline_until = 0.0  # perf_counter() deadline of the current step's inline budget
+        self._stepping = False  # inside _commit: a new (sub)execution joins the step's transaction
         self._batch = Batch()
         self._bases: dict[str, tuple[ExecView, dict[str, Any]]] = {}
         self._ended: dict[str, Execution | None] = {}  # run_until_done waiters -> their ended row

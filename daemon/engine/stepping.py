@@ -117,6 +117,7 @@ class Stepping(FlowableRuns):
             ran = self._run_inline_batch(now)
             if step.empty and not ran:
                 break
+        self._dirty.discard(view.id)  # planned to a fixed point: no need to plan it again this step
         if S.is_terminal(view.state):
             return
         paused = any(r.state == S.PAUSED and r.id not in self._timers for r in view.runs.values())

@@ -6,14 +6,17 @@ same thing on both sides. (When flowd itself runs in a container and talks to th
 sources are host paths: mount FLOWD_HOME at the same path on the host for this to hold.)
 
 ``argv`` replaces the image's entrypoint and command alike, so it runs exactly as given. Every container
-carries the label ``flowd.managed=true`` plus the spec's labels; it is removed when the run ends, however it
-ends, and ``cleanup_orphans`` removes any that a crashed daemon left behind.
+carries the label ``flowd.managed=true`` plus the spec's labels and its creator's host name and process id
+(``flowd.host``, ``flowd.pid``); it is removed when the run ends, however it ends, and ``cleanup_orphans``
+removes any that a crashed process left behind.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import os
+import socket
 from collections.abc import Awaitable, Callable, Collection
 from typing import Any, TypeVar
 
@@ -30,6 +33,8 @@ from daemon.runners.lines import LineSink, LineSplitter
 from daemon.runners.spec import LineHandler, RunResult, ScriptSpec
 
 MANAGED_LABEL = "flowd.managed"
+HOST_LABEL = "flowd.host"
+PID_LABEL = "flowd.pid"
 T = TypeVar("T")
 
 
@@ -124,7 +129,7 @@ def create_container(client: docker.DockerClient, spec: ScriptSpec) -> Container
         "command": spec.argv[1:],
         "working_dir": workdir,
         "environment": dict(spec.env),
-        "labels": {**spec.labels, MANAGED_LABEL: "true"},
+        "labels": {**spec.labels, **owner_labels(), MANAGED_LABEL: "true"},
         "volumes": [f"{workdir}:{workdir}:rw", *spec.volumes],
         "network_mode": spec.network_mode or default_network_mode(client),
         "detach": True,
@@ -152,12 +157,18 @@ def default_network_mode(client: docker.DockerClient) -> str:
     return "bridge" if any(net.name == "bridge" for net in networks) else "none"
 
 
-def cleanup_orphans(client: docker.DockerClient, keep: Collection[str] = frozenset()) -> int:
-    """Remove containers labelled ``flowd.managed=true``; returns how many were removed.
+def owner_labels() -> dict[str, str]:
+    """Labels naming the process that creates a container, so another process can tell if it is gone."""
+    return {HOST_LABEL: socket.gethostname(), PID_LABEL: str(os.getpid())}
 
-    The daemon calls it at start-up, when no container of its own can be running. ``keep`` spares
-    containers by id (full or short), name, or the value of their ``flowd.execution`` / ``flowd.taskrun``
-    label.
+
+def cleanup_orphans(client: docker.DockerClient, keep: Collection[str] = frozenset()) -> int:
+    """Remove containers labelled ``flowd.managed=true`` whose creator is gone; returns how many were removed.
+
+    The daemon calls it at start-up, when no container of its own can be running. Several flowd processes
+    may share one engine (daemons on other databases, ``flowd execute --local``, tests): a container whose
+    creator still runs on this host is theirs and stays. ``keep`` spares more containers by id (full or
+    short), name, or the value of their ``flowd.execution`` / ``flowd.taskrun`` label.
     """
     removed = 0
     for container in client.containers.list(all=True, filters={"label": f"{MANAGED_LABEL}=true"}):
@@ -169,12 +180,26 @@ def cleanup_orphans(client: docker.DockerClient, keep: Collection[str] = frozens
             labels.get("flowd.execution"),
             labels.get("flowd.taskrun"),
         }
-        if names & set(keep):
+        if names & set(keep) or _creator_alive(labels):
             continue
         with contextlib.suppress(NotFound):
             container.remove(force=True)
             removed += 1
     return removed
+
+
+def _creator_alive(labels: dict[str, str]) -> bool:
+    """Whether another live process on this host created the container (unknown creators count as gone)."""
+    pid = labels.get(PID_LABEL, "")
+    if labels.get(HOST_LABEL) != socket.gethostname() or not pid.isdigit() or int(pid) == os.getpid():
+        return False
+    try:
+        os.kill(int(pid), 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # alive, under another user
+        return True
+    return True
 
 
 def _remove(container: Container) -> None:

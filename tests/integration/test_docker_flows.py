@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import signal
 import socket
 import subprocess
 import textwrap
@@ -293,3 +294,56 @@ tasks:
       - touch /marks/started
       - sleep 300
 """
+
+
+def test_daemon_killed_mid_task_cleans_the_orphan_and_ends_the_execution(
+    tmp_path: Path, db_url: str, store: Store, engine: docker.DockerClient
+) -> None:
+    folder, home, marks = tmp_path / "flows", tmp_path / "home", tmp_path / "marks"
+    for path in (folder, home, marks):
+        path.mkdir()
+    (folder / "crash.yml").write_text(
+        flow(CRASH.format(runner=DOCKER_RUNNER, marks=marks, image=IMAGE), flow_id="crash")
+    )
+    daemon = DaemonProcess(source=folder, db_url=db_url, home=home)
+    try:
+        wait_for(lambda: store.flows.get("test.docker", "crash"), "the flow to be deployed")
+        submitted = subprocess.run(
+            [*FLOWD, "execute", "test.docker/crash", "--submit", "--no-wait", "--db", db_url],
+            env={"FLOWD_HOME": str(home), "PATH": "/usr/bin:/bin"},
+            capture_output=True, text=True, timeout=120,
+        )  # fmt: skip
+        assert submitted.returncode == 0, submitted.stderr
+        execution_id = submitted.stdout.strip()
+        (first,) = wait_for(
+            lambda: [c for c in managed(engine, execution_id) if c.status == "running"],
+            "the task's container to run",
+        )
+        wait_for(lambda: (marks / "started").exists(), "the script to start")
+    finally:
+        daemon.stop(signal.SIGKILL)
+    first.reload()
+    assert first.status == "running"  # the daemon died; its container did not
+
+    daemon = DaemonProcess(source=folder, db_url=db_url, home=home)
+    try:
+        wait_for(lambda: first.id not in {c.id for c in managed(engine, execution_id)}, "orphan removal")
+        final = wait_for(
+            lambda: _terminal(store, execution_id), "the execution to end after the restart", timeout=120
+        )
+    finally:
+        assert daemon.stop() == 0, daemon.output()
+    logs = [line.message for line in store.logs.for_execution(execution_id)]
+    assert "removed 1 orphan container(s)" in daemon.output() or final.state != "RUNNING"
+    if final.state == "SUCCESS":  # resumed: the task ran again, in a new container
+        assert "resumed" in logs
+        (run,) = store.executions.list_task_runs(execution_id)
+        assert [a["state"] for a in run.attempts] == ["KILLED", "SUCCESS"]
+    else:  # given up: with a reason
+        assert final.state in ("FAILED", "KILLED"), final.state
+        assert logs, "the execution ended without a reason"
+
+
+def _terminal(store: Store, execution_id: str) -> Execution | None:
+    row = store.executions.get(execution_id)
+    return row if row is not None and row.state in ("SUCCESS", "WARNING", "FAILED", "KILLED") else None

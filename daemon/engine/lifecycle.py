@@ -1,0 +1,246 @@
+"""Execution lifecycle: create (with its first task runs, in one transaction), kill, resume, recover after a
+crash, promote a queued execution; and the store-only kill/fail used when no live process drives one."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import replace
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy.engine import Connection
+
+from daemon.engine import states as S
+from daemon.engine.inputs import resolve_inputs
+from daemon.engine.persistence import Persistence
+from daemon.engine.runtime import STALE_AFTER, Batch, parse_date
+from daemon.engine.view import ExecView, RunView
+from daemon.errors import FlowdError
+from daemon.language.tasks_flow import Flowable, SubflowTask
+from daemon.store import ACTIVE_STATES, Execution, LogEntry, Store, new_id
+from daemon.store.flows import DeployedFlow, FlowRevision
+
+ACTIVE_RUNS = (S.CREATED, S.RUNNING, S.PAUSED, S.RETRYING, S.KILLING)
+
+
+class Lifecycle(Persistence):
+    """Creating, killing, resuming and recovering executions."""
+
+    def create_execution(
+        self,
+        flow_record: DeployedFlow | FlowRevision,
+        inputs: Mapping[str, Any],
+        *,
+        trigger: dict[str, Any] | None = None,
+        labels: Mapping[str, str] | None = None,
+        parent: tuple[str, str] | None = None,
+        own: bool = True,
+        execution_id: str | None = None,
+        conn: Connection | None = None,
+    ) -> str:
+        """Create an execution of a deployed flow revision; returns its id. Inputs are validated first:
+        InputError (naming the input) creates nothing. ``own=False`` leaves it for a daemon to adopt.
+        ``conn`` writes it in the caller's transaction (a trigger records its tick in the same one).
+        Otherwise the execution and its first task runs are written in one transaction before this
+        returns (inside the executor's own step, a subflow's, with that step's transaction)."""
+        index = self.flows.revision(flow_record.namespace, flow_record.flow_id, flow_record.revision)
+        flow = index.flow
+        execution_id = execution_id or new_id()
+        now = self.clock.now()
+
+        def upload(input_id: str, path: str) -> str:
+            return self.storage.put(
+                flow.namespace, flow.id, execution_id, "inputs", input_id, Path(path).expanduser()
+            )
+
+        values = resolve_inputs(flow.inputs, inputs, upload=upload)
+        state, histories = S.CREATED, [S.history_entry(S.CREATED, now)]
+        if flow.concurrency is not None:
+            running = self.store.executions.count(flow.namespace, flow.id, states=ACTIVE_STATES, conn=conn)
+            if running >= flow.concurrency.limit:
+                state = {"QUEUE": S.QUEUED, "CANCEL": S.CANCELLED, "FAIL": S.FAILED}[
+                    flow.concurrency.behavior
+                ]
+                histories.append(S.history_entry(state, now))
+        execution = Execution(
+            id=execution_id, namespace=flow.namespace, flow_id=flow.id, flow_revision=flow_record.revision,
+            state=state, start_date=now, histories=histories, inputs=values,
+            labels={**flow.labels, **(labels or {})}, trigger=trigger,
+            parent_execution_id=parent[0] if parent else None,
+            parent_task_run_id=parent[1] if parent else None,
+            end_date=now if S.is_terminal(state) else None,
+            owner_id=self.worker_id if own else None, heartbeat_at=now if own else None,
+        )  # fmt: skip
+        if state == S.FAILED:
+            limit = flow.concurrency.limit if flow.concurrency else 0
+            self._logs.append(LogEntry(execution_id, "ERROR", now, f"flow concurrency limit {limit} reached"))
+        view = None
+        if own and not S.is_terminal(state):
+            view = ExecView(execution=execution, index=index, state=state, labels=dict(execution.labels or {}))
+            self.views[execution_id] = view
+        if conn is not None:  # the loop plans it and writes its log line at its next step
+            self.store.executions.create(execution, conn=conn)
+            self._dirty.add(execution_id)
+        elif self._stepping:  # a subflow: written with the parent's step
+            self._batch.executions.append(execution)
+            self._dirty.add(execution_id)
+        else:
+            self._create_now(execution, view, now)
+        return execution_id
+
+    def _create_now(self, execution: Execution, view: ExecView | None, now: datetime) -> None:
+        """Write a new execution with its first task runs (planned here) in one transaction."""
+        pending, self._batch = self._batch, Batch()
+        try:
+            if view is not None:
+                self._advance(view, now)
+                change = self._batch.states.pop(view.id, None)
+                if change is not None:  # fold CREATED -> RUNNING into the insert
+                    execution = replace(
+                        execution,
+                        state=view.state,
+                        histories=[*execution.histories, S.history_entry(view.state, now)],
+                    )
+                    view.execution = execution
+            self._batch.executions.insert(0, execution)
+            mine, self._batch = self._batch, pending
+        except BaseException:
+            self._batch = pending
+            raise
+        logs = [e for e in self._logs if e.execution_id == execution.id]
+        if logs:
+            self._logs = [e for e in self._logs if e.execution_id != execution.id]
+        self._write_batch(mine, logs, now)
+        self._wakeup()
+
+    def kill(self, execution_id: str) -> bool:
+        """Kill an execution: KILLING now, KILLED once its running tasks have stopped. False if terminal.
+        An execution owned by another live process is marked KILLING; its owner finishes the kill."""
+        now = self.clock.now()
+        view = self.views.get(execution_id)
+        if view is None:
+            return kill_in_store(self.store, execution_id, now=now)
+        if S.is_terminal(view.state):
+            return False
+        self.store.executions.set_state(view.id, S.KILLING, date=now)
+        self._stop(view, S.KILLED, now)
+        view.state = S.KILLING
+        self._wakeup()
+        return True
+
+    def resume_execution(self, execution_id: str) -> bool:
+        """Resume a PAUSED execution: its paused task runs succeed and the flow goes on."""
+        view = self.views.get(execution_id)
+        if view is None:
+            row = self.store.executions.get(execution_id)
+            if row is None or row.state != S.PAUSED:
+                return False
+            view = self._load(row)
+        now = self.clock.now()
+        paused = [r for r in view.runs.values() if r.state == S.PAUSED]
+        for run in paused:
+            self._timers.pop(run.id, None)
+            self._succeed_pause(view, run, now)
+        self._wakeup()
+        return bool(paused)
+
+    def recover(self) -> list[str]:
+        """Adopt executions whose driver is gone (no owner, or a heartbeat older than ``STALE_AFTER``); their
+        interrupted task runs run again. One that cannot be resumed (its flow is gone) is failed with the
+        reason logged: none is left RUNNING without a driver."""
+        now = self.clock.now()
+        adopted = self.store.executions.adopt(self.worker_id, stale_before=now - STALE_AFTER, now=now)
+        ids = []
+        for row in adopted:
+            if row.id in self.views:
+                continue
+            try:
+                view = self._load(row)
+            except FlowdError as exc:
+                fail_in_store(self.store, row.id, f"cannot resume: {exc.message}", now=now)
+                continue
+            ids.append(view.id)
+            for run in view.runs.values():
+                task = view.index.tasks.get(run.task_id)
+                interrupted = run.state == S.RUNNING and run.claimed_by not in (None, self.worker_id)
+                if interrupted and task is not None and not isinstance(task, Flowable | SubflowTask):
+                    self._log(view, run, "WARN", f"worker {run.claimed_by} is gone: running the task again")
+                    run.attempts.append({"state": S.KILLED, "startDate": None, "endDate": S.iso(now)})
+                    run.move(S.CREATED, now)
+                    run.claimed_by = None
+                    run.ready_at = now
+                    self._waiting[run.id] = now
+                    self._batch.touch(view, run)
+        return ids
+
+    def _promote(self, view: ExecView, now: datetime) -> None:
+        concurrency = view.index.flow.concurrency
+        if concurrency is None:
+            return
+        ex = view.execution
+        running = self.store.executions.count(ex.namespace, ex.flow_id, states=list(ACTIVE_RUNS))
+        queued = self.store.executions.list(namespace=ex.namespace, flow_id=ex.flow_id, states=[S.QUEUED])
+        oldest = min(queued, key=lambda e: (e.start_date, e.id), default=None)
+        if (
+            running < concurrency.limit
+            and oldest is not None
+            and oldest.id == view.id
+            and self.store.executions.set_state(view.id, S.CREATED, date=now, only_from=[S.QUEUED])
+        ):
+            view.state = S.CREATED
+            self._dirty.add(view.id)
+
+    def _load(self, row: Execution) -> ExecView:
+        """Build the in-memory view of a stored execution (after a restart, or one created elsewhere)."""
+        index = self.flows.revision(row.namespace, row.flow_id, row.flow_revision)
+        view = ExecView(execution=row, index=index, state=row.state, labels=dict(row.labels or {}))
+        for task_run in self.store.executions.list_task_runs(row.id):
+            view.add(RunView.from_row(task_run))
+        for run in view.runs.values():
+            if S.is_terminal(run.state):
+                view.record_outputs(run)
+            elif run.state == S.CREATED:
+                self._waiting[run.id] = run.ready_at
+            elif run.state == S.PAUSED and "resumeAt" in run.meta:
+                self._timers[run.id] = (row.id, parse_date(run.meta["resumeAt"], self.clock.now()))
+        if row.state == S.KILLING:
+            view.stopping = S.KILLED
+        self.views[row.id] = view
+        self._dirty.add(row.id)
+        return view
+
+
+def kill_in_store(store: Store, execution_id: str, *, now: datetime) -> bool:
+    """Ask for an execution to be killed: KILLING, which its live owner turns into KILLED. With no live owner
+    the kill is finished here: unfinished task runs and the execution become KILLED."""
+    row = store.executions.get(execution_id)
+    if row is None or S.is_terminal(row.state):
+        return False
+    owner_alive = (
+        row.owner_id is not None and row.heartbeat_at is not None and row.heartbeat_at >= now - STALE_AFTER
+    )
+    with store.begin() as conn:
+        store.executions.set_state(execution_id, S.KILLING, date=now, conn=conn)
+        if not owner_alive:
+            _end_runs(store, execution_id, S.KILLED, now=now, conn=conn)
+            store.executions.set_state(execution_id, S.KILLED, date=now, end_date=now, conn=conn)
+    return True
+
+
+def fail_in_store(store: Store, execution_id: str, reason: str, *, now: datetime) -> None:
+    """End an execution that cannot be driven any more as FAILED, with the reason as a log line."""
+    with store.begin() as conn:
+        _end_runs(store, execution_id, S.FAILED, now=now, conn=conn)
+        store.logs.insert([LogEntry(execution_id, "ERROR", now, reason)], conn=conn)
+        store.executions.set_state(execution_id, S.FAILED, date=now, end_date=now, conn=conn)
+
+
+def _end_runs(store: Store, execution_id: str, state: str, *, now: datetime, conn: Any) -> None:
+    updates = []
+    for task_run in store.executions.list_task_runs(execution_id, conn=conn):
+        if not S.is_terminal(task_run.state):
+            run = RunView.from_row(task_run)
+            run.move(state, now)
+            updates.append(run.to_update())
+    store.executions.update_task_runs(updates, conn=conn)
