@@ -62,8 +62,9 @@ class FlowableRuns(Attempts):
             for path in sorted(folder.glob(pattern)):
                 if path.is_file():
                     rel = str(path.relative_to(folder))
+                    name = rel.replace("/", "_")
                     found[rel] = self.storage.put(
-                        ex.namespace, ex.flow_id, view.id, task.id, run.id, path, filename=rel.replace("/", "_")
+                        ex.namespace, ex.flow_id, view.id, task.id, run.id, path, filename=name
                     )
         return found
 

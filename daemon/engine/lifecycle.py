@@ -77,7 +77,8 @@ class Lifecycle(Persistence):
             self._logs.append(LogEntry(execution_id, "ERROR", now, f"flow concurrency limit {limit} reached"))
         view = None
         if own and not S.is_terminal(state):
-            view = ExecView(execution=execution, index=index, state=state, labels=dict(execution.labels or {}))
+            labels_now = dict(execution.labels or {})
+            view = ExecView(execution=execution, index=index, state=state, labels=labels_now)
             self.views[execution_id] = view
         if conn is not None:  # the loop plans it and writes its log line at its next step
             self.store.executions.create(execution, conn=conn)

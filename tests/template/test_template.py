@@ -178,3 +178,12 @@ def test_taxi_etl_loads_each_month_once(
     finally:
         with psycopg.connect(pg_admin_url, autocommit=True) as admin:
             admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+def test_status_lists_the_synced_flows_with_their_next_schedule(repo: tuple[Path, str]) -> None:
+    result = invoke("status", "--json", "--db", repo[1])
+    assert result.exit_code == 0, result.output
+    flows = {f"{f['namespace']}/{f['id']}": f for f in json.loads(result.output)["flows"]}
+    assert flows["tutorial/scheduled_report"]["nextSchedule"] is not None
+    assert flows["tutorial/hello_world"]["nextSchedule"] is None
+    assert {f["syncState"] for f in flows.values()} == {"SYNCED"}

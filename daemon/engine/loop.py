@@ -1,0 +1,140 @@
+"""The run loop: step (timers, claims, commit, start attempts), then sleep until an attempt ends, a timer
+is due or the store may hold new work (kill requests, executions to adopt)."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable
+from datetime import datetime
+
+from daemon.engine import states as S
+from daemon.engine.attempts import INLINE_TASKS
+from daemon.engine.lifecycle import Lifecycle
+from daemon.engine.runtime import BEAT_EVERY, POLL
+from daemon.errors import StoreError
+from daemon.store import Execution
+
+
+class Loop(Lifecycle):
+    """Driving executions: ``run_until_done`` for one, ``serve`` for a daemon."""
+
+    async def run_until_done(self, execution_id: str) -> Execution:
+        """Drive one execution (and any other this executor owns) until it is terminal; returns its row."""
+        view = self.views.get(execution_id)
+        if view is None:
+            row = self.store.executions.get(execution_id)
+            if row is None:
+                raise StoreError(f"execution {execution_id} does not exist")
+            if not S.is_terminal(row.state):
+                view = self._load(row)
+        if view is None:
+            row = self.store.executions.get(execution_id)
+            assert row is not None
+            return row
+        target = view
+        self._ended[execution_id] = None
+        try:
+            await self._drive(lambda: target.done)
+            ended = self._ended.get(execution_id)
+        finally:
+            self._ended.pop(execution_id, None)
+        if ended is not None:
+            return ended  # committed before it was recorded here: no need to read it back
+        row = self.store.executions.get(execution_id)
+        assert row is not None
+        return row
+
+    async def serve(self, stop: asyncio.Event) -> None:
+        """The daemon loop: recover, then adopt and run any execution needing a driver until ``stop``."""
+        self.recover()
+        await self._drive(stop.is_set, adopt=True)
+
+    def wake(self) -> None:
+        """Step the loop now: work was added from outside it (an execution created by a trigger)."""
+        self._wakeup()
+
+    def drain(self) -> None:
+        """Shutdown: start no new task run (no claims); attempts already running go on."""
+        self.workers = 0
+
+    @property
+    def busy(self) -> int:
+        """How many attempts are running or about to start."""
+        return len(self._tasks) + len(self._to_start) + len(self._inline)
+
+    async def _drive(self, done: Callable[[], bool], *, adopt: bool = False) -> None:
+        self._wake = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        while True:
+            self._step(loop.time(), adopt=adopt)
+            if done():
+                break
+            self._wake.clear()
+            if self._finished or self._dirty or self._inline:
+                await asyncio.sleep(0)
+                continue
+            timer = loop.call_later(self._timeout(), self._wake.set)  # cheaper than wait_for's task
+            await self._wake.wait()
+            timer.cancel()
+            await asyncio.sleep(0)  # let attempts finishing at the same time join this batch
+        self._flush_logs()
+
+    def _timeout(self) -> float:
+        now = self.clock.now()
+        dates = [at for _, at in self._timers.values()]
+        if self.workers > len(self._tasks):
+            dates.extend(self._waiting.values())
+        wait = min(((d - now).total_seconds() for d in dates), default=POLL)
+        return min(max(wait, 0.001), POLL)
+
+    def _step(self, tick: float, *, adopt: bool) -> None:
+        now = self.clock.now()
+        if tick - self._last_poll >= POLL:
+            self._last_poll = tick
+            self._poll_store(now, adopt=adopt)
+        if tick - self._last_beat >= BEAT_EVERY:
+            self._last_beat = tick
+            self.store.executions.heartbeat(self.worker_id, now)
+        for run_id, (execution_id, at) in list(self._timers.items()):
+            view = self.views.get(execution_id)
+            if at <= now and view is not None:
+                del self._timers[run_id]
+                self._succeed_pause(view, view.runs[run_id], now)
+        self._claim(now)
+        self._commit(now)
+        self._start()
+
+    def _poll_store(self, now: datetime, *, adopt: bool) -> None:
+        """Work that other processes leave in the store: kill requests, queued executions, adoptable ones."""
+        if adopt:
+            self.recover()
+        mine = [v for v in self.views.values() if not S.is_terminal(v.state)]
+        if not mine:
+            return
+        killing = self.store.executions.list(states=[S.KILLING], limit=1000)
+        for row in killing:
+            view = self.views.get(row.id)
+            if view is not None and view.stopping is None:
+                self._stop(view, S.KILLED, now)
+                view.state = S.KILLING
+        for view in mine:
+            if view.state == S.QUEUED:
+                self._promote(view, now)
+
+    def _claim(self, now: datetime) -> None:
+        """Claim waiting runs (retries, runs beyond the worker slots) that are ready."""
+        free = self.workers - len(self._tasks) - len(self._to_start)
+        # runs are created up to microseconds "in the future" to keep their order: they count as ready
+        at = max(now, self._last_ready) if self._last_ready is not None else now
+        if free <= 0 or not any(ready <= at for ready in self._waiting.values()):
+            return
+        owned = [v.id for v in self.views.values() if not S.is_terminal(v.state)]
+        for row in self.store.executions.claim_task_runs(self.worker_id, free, at, execution_ids=owned):
+            view = self.views[row.execution_id]
+            run = view.runs[row.id]
+            self._waiting.pop(row.id, None)
+            run.state, run.histories, run.claimed_by = row.state, list(row.histories), row.claimed_by
+            if view.index[run.task_id].type in INLINE_TASKS:
+                self._inline[run.id] = (view, run)
+            else:
+                self._to_start.append((view, run))
