@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import shutil
+from collections.abc import Coroutine
 from datetime import datetime
 from pathlib import Path
 
@@ -66,6 +67,8 @@ class Attempts(Runtime):
             workdir = self._workdir(view, run) or self.settings.home / "work" / view.id / run.id
             ctx = self._context(view, run, task, workdir, asyncio.Event())
             coro = plugin(task, ctx)
+            if not isinstance(coro, Coroutine):
+                raise TaskError(f"the {task.type} plugin is not a coroutine function")
             try:
                 coro.send(None)
             except StopIteration as stop:

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import shutil
 import time
+from dataclasses import replace
 from datetime import datetime
 
 from daemon.engine import states as S
@@ -60,6 +61,11 @@ class Persistence(Stepping):
                 executions.set_state(
                     view.id, state, date=now, end_date=end, outputs=outputs, labels=view.labels, conn=conn
                 )
+        for view, state, _end, _outputs in batch.states.values():
+            # the row now has this entry appended (in SQL): keep the in-memory row the same
+            view.execution.histories.append(S.history_entry(state, now))
+            if view.final is not None and view.final.state == state:
+                view.final = replace(view.final, histories=list(view.execution.histories))
         for view in batch.done:
             self._ended_committed(view, now)
 

@@ -2,10 +2,11 @@
 
 Decisions are pure (``cursor``); this module is the thin loop around them. It keeps a heap of the next fire
 instant of every enabled Schedule / ScheduleOnDates trigger and sleeps until the earliest one, or until woken
-(``wake()``: a sync changed the flows, or the daemon stops). Trigger states are re-read after every wake and
-at least every ``refresh`` seconds (syncs made by other processes). Each tick is fired by
-``create_triggered``: tick recorded, cursor moved and execution created in one transaction, so
-restarts and racing daemons never duplicate a run and a crash never loses one.
+(``wake()``: a sync changed the flows, or the daemon stops). Trigger states are re-read after every wake, and
+when a look every ``refresh`` seconds finds a new sync recorded (one made by another process, e.g.
+``flowd sync``; a cheap query, so an idle daemon stays idle), and at least every ``FULL_RELOAD`` seconds.
+Each tick is fired by ``create_triggered``: tick recorded, cursor moved and execution created in one
+transaction, so restarts and racing daemons never duplicate a run and a crash never loses one.
 """
 
 from __future__ import annotations
@@ -36,6 +37,7 @@ from daemon.store import DeployedFlow, Store
 log = logging.getLogger(__name__)
 
 REFRESH_SECONDS = 10.0
+FULL_RELOAD = 300.0
 MAX_SLEEP = 60.0
 
 
@@ -188,16 +190,22 @@ class Scheduler:
             wake.set()
 
         relay = asyncio.ensure_future(relay_stop())
-        last_reload = float("-inf")
+        last_reload = last_look = float("-inf")
+        marker: int | None = None
         try:
             while not stop.is_set():
                 wake.clear()
-                now = self.clock.now()
-                if self._changed or self._loop.time() - last_reload >= self.refresh:
-                    last_reload = self._loop.time()
+                now, tick = self.clock.now(), self._loop.time()
+                if tick - last_look >= self.refresh:
+                    last_look = tick
+                    latest = self.store.syncs.latest(limit=1)
+                    seen, marker = marker, latest[0].id if latest else None
+                    self._changed = self._changed or seen != marker
+                if self._changed or tick - last_reload >= FULL_RELOAD:
+                    last_reload = tick
                     self.reload(now)
                 self.fire_due(now)
-                await self._sleep(wake, self._loop.time() - last_reload)
+                await self._sleep(wake, self._loop.time() - last_look)
         finally:
             relay.cancel()
 

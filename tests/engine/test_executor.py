@@ -245,8 +245,10 @@ def test_recovery_of_abandoned_running_execution(harness: Harness) -> None:
     )
     clock = SystemClock()
     dead = Executor(harness.store, harness.settings, clock, PLUGINS, worker_id="dead-worker", environ={})
+    # creating writes the execution RUNNING with task 'a' claimed by dead-worker; then the process "dies"
     execution_id = dead.create_execution(record, {})
-    dead._commit(clock.now())  # RUNNING, task 'a' inserted as claimed by dead-worker; then the process "dies"
+    a = harness.runs(execution_id, "a")[0]
+    assert a.state == "RUNNING" and a.claimed_by == "dead-worker"
     assert harness.store.executions.get(execution_id).state == "RUNNING"  # type: ignore[union-attr]
     # its heartbeat is old
     later = Executor(

@@ -170,7 +170,8 @@ def test_taxi_etl_loads_each_month_once(
         code, ex = execute(repo[1], "etl/taxi_postgres", "taxi=green", "month=2024-01")
         assert code == 0, ex
         assert ex["outputs"] == {"total_rows": 8}
-        assert ex["labels"]["file"] == "green_tripdata_2024-01.csv"
+        labels = {label["key"]: label["value"] for label in ex["labels"]}  # Kestra's API shape: a list
+        assert labels["file"] == "green_tripdata_2024-01.csv"
         code, ex = execute(repo[1], "etl/taxi_postgres", "taxi=green", "month=2024-01")
         assert ex["outputs"] == {"total_rows": 8}  # re-running a month loads nothing twice
         code, ex = execute(repo[1], "etl/taxi_postgres", "taxi=green", "month=2024-02")
