@@ -12,6 +12,8 @@ ENV PYTHONDONTWRITEBYTECODE=1 \
 WORKDIR /tmp/flowd-src
 COPY . .
 RUN pip install . \
+    && mkdir -p /usr/local/share/flowd \
+    && cp -r flows-repo-template schema /usr/local/share/flowd/ \
     && cd / \
     && rm -rf /tmp/flowd-src
 
@@ -22,6 +24,7 @@ RUN groupadd --system --gid 10001 flowd \
     && chown flowd:flowd /var/lib/flowd
 
 ENV FLOWD_HOME=/var/lib/flowd \
+    FLOWD_TEMPLATE_DIR=/usr/local/share/flowd/flows-repo-template \
     FLOWD_LISTEN=0.0.0.0:8080
 WORKDIR /var/lib/flowd
 VOLUME ["/var/lib/flowd"]

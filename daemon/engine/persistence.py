@@ -7,8 +7,13 @@ from __future__ import annotations
 
 import shutil
 import time
+import weakref
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import replace
 from datetime import datetime
+
+from sqlalchemy.engine import Connection
 
 from daemon.engine import states as S
 from daemon.engine.runtime import INLINE_BUDGET, Batch
@@ -49,7 +54,7 @@ class Persistence(Stepping):
         if batch.empty and not logs:
             return
         executions = self.store.executions
-        with self.store.begin() as conn:
+        with self._transaction() as conn:
             for execution in batch.executions:
                 executions.create(execution, conn=conn)
             executions.insert_task_runs([r.to_row(v.id) for v, r in batch.created.values()], conn=conn)
@@ -68,6 +73,29 @@ class Persistence(Stepping):
                 view.final = replace(view.final, histories=list(view.execution.histories))
         for view in batch.done:
             self._ended_committed(view, now)
+
+    @contextmanager
+    def _transaction(self) -> Iterator[Connection]:
+        """A transaction on the executor's own connection, kept between steps: a pooled checkout pings the
+        server each time (``pool_pre_ping``), which costs as much as a small statement. After any error
+        the connection is dropped and the next transaction takes a fresh one."""
+        conn = self._conn
+        if conn is None or conn.closed or conn.invalidated:
+            conn = self._conn = self.store.engine.connect()
+            self._conn_finalizer = weakref.finalize(self, conn.close)
+        try:
+            with conn.begin():
+                yield conn
+        except BaseException:
+            self.close()
+            raise
+
+    def close(self) -> None:
+        """Give back the executor's database connection (it takes a new one when it needs to write)."""
+        conn, self._conn = self._conn, None
+        if conn is not None:
+            self._conn_finalizer.detach()
+            conn.close()
 
     def _ended_committed(self, view: ExecView, now: datetime) -> None:
         self._forget(view)

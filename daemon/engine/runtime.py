@@ -9,10 +9,13 @@ from __future__ import annotations
 
 import asyncio
 import os
+import weakref
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
+
+from sqlalchemy.engine import Connection
 
 from daemon.clock import Clock
 from daemon.engine import states as S
@@ -95,6 +98,8 @@ class Runtime:
         self._to_start: list[tuple[ExecView, RunView]] = []
         self._inline: dict[str, tuple[ExecView, RunView]] = {}  # claimed runs of synchronous core tasks
         self._inline_until = 0.0  # perf_counter() deadline of the current step's inline budget
+        self._conn: Connection | None = None  # the executor's own write connection (persistence)
+        self._conn_finalizer = weakref.finalize(self, lambda: None)
         self._stepping = False  # inside _commit: a new (sub)execution joins the step's transaction
         self._batch = Batch()
         self._bases: dict[str, tuple[ExecView, dict[str, Any]]] = {}

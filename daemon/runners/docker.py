@@ -171,7 +171,9 @@ def cleanup_orphans(client: docker.DockerClient, keep: Collection[str] = frozens
     short), name, or the value of their ``flowd.execution`` / ``flowd.taskrun`` label.
     """
     removed = 0
-    for container in client.containers.list(all=True, filters={"label": f"{MANAGED_LABEL}=true"}):
+    # ignore_removed: another process may remove a container while the list inspects each one
+    managed = client.containers.list(all=True, filters={"label": f"{MANAGED_LABEL}=true"}, ignore_removed=True)
+    for container in managed:
         labels = container.labels or {}
         names = {
             container.id,

@@ -51,6 +51,7 @@ class SyncLoop:
         self._requested: asyncio.Event | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
         self.failures = 0
+        self._last_problems: frozenset[str] = frozenset()
 
     def watch_root(self) -> Path | None:
         """The folder to watch: a local folder source's flow folder; None for Git."""
@@ -72,6 +73,7 @@ class SyncLoop:
                 log.error("sync failed: %s", exc.message)
                 outcome = SyncOutcome("FAILED", None, None, message=exc.message)
             self._on_synced(outcome, time.monotonic() - started)
+            self._last_problems = _log_outcome(outcome, self._last_problems)
             return outcome
 
     def request(self) -> None:
@@ -110,3 +112,24 @@ class SyncLoop:
             relay.cancel()
             if watcher is not None:
                 await asyncio.to_thread(watcher.stop)
+
+
+def _log_outcome(outcome: SyncOutcome, known: frozenset[str]) -> frozenset[str]:
+    """Log a sync that changed something, and each invalid-file error not logged by the previous sync.
+
+    Returns the errors of this sync, so an unchanged broken file is not logged again every interval.
+    """
+    problems = frozenset(
+        diagnostic.render()
+        for bad in (outcome.plan.invalid if outcome.plan else ())
+        for diagnostic in bad.diagnostics
+        if diagnostic.severity == "error"
+    )
+    changed = {k: v for k, v in outcome.counts.items() if v and k not in ("unchanged", "out_of_date")}
+    if changed and (set(changed) != {"invalid"} or problems != known):
+        where = f" at {outcome.commit[:12]}" if outcome.commit else ""
+        summary = ", ".join(f"{v} {k}" for k, v in sorted(changed.items()))
+        log.info("sync %s%s: %s", outcome.result, where, summary)
+    for text in sorted(problems - known):
+        log.warning("invalid flow file (the deployed revision keeps running): %s", text)
+    return problems

@@ -8,6 +8,7 @@ ever pulled: every docker task names the local image, most with ``pullPolicy: NE
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import re
 import signal
@@ -42,7 +43,7 @@ def flow(body: str, *, flow_id: str = "f", namespace: str = "test.docker") -> st
 def managed(engine: docker.DockerClient, execution_id: str) -> list[Any]:
     """flowd's containers (running or not) of one execution."""
     labels = [MANAGED, f"flowd.execution={execution_id}"]
-    return list(engine.containers.list(all=True, filters={"label": labels}))
+    return list(engine.containers.list(all=True, filters={"label": labels}, ignore_removed=True))
 
 
 @pytest.fixture
@@ -51,13 +52,21 @@ def harness(store: Store, tmp_path: Path) -> Harness:
 
 
 @pytest.fixture
-def engine(client: docker.DockerClient) -> Iterator[docker.DockerClient]:
-    """The engine; the test fails if it leaves a flowd container behind (and removes it)."""
-    before = {c.id for c in client.containers.list(all=True, filters={"label": MANAGED})}
+def engine(client: docker.DockerClient, store: Store) -> Iterator[docker.DockerClient]:
+    """The engine; the test fails if a container of its executions is left behind (and removes it).
+
+    Other flowd processes (tests of other suites, daemons) may share the engine: their containers are not ours.
+    """
     yield client
-    left = [c for c in client.containers.list(all=True, filters={"label": MANAGED}) if c.id not in before]
+    ids = {e.id for e in store.executions.list(limit=10_000)}
+    left = [
+        c
+        for c in client.containers.list(all=True, filters={"label": MANAGED}, ignore_removed=True)
+        if (c.labels or {}).get("flowd.execution") in ids
+    ]
     for container in left:
-        container.remove(force=True)
+        with contextlib.suppress(docker.errors.NotFound):
+            container.remove(force=True)
     assert not left, f"containers left behind: {[c.name for c in left]}"
 
 
