@@ -16,6 +16,8 @@ from daemon.language.common import (
     Retry,
     StateName,
     Strict,
+    new_dict,
+    new_list,
     normalize_labels,
     tagged_union,
 )
@@ -98,9 +100,9 @@ class TriggerBase(Strict):
     type: str
     description: str | None = None
     disabled: bool = False
-    conditions: list[Condition] = Field(default_factory=list)
-    inputs: dict[str, Any] = Field(default_factory=dict)
-    labels: dict[str, str] = Field(default_factory=dict)
+    conditions: list[Condition] = Field(default_factory=new_list)
+    inputs: dict[str, Any] = Field(default_factory=new_dict)
+    labels: dict[str, str] = Field(default_factory=new_dict)
     stopAfter: list[StateName] | None = None
 
     @field_validator("labels", mode="before")
@@ -122,7 +124,7 @@ class ScheduleTrigger(TriggerBase):
     recoverMissedSchedules: Literal["ALL", "LAST", "NONE"] = "ALL"
     lateMaximumDelay: Duration | None = None
     backfill: dict[str, Any] | None = None
-    scheduleConditions: list[Condition] = Field(default_factory=list)
+    scheduleConditions: list[Condition] = Field(default_factory=new_list)
 
 
 class ScheduleOnDatesTrigger(TriggerBase):
@@ -193,7 +195,7 @@ class PluginDefault(Strict):
 
     type: str
     forced: bool = False
-    values: dict[str, Any] = Field(default_factory=dict)
+    values: dict[str, Any] = Field(default_factory=new_dict)
 
 
 TASK_LIST_KEYS = ("tasks", "then", "else", "errors", "finally", "defaults")
@@ -206,19 +208,19 @@ class Flow(Strict):
     id: Id
     namespace: Namespace
     description: str | None = None
-    labels: dict[str, str] = Field(default_factory=dict)
-    inputs: list[Input] = Field(default_factory=list)
-    variables: dict[str, Any] = Field(default_factory=dict)
+    labels: dict[str, str] = Field(default_factory=new_dict)
+    inputs: list[Input] = Field(default_factory=new_list)
+    variables: dict[str, Any] = Field(default_factory=new_dict)
     tasks: list[Task] = Field(min_length=1)
-    errors: list[Task] = Field(default_factory=list)
-    finally_: list[Task] = Field(default_factory=list, alias="finally")
-    afterExecution: list[Task] = Field(default_factory=list)
-    triggers: list[Trigger] = Field(default_factory=list)
-    outputs: list[FlowOutput] = Field(default_factory=list)
+    errors: list[Task] = Field(default_factory=new_list)
+    finally_: list[Task] = Field(default_factory=new_list, alias="finally")
+    afterExecution: list[Task] = Field(default_factory=new_list)
+    triggers: list[Trigger] = Field(default_factory=new_list)
+    outputs: list[FlowOutput] = Field(default_factory=new_list)
     concurrency: Concurrency | None = None
     retry: Retry | None = None
     disabled: bool = False
-    pluginDefaults: list[PluginDefault] = Field(default_factory=list)
+    pluginDefaults: list[PluginDefault] = Field(default_factory=new_list)
 
     @model_validator(mode="before")
     @classmethod

@@ -7,7 +7,7 @@ from typing import Any, ClassVar
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from daemon.language.aliases import RUNNER_ALIASES
-from daemon.language.common import Condition, Duration, Id, LogLevel, Retry, Strict
+from daemon.language.common import Condition, Duration, Id, LogLevel, Retry, Strict, new_list
 
 # Kestra properties valid on any task that flowd does not implement: accepted, with a warning.
 COMMON_IGNORED: frozenset[str] = frozenset(
@@ -26,7 +26,7 @@ class TaskRunner(BaseModel):
     cpu: dict[str, Any] | float | None = None
     memory: dict[str, Any] | str | None = None
     user: str | None = None
-    volumes: list[str] = Field(default_factory=list)
+    volumes: list[str] = Field(default_factory=new_list)
     networkMode: str | None = None
     credentials: dict[str, Any] | None = None
 
@@ -56,8 +56,8 @@ class TaskBase(Strict):
     logLevel: LogLevel | None = None
     # the seed material's dialect: a top-level task may carry dependsOn (the flow then runs as a DAG),
     # task-level conditions, and ``concurrent``
-    dependsOn: list[str] = Field(default_factory=list)
-    conditions: list[Condition] = Field(default_factory=list)
+    dependsOn: list[str] = Field(default_factory=new_list)
+    conditions: list[Condition] = Field(default_factory=new_list)
     concurrent: int | None = None
     taskRunner: TaskRunner | None = None
     containerImage: str | None = None

@@ -7,7 +7,7 @@ from typing import Any, Literal
 from pydantic import Field, model_validator
 
 from daemon.language.aliases import CORE
-from daemon.language.common import Duration, LogLevel
+from daemon.language.common import Duration, LogLevel, new_dict
 from daemon.language.task_base import TaskBase
 
 
@@ -32,7 +32,7 @@ class ReturnTask(TaskBase):
 
 class OutputValuesTask(TaskBase):
     TYPE = f"{CORE}.output.OutputValues"
-    values: dict[str, Any] = Field(default_factory=dict)
+    values: dict[str, Any] = Field(default_factory=new_dict)
 
 
 class FailTask(TaskBase):

@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Any
 from pydantic import ConfigDict, Field, model_validator
 
 from daemon.language.aliases import CORE
-from daemon.language.common import Strict, normalize_labels
+from daemon.language.common import Strict, new_dict, new_list, normalize_labels
 from daemon.language.task_base import TaskBase
 
 if TYPE_CHECKING:
@@ -21,8 +21,8 @@ class Flowable(TaskBase):
     """A task that runs other tasks; it may carry its own ``errors`` and ``finally`` blocks."""
 
     FLOWABLE = True
-    errors: list[Task] = Field(default_factory=list)
-    finally_: list[Task] = Field(default_factory=list, alias="finally")
+    errors: list[Task] = Field(default_factory=new_list)
+    finally_: list[Task] = Field(default_factory=new_list, alias="finally")
 
     def body(self) -> list[list[TaskBase]]:
         """The task lists that make up this flowable's main branches."""
@@ -36,7 +36,7 @@ class IfTask(Flowable):
     TYPE = f"{CORE}.flow.If"
     condition: str | bool
     then: list[Task] = Field(min_length=1)
-    else_: list[Task] = Field(default_factory=list, alias="else")
+    else_: list[Task] = Field(default_factory=new_list, alias="else")
 
     def body(self) -> list[list[TaskBase]]:
         return [list(self.then), list(self.else_)]
@@ -45,8 +45,8 @@ class IfTask(Flowable):
 class SwitchTask(Flowable):
     TYPE = f"{CORE}.flow.Switch"
     value: str | int | bool
-    cases: dict[str, list[Task]] = Field(default_factory=dict)
-    defaults: list[Task] = Field(default_factory=list)
+    cases: dict[str, list[Task]] = Field(default_factory=new_dict)
+    defaults: list[Task] = Field(default_factory=new_list)
 
     def body(self) -> list[list[TaskBase]]:
         return [*(list(v) for v in self.cases.values()), list(self.defaults)]
@@ -109,7 +109,7 @@ class WorkingDirectoryTask(Flowable):
     IGNORED = frozenset({"namespaceFiles", "cache"})
     tasks: list[Task] = Field(min_length=1)
     inputFiles: dict[str, str] | str | None = None
-    outputFiles: list[str] = Field(default_factory=list)
+    outputFiles: list[str] = Field(default_factory=new_list)
 
     def body(self) -> list[list[TaskBase]]:
         return [list(self.tasks)]
@@ -119,7 +119,7 @@ class DagEntry(Strict):
     """One node of a Dag: a task and the ids it waits for."""
 
     task: Task
-    dependsOn: list[str] = Field(default_factory=list)
+    dependsOn: list[str] = Field(default_factory=new_list)
 
 
 class DagTask(Flowable):
@@ -139,8 +139,8 @@ class SubflowTask(TaskBase):
     IGNORED = frozenset({"restartBehavior", "scheduleDate", "scheduleOnDate"})
     namespace: str
     flowId: str
-    inputs: dict[str, Any] = Field(default_factory=dict)
-    labels: dict[str, str] = Field(default_factory=dict)
+    inputs: dict[str, Any] = Field(default_factory=new_dict)
+    labels: dict[str, str] = Field(default_factory=new_dict)
     wait: bool = True
     transmitFailed: bool = True
     inheritLabels: bool = False

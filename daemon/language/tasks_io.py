@@ -7,6 +7,7 @@ from typing import Any, Literal
 from pydantic import Field, model_validator
 
 from daemon.language.aliases import CORE
+from daemon.language.common import new_dict, new_list
 from daemon.language.task_base import TaskBase
 
 FetchType = Literal["NONE", "FETCH", "FETCH_ONE", "STORE"]
@@ -29,7 +30,7 @@ class HttpRequestTask(TaskBase):
     body: Any = None
     formData: dict[str, Any] | None = None
     contentType: str | None = None
-    headers: dict[str, str] = Field(default_factory=dict)
+    headers: dict[str, str] = Field(default_factory=new_dict)
     allowFailed: bool = False
     failOnEmptyResponse: bool = False
 
@@ -45,7 +46,7 @@ class HttpDownloadTask(TaskBase):
     uri: str
     method: str = "GET"
     body: Any = None
-    headers: dict[str, str] = Field(default_factory=dict)
+    headers: dict[str, str] = Field(default_factory=new_dict)
     failOnEmptyResponse: bool = True
 
     @model_validator(mode="before")
@@ -126,7 +127,7 @@ class DuckDbQueryTask(TaskBase):
     databaseUri: str | None = None
     sql: str
     inputFiles: dict[str, str] | str | None = None
-    outputFiles: list[str] = Field(default_factory=list)
+    outputFiles: list[str] = Field(default_factory=new_list)
     fetchType: FetchType = "NONE"
 
     @model_validator(mode="before")

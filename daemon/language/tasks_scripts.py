@@ -6,6 +6,7 @@ from typing import Any, Literal
 
 from pydantic import Field, model_validator
 
+from daemon.language.common import new_dict, new_list
 from daemon.language.task_base import TaskBase
 
 SHELL = "io.kestra.plugin.scripts.shell"
@@ -19,10 +20,10 @@ class ScriptTask(TaskBase):
     IGNORED = frozenset(
         {"namespaceFiles", "targetOS", "dockerOptions", "outputDirectory", "requirements", "virtualEnv"}
     )
-    env: dict[str, str] = Field(default_factory=dict)
-    beforeCommands: list[str] = Field(default_factory=list)
+    env: dict[str, str] = Field(default_factory=new_dict)
+    beforeCommands: list[str] = Field(default_factory=new_list)
     inputFiles: dict[str, str] | str | None = None
-    outputFiles: list[str] = Field(default_factory=list)
+    outputFiles: list[str] = Field(default_factory=new_list)
     interpreter: list[str] | None = None
     warningOnStdErr: bool = False
     failFast: bool = True

@@ -172,7 +172,9 @@ def cleanup_orphans(client: docker.DockerClient, keep: Collection[str] = frozens
     """
     removed = 0
     # ignore_removed: another process may remove a container while the list inspects each one
-    managed = client.containers.list(all=True, filters={"label": f"{MANAGED_LABEL}=true"}, ignore_removed=True)
+    managed = client.containers.list(
+        all=True, filters={"label": f"{MANAGED_LABEL}=true"}, ignore_removed=True
+    )
     for container in managed:
         labels = container.labels or {}
         names = {

@@ -10,7 +10,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
-import re
 import signal
 import socket
 import subprocess
@@ -55,7 +54,7 @@ def harness(store: Store, tmp_path: Path) -> Harness:
 def engine(client: docker.DockerClient, store: Store) -> Iterator[docker.DockerClient]:
     """The engine; the test fails if a container of its executions is left behind (and removes it).
 
-    Other flowd processes (tests of other suites, daemons) may share the engine: their containers are not ours.
+    Other flowd processes (other test suites, daemons) may share the engine: their containers are not ours.
     """
     yield client
     ids = {e.id for e in store.executions.list(limit=10_000)}
@@ -342,7 +341,8 @@ def test_daemon_killed_mid_task_cleans_the_orphan_and_ends_the_execution(
         )
     finally:
         assert daemon.stop() == 0, daemon.output()
-    assert re.search(r"removed \d+ orphan container\(s\)", daemon.output()), daemon.output()
+    # The new daemon removed the orphan at start (or another flowd process sharing the engine did first:
+    # its creator is gone, so any flowd may): the output is not asserted.
     logs = [line.message for line in store.logs.for_execution(execution_id)]
     if final.state == "SUCCESS":  # resumed: the task ran again, in a new container
         assert "resumed" in logs
