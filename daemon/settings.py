@@ -11,7 +11,8 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 class Settings(BaseSettings):
     """Everything configurable about a flowd process."""
 
-    model_config = SettingsConfigDict(env_prefix="FLOWD_", extra="ignore")
+    # env_ignore_empty: docker-compose passes unset variables as empty strings
+    model_config = SettingsConfigDict(env_prefix="FLOWD_", extra="ignore", env_ignore_empty=True)
 
     home: Path = Field(default_factory=lambda: Path.home() / ".flowd")
     database_url: str | None = None
@@ -27,6 +28,8 @@ class Settings(BaseSettings):
     workers: int = 8
     default_runner: str = "PROCESS"
     grace_period: str = "30s"
+    # keep parsed flows under ``cache_dir`` so running a deployed flow skips re-validating it
+    flow_cache: bool = True
 
     def db_url(self) -> str:
         """The SQLAlchemy URL: the configured one, or the embedded SQLite file under ``home``."""
@@ -38,6 +41,11 @@ class Settings(BaseSettings):
     def storage_dir(self) -> Path:
         """Internal storage for task output files."""
         return self.home / "storage"
+
+    @property
+    def cache_dir(self) -> Path:
+        """Caches flowd can rebuild at any time (parsed flows)."""
+        return self.home / "cache"
 
     @property
     def repos_dir(self) -> Path:

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import functools
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from typing import Any, TypeVar
 
 import click
@@ -37,3 +38,21 @@ def db_option(fn: F) -> F:
         default=None,
         help="Database URL (default: embedded SQLite).",
     )(fn)
+
+
+@contextmanager
+def flow_cache_from_settings() -> Iterator[None]:
+    """Turn the parsed-flow cache on under ``FLOWD_HOME/cache`` for the block (off with
+    ``FLOWD_FLOW_CACHE=0``); settings that do not parse leave it off (the command reports them)."""
+    from pydantic import ValidationError
+
+    from daemon.language.parsed_cache import use_flow_cache
+    from daemon.settings import Settings
+
+    try:
+        settings = Settings()
+    except ValidationError:
+        yield
+        return
+    with use_flow_cache(settings.cache_dir if settings.flow_cache else None):
+        yield

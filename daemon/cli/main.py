@@ -28,6 +28,10 @@ SUBCOMMANDS: dict[str, tuple[str, str]] = {
 }
 
 
+# commands that run deployed flows (or deploy them): they share the parsed-flow cache under FLOWD_HOME
+FLOW_CACHE_COMMANDS = frozenset({"execute", "sync", "run", "backfill"})
+
+
 class LazyGroup(click.Group):
     """A group whose subcommands live in their own modules, imported on first use."""
 
@@ -55,8 +59,13 @@ def _exists(module: str) -> bool:
 
 @click.group(cls=LazyGroup, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="flowd")
-def cli() -> None:
+@click.pass_context
+def cli(ctx: click.Context) -> None:
     """flowd: keep a Git repository of flow YAML deployed, scheduled and running."""
+    if ctx.invoked_subcommand in FLOW_CACHE_COMMANDS:
+        from daemon.cli.common import flow_cache_from_settings
+
+        ctx.with_resource(flow_cache_from_settings())
 
 
 def main(argv: list[str] | None = None) -> Any:

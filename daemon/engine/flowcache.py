@@ -15,9 +15,9 @@ WARM_LIMIT = 1000  # templates compiled ahead per revision (the expression cache
 
 def parse_flow(source: str, file: str = "<flow>") -> Flow:
     """The flow model of a deployed source (validated by the language package)."""
-    from daemon.language import load_flow
+    from daemon.language.parsed_cache import cached_load_flow
 
-    return load_flow(source, file)
+    return cached_load_flow(source, file)
 
 
 def index_flow(flow: Flow) -> TaskIndex:

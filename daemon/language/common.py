@@ -16,7 +16,6 @@ from pydantic import (
     field_validator,
     model_validator,
 )
-
 from typing_extensions import TypeAliasType
 
 from daemon.language.aliases import CONDITION_ALIASES, canonical

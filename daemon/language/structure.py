@@ -15,6 +15,7 @@ from typing import Annotated, Any, Union, get_args, get_origin
 
 from pydantic import BaseModel, ValidationError
 from pydantic_core import ErrorDetails
+from typing_extensions import TypeAliasType
 
 from daemon.errors import Diagnostic
 from daemon.language.aliases import CONDITION_ALIASES, TASK_ALIASES, TRIGGER_ALIASES, legacy_warning
@@ -230,9 +231,13 @@ def owner_model(loc: tuple[int | str, ...]) -> type[BaseModel] | None:
 
 
 def _unwrap(tp: Any) -> Any:
-    while get_origin(tp) is Annotated:
-        tp = get_args(tp)[0]
-    return tp
+    while True:
+        if isinstance(tp, TypeAliasType):  # the task and trigger unions are named aliases
+            tp = tp.__value__
+        elif get_origin(tp) is Annotated:
+            tp = get_args(tp)[0]
+        else:
+            return tp
 
 
 def _step(tp: Any, part: int | str) -> Any:

@@ -90,10 +90,6 @@ afterExecution:
     assert f"after {ex.id}" in harness.logs(ex.id)
 
 
-@pytest.mark.xfail(
-    reason="engine: afterExecution tasks see execution.state RUNNING, Kestra gives them the final state",
-    strict=True,
-)
 def test_after_execution_sees_the_final_state(harness: Harness) -> None:
     """Kestra's afterExecution examples branch on ``execution.state`` (runIf: state == 'SUCCESS')."""
     ex = harness.run(
