@@ -6,7 +6,9 @@ plugins (Log/Return) and an executor of 8 workers, and reports task runs per sec
 flowable runs included). Memory: RSS (from /proc/self/status) before and after running N one-task executions
 back to back, after a warm-up of 200.
 
-Usage: python bench/engine_bench.py [--pg] [--history 10000]
+Usage: python bench/engine_bench.py [--pg] [--history 10000] [--only one] [--repeat 3]
+(``--only`` runs the scenarios whose flow id is given, e.g. ``one`` for the 1,000 one-task executions,
+``--repeat`` times each, and skips the memory run.)
 """
 
 from __future__ import annotations
@@ -81,24 +83,30 @@ async def run_many(executor: Executor, record, count: int) -> int:  # type: igno
     return runs
 
 
-def bench(url: str, home: Path, history: int) -> None:
+def bench(url: str, home: Path, history: int, only: list[str] | None = None, times: int = 1) -> None:
     store = Store.open(url)
     executor = Executor(store, Settings(home=home), SystemClock(), PLUGINS, workers=8, environ={})
     scenarios = [("chain of 100 Log", chain(100), "chain", 1), ("root -> 200 parallel Return -> join", fan(200), "fan", 1),
                  ("ForEach over 1,000 values", foreach(1000), "each", 1), ("1,000 one-task executions", ONE, "one", 1000)]  # fmt: skip
     for label, text, flow_id, repeat in scenarios:
+        if only and flow_id not in only:
+            continue
         record = deploy(store, text, flow_id)
         executor.flows.revision("bench", flow_id, record.revision)  # parse once, outside the timing
-        start = time.perf_counter()
-        asyncio.run(run_many(executor, record, repeat))
-        elapsed = time.perf_counter() - start
-        task_runs = sum(
-            len(store.executions.list_task_runs(e.id))
-            for e in store.executions.list(namespace="bench", flow_id=flow_id, limit=repeat)
-        )
-        print(
-            f"  {label:<40} {task_runs:>6} task runs in {elapsed:6.2f}s = {task_runs / elapsed:8.0f} task runs/s"
-        )
+        for _ in range(times):
+            start = time.perf_counter()
+            asyncio.run(run_many(executor, record, repeat))
+            elapsed = time.perf_counter() - start
+            task_runs = sum(
+                len(store.executions.list_task_runs(e.id))
+                for e in store.executions.list(namespace="bench", flow_id=flow_id, limit=repeat)
+            )
+            print(
+                f"  {label:<40} {task_runs:>6} task runs in {elapsed:6.2f}s = {task_runs / elapsed:8.0f} task runs/s"
+            )
+    if only:
+        store.close()
+        return
     record = deploy(store, ONE, "one")
     asyncio.run(run_many(executor, record, 200))
     gc.collect()
@@ -117,10 +125,12 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--pg", action="store_true", help="also PostgreSQL on 127.0.0.1:5432")
     parser.add_argument("--history", type=int, default=10_000)
+    parser.add_argument("--only", action="append", help="flow id of a scenario: chain, fan, each, one")
+    parser.add_argument("--repeat", type=int, default=1, help="time each scenario this many times")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         print("SQLite:")
-        bench(f"sqlite:///{tmp}/bench.db", Path(tmp) / "home", args.history)
+        bench(f"sqlite:///{tmp}/bench.db", Path(tmp) / "home", args.history, args.only, args.repeat)
         if args.pg:
             import psycopg
 
@@ -130,7 +140,7 @@ def main() -> None:
                 conn.execute(f"CREATE DATABASE {name}")
             try:
                 print("PostgreSQL:")
-                bench(f"postgresql://postgres@127.0.0.1:5432/{name}", Path(tmp) / "home-pg", args.history)
+                bench(f"postgresql://postgres@127.0.0.1:5432/{name}", Path(tmp) / "home-pg", args.history, args.only, args.repeat)
             finally:
                 with psycopg.connect(admin, autocommit=True) as conn:
                     conn.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")

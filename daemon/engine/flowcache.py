@@ -8,6 +8,7 @@ from daemon.engine.planner import TaskIndex
 from daemon.errors import FlowNotFound
 from daemon.expressions import check_syntax, has_expression
 from daemon.language.model import Flow
+from daemon.language.plain import to_plain
 from daemon.store import Store
 
 WARM_LIMIT = 1000  # templates compiled ahead per revision (the expression cache holds a few thousand)
@@ -25,7 +26,7 @@ def index_flow(flow: Flow) -> TaskIndex:
     first run of each task)."""
     templates: list[str] = []
     for task in flow.all_tasks():
-        _templates(task.model_dump(exclude_none=True), templates)
+        _templates(to_plain(task), templates)  # not model_dump: no serializer build for cached flows
     _templates([o.value for o in flow.outputs], templates)
     for template in templates[:WARM_LIMIT]:
         check_syntax(template)  # compiles into the expression cache; the language package reported errors

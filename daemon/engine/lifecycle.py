@@ -3,6 +3,7 @@ crash, promote a queued execution; and the store-only kill/fail used when no liv
 
 from __future__ import annotations
 
+import time
 from collections.abc import Mapping
 from dataclasses import replace
 from datetime import datetime
@@ -14,7 +15,7 @@ from sqlalchemy.engine import Connection
 from daemon.engine import states as S
 from daemon.engine.inputs import resolve_inputs
 from daemon.engine.persistence import Persistence
-from daemon.engine.runtime import STALE_AFTER, Batch, parse_date
+from daemon.engine.runtime import CREATED_ENDS_KEPT, INLINE_BUDGET, STALE_AFTER, Batch, parse_date
 from daemon.engine.view import ExecView, RunView
 from daemon.errors import FlowdError
 from daemon.language.tasks_flow import Flowable, SubflowTask
@@ -38,10 +39,13 @@ class Lifecycle(Persistence):
         own: bool = True,
         execution_id: str | None = None,
         conn: Connection | None = None,
+        rows: list[Execution] | None = None,
     ) -> str:
         """Create an execution of a deployed flow revision; returns its id. Inputs are validated first:
         InputError (naming the input) creates nothing. ``own=False`` leaves it for a daemon to adopt.
-        ``conn`` writes it in the caller's transaction (a trigger records its tick in the same one).
+        ``conn`` writes it in the caller's transaction (a trigger records its tick in the same one);
+        with ``rows`` too, the row is appended there for the caller to insert in that transaction with
+        ``store.executions.create_many`` (a scheduler creating many executions at one instant).
         Otherwise the execution and its first task runs are written in one transaction before this
         returns (inside the executor's own step, a subflow's, with that step's transaction)."""
         index = self.flows.revision(flow_record.namespace, flow_record.flow_id, flow_record.revision)
@@ -81,7 +85,10 @@ class Lifecycle(Persistence):
             view = ExecView(execution=execution, index=index, state=state, labels=labels_now)
             self.views[execution_id] = view
         if conn is not None:  # the loop plans it and writes its log line at its next step
-            self.store.executions.create(execution, conn=conn)
+            if rows is not None:
+                rows.append(execution)
+            else:
+                self.store.executions.create(execution, conn=conn)
             self._dirty.add(execution_id)
         elif self._stepping:  # a subflow: written with the parent's step
             self._batch.executions.append(execution)
@@ -91,29 +98,62 @@ class Lifecycle(Persistence):
         return execution_id
 
     def _create_now(self, execution: Execution, view: ExecView | None, now: datetime) -> None:
-        """Write a new execution with its first task runs (planned here) in one transaction."""
+        """Write a new execution with its first step in one transaction: its first task runs, and those of
+        the inline core tasks (Log, Return, ...) run here for a bounded time, as a loop step runs them. An
+        execution made only of such tasks ends in this one transaction (then ``run_until_done`` returns
+        its row without a read). Not when nested (an end hook creating an execution): that one is planned
+        only, and its inline tasks wait for the loop's next step."""
         pending, self._batch = self._batch, Batch()
+        others, self._inline = self._inline, {}  # only the new execution's inline runs run here
+        until, stepping = self._inline_until, self._stepping
+        self._inline_until = 0.0 if self._creating else time.perf_counter() + INLINE_BUDGET
+        self._stepping = True  # a subflow it starts joins this transaction
+        self._creating += 1
         try:
-            if view is not None:
-                self._advance(view, now)
-                change = self._batch.states.pop(view.id, None)
-                if change is not None:  # fold CREATED -> RUNNING into the insert
-                    execution = replace(
-                        execution,
-                        state=view.state,
-                        histories=[*execution.histories, S.history_entry(view.state, now)],
-                    )
-                    view.execution = execution
-            self._batch.executions.insert(0, execution)
-            mine, self._batch = self._batch, pending
-        except BaseException:
-            self._batch = pending
-            raise
-        logs = [e for e in self._logs if e.execution_id == execution.id]
-        if logs:
-            self._logs = [e for e in self._logs if e.execution_id != execution.id]
-        self._write_batch(mine, logs, now)
+            try:
+                if view is not None:
+                    self._advance(view, now)
+                    execution = self._fold_state(execution, view, now)
+                self._batch.executions.insert(0, execution)
+                mine, self._batch = self._batch, pending
+            except BaseException:
+                self._batch = pending
+                raise
+            finally:
+                self._inline_until, self._stepping = until, stepping
+                self._inline = {**others, **self._inline}
+            logs = [e for e in self._logs if e.execution_id == execution.id]
+            if logs:
+                self._logs = [e for e in self._logs if e.execution_id != execution.id]
+            self._write_batch(mine, logs, now)
+        finally:
+            self._creating -= 1
+        if view is not None and view.done:
+            self._remember_end(view.final or view.execution)
         self._wakeup()
+
+    def _remember_end(self, row: Execution) -> None:
+        self._created_ends[row.id] = row
+        while len(self._created_ends) > CREATED_ENDS_KEPT:
+            self._created_ends.popitem(last=False)
+
+    def _fold_state(self, execution: Execution, view: ExecView, now: datetime) -> Execution:
+        """The row to insert with the states the new execution went through in its first step (RUNNING,
+        and its end when it ended): one INSERT, no UPDATE."""
+        change = self._batch.states.pop(view.id, None)
+        passed = self._batch.passed.pop(view.id, [])
+        if change is None:
+            return execution
+        _, state, end, outputs = change
+        histories = [*execution.histories, *(S.history_entry(s, now) for s in passed or [state])]
+        execution = replace(
+            execution, state=state, histories=histories, end_date=end, outputs=outputs,
+            labels=dict(view.labels),
+        )  # fmt: skip
+        view.execution = execution
+        if view.final is not None:
+            view.final = execution
+        return execution
 
     def kill(self, execution_id: str) -> bool:
         """Kill an execution: KILLING now, KILLED once its running tasks have stopped. False if terminal.

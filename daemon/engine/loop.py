@@ -20,17 +20,17 @@ class Loop(Lifecycle):
 
     async def run_until_done(self, execution_id: str) -> Execution:
         """Drive one execution (and any other this executor owns) until it is terminal; returns its row."""
+        ended = self._created_ends.pop(execution_id, None)
+        if ended is not None:
+            return ended  # it ended within create_execution, whose transaction wrote this row
         view = self.views.get(execution_id)
         if view is None:
             row = self.store.executions.get(execution_id)
             if row is None:
                 raise StoreError(f"execution {execution_id} does not exist")
-            if not S.is_terminal(row.state):
-                view = self._load(row)
-        if view is None:
-            row = self.store.executions.get(execution_id)
-            assert row is not None
-            return row
+            if S.is_terminal(row.state):
+                return row
+            view = self._load(row)
         target = view
         self._ended[execution_id] = None
         try:

@@ -9,9 +9,10 @@ import shutil
 import time
 import weakref
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager, nullcontext
 from dataclasses import replace
 from datetime import datetime
+from typing import cast
 
 from sqlalchemy.engine import Connection
 
@@ -63,12 +64,15 @@ class Persistence(Stepping):
             )
             self.store.logs.insert(logs, conn=conn)
             for view, state, end, outputs in batch.states.values():
+                for passed in batch.passed.get(view.id, [])[:-1]:  # a state left within this step
+                    executions.set_state(view.id, passed, date=now, conn=conn)
                 executions.set_state(
                     view.id, state, date=now, end_date=end, outputs=outputs, labels=view.labels, conn=conn
                 )
         for view, state, _end, _outputs in batch.states.values():
-            # the row now has this entry appended (in SQL): keep the in-memory row the same
-            view.execution.histories.append(S.history_entry(state, now))
+            # the row now has these entries appended (in SQL): keep the in-memory row the same
+            for passed in batch.passed.get(view.id) or [state]:
+                view.execution.histories.append(S.history_entry(passed, now))
             if view.final is not None and view.final.state == state:
                 view.final = replace(view.final, histories=list(view.execution.histories))
         for view in batch.done:
@@ -84,7 +88,7 @@ class Persistence(Stepping):
             conn = self._conn = self.store.engine.connect()
             self._conn_finalizer = weakref.finalize(self, conn.close)
         try:
-            with conn.begin():
+            with _pipeline(conn), conn.begin():
                 yield conn
         except BaseException:
             self.close()
@@ -121,3 +125,16 @@ class Persistence(Stepping):
             self._waiting.pop(run_id, None)
             self._timers.pop(run_id, None)
         shutil.rmtree(self.settings.home / "work" / view.id, ignore_errors=True)
+
+
+def _pipeline(conn: Connection) -> AbstractContextManager[object]:
+    """On PostgreSQL, psycopg's pipeline mode: the transaction's statements (BEGIN, the inserts and
+    updates, COMMIT) go to the server together and their results come back at the commit, one round
+    trip instead of one per statement. The batch writer only sends statements whose results it does
+    not read (no RETURNING, row counts unused); an error surfaces by the commit at the latest, and the
+    transaction then rolls back whole, as without a pipeline."""
+    driver = conn.connection.driver_connection
+    pipeline = getattr(driver, "pipeline", None)
+    if conn.dialect.name == "postgresql" and pipeline is not None:
+        return cast(AbstractContextManager[object], pipeline())
+    return nullcontext()

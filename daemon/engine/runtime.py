@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import os
 import weakref
+from collections import OrderedDict
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -36,6 +37,7 @@ STALE_AFTER = timedelta(seconds=30)  # an owner that has not beaten for this lon
 BEAT_EVERY = 5.0
 POLL = 0.5  # seconds between checks of the store for work created elsewhere (kill requests, adoption)
 INLINE_BUDGET = 0.02  # seconds of inline task runs per step before the loop commits and yields
+CREATED_ENDS_KEPT = 256  # ended-at-creation rows kept for run_until_done (a daemon never asks for them)
 
 
 @dataclass
@@ -49,6 +51,9 @@ class Batch:
     states: dict[str, tuple[ExecView, str, datetime | None, dict[str, Any] | None]] = field(
         default_factory=dict
     )
+    # every state an execution moved to in this batch, in order (``states`` keeps the last): each one
+    # is a history entry (CREATED -> RUNNING -> SUCCESS within one step shows RUNNING too)
+    passed: dict[str, list[str]] = field(default_factory=dict)
     done: list[ExecView] = field(default_factory=list)
 
     def touch(self, view: ExecView, run: RunView) -> None:
@@ -101,6 +106,9 @@ class Runtime:
         self._conn: Connection | None = None  # the executor's own write connection (persistence)
         self._conn_finalizer = weakref.finalize(self, lambda: None)
         self._stepping = False  # inside _commit: a new (sub)execution joins the step's transaction
+        self._creating = 0  # depth of _create_now calls (one nested in an end hook plans only)
+        # rows of executions that ended within create_execution, for run_until_done (oldest dropped)
+        self._created_ends: OrderedDict[str, Execution] = OrderedDict()
         self._batch = Batch()
         self._bases: dict[str, tuple[ExecView, dict[str, Any]]] = {}
         self._ended: dict[str, Execution | None] = {}  # run_until_done waiters -> their ended row

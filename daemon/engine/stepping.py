@@ -140,6 +140,7 @@ class Stepping(FlowableRuns):
     ) -> None:
         view.state = state
         self._batch.states[view.id] = (view, state, end, outputs)
+        self._batch.passed.setdefault(view.id, []).append(state)
 
     def _create_run(self, view: ExecView, new: NewRun, now: datetime) -> None:
         task = view.index[new.task_id]

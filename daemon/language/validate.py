@@ -17,6 +17,7 @@ from pydantic import ValidationError
 from daemon.errors import Diagnostic, FlowFileError
 from daemon.language.aliases import TASK_ALIASES
 from daemon.language.model import Flow
+from daemon.language.parsed_cache import remember_flow
 from daemon.language.semantics import Finding, check_flow
 from daemon.language.structure import dialect_warnings, raw_tasks, salvage, structure_diagnostics
 from daemon.language.tasks_flow import SubflowTask
@@ -139,6 +140,8 @@ def _validate(text: str, file: str) -> ValidationResult:
     result = ValidationResult(file, flow, diagnostics, data, marks)
     if not result.ok:
         result.flow = None
+    elif flow is not None:
+        remember_flow(text, flow)  # for the next process that runs it (no-op unless a command enabled it)
     return result
 
 

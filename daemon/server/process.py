@@ -26,7 +26,7 @@ from daemon.engine import states as S
 from daemon.engine.executor import Executor
 from daemon.reconcile import Reconciler, SyncOutcome
 from daemon.schedule.flow_triggers import FlowTriggerHook
-from daemon.schedule.scheduler import Scheduler
+from daemon.schedule.scheduler import Scheduler, changes_flows
 from daemon.server.counters import Counters
 from daemon.server.heartbeat import HeartbeatLoop, release_gone
 from daemon.server.services import Services
@@ -154,7 +154,8 @@ class Daemon:
 
     def _synced(self, outcome: SyncOutcome, seconds: float) -> None:
         self.counters.record_sync(outcome.result, seconds)
-        if outcome.result in ("SUCCESS", "PARTIAL"):
+        # a periodic sync that found nothing new leaves the scheduler's plans (and its idle CPU) alone
+        if outcome.result in ("SUCCESS", "PARTIAL") and changes_flows(outcome.counts):
             self.scheduler.wake()
             self.flow_triggers.invalidate()
 

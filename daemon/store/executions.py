@@ -7,7 +7,7 @@ an execution; a daemon beats for its executions and adopts those whose owner sto
 from __future__ import annotations
 
 import builtins
-from collections.abc import Collection
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass, field, fields
 from datetime import datetime
 from typing import Any
@@ -68,6 +68,13 @@ class ExecutionRepository(TaskRunRepository):
         # a plain insert() with parameters compiles once; ``.values(...)`` would build a new statement
         with self._write(conn) as c:
             c.execute(executions.insert(), {name: getattr(execution, name) for name in _FIELDS})
+
+    def create_many(self, rows: Sequence[Execution], *, conn: Connection | None = None) -> None:
+        """Insert new executions in one statement (executemany)."""
+        if not rows:
+            return
+        with self._write(conn) as c:
+            c.execute(executions.insert(), [{name: getattr(e, name) for name in _FIELDS} for e in rows])
 
     def get(self, execution_id: str, *, conn: Connection | None = None) -> Execution | None:
         """One execution."""

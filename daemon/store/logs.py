@@ -18,6 +18,10 @@ from daemon.store.tables import logs
 
 LEVELS = ("TRACE", "DEBUG", "INFO", "WARN", "ERROR")
 
+# ``inline()``: no RETURNING of the new ids (nobody reads them), so the insert needs no result and can
+# be sent in a pipeline of statements (the executor's writes on PostgreSQL)
+_INSERT = logs.insert().inline()
+
 
 @dataclass(frozen=True, slots=True)
 class LogEntry:
@@ -61,7 +65,7 @@ class LogRepository(Repository):
             for e in entries
         ]  # fmt: skip
         with self._write(conn) as c:
-            c.execute(logs.insert(), params)
+            c.execute(_INSERT, params)
 
     def for_execution(
         self,

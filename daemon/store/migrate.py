@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from sqlalchemy.engine import Connection, Engine
-from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.exc import DBAPIError
 
 from daemon.store.engine import BEGIN_OPTION
 
@@ -57,11 +57,12 @@ def current_revision(engine: Engine) -> str | None:
 def stored_revisions(engine: Engine) -> list[str]:
     """The revisions recorded in the database's ``alembic_version`` table, by one plain query (no Alembic);
     empty when the table does not exist (a database never migrated)."""
-    try:
-        with engine.connect().execution_options(**{BEGIN_OPTION: "DEFERRED"}) as conn:
+    # connecting may fail (unreachable server): that propagates, as it would from Alembic
+    with engine.connect().execution_options(**{BEGIN_OPTION: "DEFERRED"}) as conn:
+        try:
             rows = conn.exec_driver_sql("SELECT version_num FROM alembic_version").all()
-    except SQLAlchemyError:  # no such table (or no such database: upgrade() reports that properly)
-        return []
+        except DBAPIError:  # no such table: a database never migrated
+            return []
     return [str(row[0]) for row in rows]
 
 

@@ -8,6 +8,7 @@ restarts and racing schedulers. Call it in the same transaction that creates the
 from __future__ import annotations
 
 import builtins
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -33,8 +34,99 @@ class TriggerState:
     updated_at: datetime
 
 
+TriggerKey = tuple[str, str, str]  # (namespace, flow_id, trigger_id)
+
+
+@dataclass(frozen=True, slots=True)
+class TickRow:
+    """A tick to record with ``record_ticks``, and its trigger's cursor move with ``advance_many`` (to
+    ``next_date``, guarded by the trigger ``revision`` the tick was planned from)."""
+
+    namespace: str
+    flow_id: str
+    trigger_id: str
+    scheduled_date: datetime
+    execution_id: str | None
+    next_date: datetime | None = None
+    revision: int = 0
+
+
 class TriggerRepository(Repository):
     """Trigger state (``triggers``) and schedule ticks (``schedule_ticks``)."""
+
+    # --- bulk forms, for a scheduler firing many ticks at one instant in one transaction ----------------
+    def get_many(
+        self, keys: Iterable[TriggerKey], *, conn: Connection | None = None
+    ) -> dict[TriggerKey, TriggerState]:
+        """The states of the given triggers (absent keys are left out)."""
+        t = triggers
+        wanted = builtins.list(dict.fromkeys(keys))
+        if not wanted:
+            return {}
+        query = sa.select(t).where(sa.tuple_(t.c.namespace, t.c.flow_id, t.c.trigger_id).in_(wanted))
+        with self._read(conn) as c:
+            states = [TriggerState(**row._mapping) for row in c.execute(query)]
+        return {(s.namespace, s.flow_id, s.trigger_id): s for s in states}
+
+    def advance_many(self, ticks: Sequence[TickRow], *, now: datetime, conn: Connection | None = None) -> int:
+        """``set_dates`` for many triggers in one statement, each guarded: its cursor moves to its tick's
+        ``next_date`` (``last_date`` to the tick) only while the trigger is still enabled, scheduled and at
+        the tick's ``revision``. Returns how many moved: fewer than given means some trigger changed."""
+        if not ticks:
+            return 0
+        t = triggers
+        stmt = (
+            t.update()
+            .where(
+                t.c.namespace == sa.bindparam("k_ns"),
+                t.c.flow_id == sa.bindparam("k_flow"),
+                t.c.trigger_id == sa.bindparam("k_trigger"),
+                t.c.revision == sa.bindparam("k_revision"),
+                t.c.disabled.is_(False),
+                t.c.next_date.is_not(None),
+            )
+            .values(next_date=sa.bindparam("k_next"), last_date=sa.bindparam("k_last"), updated_at=now)
+        )
+        params = [
+            {"k_ns": r.namespace, "k_flow": r.flow_id, "k_trigger": r.trigger_id, "k_revision": r.revision,
+             "k_next": r.next_date, "k_last": r.scheduled_date}
+            for r in ticks
+        ]  # fmt: skip
+        with self._write(conn) as c:
+            return c.execute(stmt, params).rowcount
+
+    def record_ticks(
+        self, ticks: Sequence[TickRow], *, now: datetime, conn: Connection | None = None
+    ) -> builtins.list[TickRow]:
+        """``record_tick`` for many ticks (insert-or-nothing on the UNIQUE key, one statement); returns
+        those this call inserted. Each row needs its own ``execution_id``: it tells inserted rows apart
+        when some ticks were recorded before."""
+        if not ticks:
+            return []
+        st = schedule_ticks
+        rows = [
+            {"namespace": r.namespace, "flow_id": r.flow_id, "trigger_id": r.trigger_id,
+             "scheduled_date": r.scheduled_date, "execution_id": r.execution_id, "created_at": now}
+            for r in ticks
+        ]  # fmt: skip
+        with self._write(conn) as c:
+            inserted = c.execute(insert_for(c, st).on_conflict_do_nothing(), rows).rowcount
+            if inserted == len(ticks):
+                return builtins.list(ticks)  # the usual case: none was recorded before
+            ids = [r.execution_id for r in ticks if r.execution_id is not None]
+            mine = set(c.execute(sa.select(st.c.execution_id).where(st.c.execution_id.in_(ids))).scalars())
+        return [r for r in ticks if r.execution_id in mine]
+
+    def forget_tick_executions(self, execution_ids: Sequence[str], *, conn: Connection | None = None) -> None:
+        """Recorded ticks whose execution could not be created after all: they keep no execution id."""
+        if not execution_ids:
+            return
+        st = schedule_ticks
+        stmt = (
+            st.update().where(st.c.execution_id.in_(builtins.list(execution_ids))).values(execution_id=None)
+        )
+        with self._write(conn) as c:
+            c.execute(stmt)
 
     def get(
         self, namespace: str, flow_id: str, trigger_id: str, *, conn: Connection | None = None
