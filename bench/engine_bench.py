@@ -140,7 +140,13 @@ def main() -> None:
                 conn.execute(f"CREATE DATABASE {name}")
             try:
                 print("PostgreSQL:")
-                bench(f"postgresql://postgres@127.0.0.1:5432/{name}", Path(tmp) / "home-pg", args.history, args.only, args.repeat)
+                bench(
+                    f"postgresql://postgres@127.0.0.1:5432/{name}",
+                    Path(tmp) / "home-pg",
+                    args.history,
+                    args.only,
+                    args.repeat,
+                )
             finally:
                 with psycopg.connect(admin, autocommit=True) as conn:
                     conn.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")

@@ -8,7 +8,10 @@ or reported before that transaction has committed. A run the planner creates whi
 is inserted already claimed and started at once (no claim round trip); the core tasks that only render and
 log (Log, Return, ...) run inline within the step, so a chain of them costs one transaction, not one per
 task. Others wait in CREATED for a claim; retries wait through the run's ``ready_at``, never by sleeping a
-worker. A new execution is written with its first task runs in one transaction.
+worker. A new execution is written with its first step in one transaction: its first task runs, with the
+inline ones already run (an execution of Log/Return tasks only is inserted ended, its end hooks called
+once that transaction has committed). On PostgreSQL a step's statements go in one pipeline (one round
+trip, then the COMMIT).
 
 The parts, each built on the one before: ``runtime`` (state, logs, variables) -> ``attempts`` (running
 plugins) -> ``flowable_runs`` (working directories, pauses, subflows) -> ``stepping`` (outcomes and planner

@@ -117,7 +117,10 @@ class Lifecycle(Persistence):
                 self._batch.executions.insert(0, execution)
                 mine, self._batch = self._batch, pending
             except BaseException:
-                self._batch = pending
+                failed, self._batch = self._batch, pending
+                failed.executions.append(execution)
+                self._inline, others = {**others, **self._inline}, {}
+                self._drop_unwritten(failed)
                 raise
             finally:
                 self._inline_until, self._stepping = until, stepping
@@ -125,12 +128,29 @@ class Lifecycle(Persistence):
             logs = [e for e in self._logs if e.execution_id == execution.id]
             if logs:
                 self._logs = [e for e in self._logs if e.execution_id != execution.id]
-            self._write_batch(mine, logs, now)
+            try:
+                self._store_batch(mine, logs, now)
+            except BaseException:
+                self._drop_unwritten(mine)
+                raise
+            self._after_commit(mine, now)
         finally:
             self._creating -= 1
         if view is not None and view.done:
             self._remember_end(view.final or view.execution)
         self._wakeup()
+
+    def _drop_unwritten(self, batch: Batch) -> None:
+        """Forget the executions of a creating transaction that failed: nothing of them is stored."""
+        ids = {e.id for e in batch.executions}
+        for execution_id in ids:
+            view = self.views.get(execution_id)
+            if view is not None:
+                self._forget(view)
+            self._dirty.discard(execution_id)
+        self._inline = {k: (v, r) for k, (v, r) in self._inline.items() if v.id not in ids}
+        self._to_start = [(v, r) for v, r in self._to_start if v.id not in ids]
+        self._logs = [e for e in self._logs if e.execution_id not in ids]
 
     def _remember_end(self, row: Execution) -> None:
         self._created_ends[row.id] = row

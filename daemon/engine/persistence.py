@@ -52,6 +52,15 @@ class Persistence(Stepping):
         self._write_batch(batch, logs, now)
 
     def _write_batch(self, batch: Batch, logs: list[LogEntry], now: datetime) -> None:
+        self._store_batch(batch, logs, now)
+        self._after_commit(batch, now)
+
+    def _after_commit(self, batch: Batch, now: datetime) -> None:
+        for view in batch.done:
+            self._ended_committed(view, now)
+
+    def _store_batch(self, batch: Batch, logs: list[LogEntry], now: datetime) -> None:
+        """Write the batch in one transaction (and keep the in-memory rows' histories the same)."""
         if batch.empty and not logs:
             return
         executions = self.store.executions
@@ -75,8 +84,6 @@ class Persistence(Stepping):
                 view.execution.histories.append(S.history_entry(passed, now))
             if view.final is not None and view.final.state == state:
                 view.final = replace(view.final, histories=list(view.execution.histories))
-        for view in batch.done:
-            self._ended_committed(view, now)
 
     @contextmanager
     def _transaction(self) -> Iterator[Connection]:
@@ -88,7 +95,9 @@ class Persistence(Stepping):
             conn = self._conn = self.store.engine.connect()
             self._conn_finalizer = weakref.finalize(self, conn.close)
         try:
-            with _pipeline(conn), conn.begin():
+            # the pipeline ends (sending everything, raising the first error) before the COMMIT or the
+            # ROLLBACK, so an error is reported as itself, not as the aborted pipeline
+            with conn.begin(), _pipeline(conn):
                 yield conn
         except BaseException:
             self.close()
@@ -129,10 +138,10 @@ class Persistence(Stepping):
 
 def _pipeline(conn: Connection) -> AbstractContextManager[object]:
     """On PostgreSQL, psycopg's pipeline mode: the transaction's statements (BEGIN, the inserts and
-    updates, COMMIT) go to the server together and their results come back at the commit, one round
-    trip instead of one per statement. The batch writer only sends statements whose results it does
-    not read (no RETURNING, row counts unused); an error surfaces by the commit at the latest, and the
-    transaction then rolls back whole, as without a pipeline."""
+    updates) go to the server together and their results come back when the pipeline ends, one round
+    trip instead of one per statement (then the COMMIT). The batch writer only sends statements whose
+    results it does not read (no RETURNING, row counts unused); an error surfaces when the pipeline ends
+    at the latest, and the transaction then rolls back whole, as without a pipeline."""
     driver = conn.connection.driver_connection
     pipeline = getattr(driver, "pipeline", None)
     if conn.dialect.name == "postgresql" and pipeline is not None:

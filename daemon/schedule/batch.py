@@ -59,6 +59,7 @@ class Planned:
     variables: dict[str, Any]
     inputs: dict[str, Any]
     late_max: timedelta | None = None
+    execution_id: str = ""  # drawn ahead too (used once: a plan fires at most one execution)
 
     @property
     def key(self) -> tuple[str, str, str]:
@@ -127,7 +128,10 @@ def _fire_chunk(store: Store, executor: BatchFactory, planned: Sequence[Planned]
 def _write_chunk(store: Store, executor: BatchFactory, planned: Sequence[Planned], *, now: datetime) -> Fired:
     fired = Fired()
     with store.begin() as conn:
-        rows = [TickRow(*p.key, p.date, new_id(), p.next_date, p.record.revision) for p in planned]
+        rows = [
+            TickRow(*p.key, p.date, p.execution_id or new_id(), p.next_date, p.record.revision)
+            for p in planned
+        ]
         if store.triggers.advance_many(rows, now=now, conn=conn) != len(rows):
             raise _Stale()  # before any execution is created: the rollback leaves nothing behind
         inserted = {row.execution_id for row in store.triggers.record_ticks(rows, now=now, conn=conn)}
@@ -164,7 +168,9 @@ def plan_tick(
     parts). Raises FlowdError when the trigger's inputs do not render (the one-by-one path reports it)."""
     variables = trigger_variables(schedule, date)
     inputs = render_inputs(trigger, flow, variables)
-    return Planned(record, trigger, date, schedule.after(date), variables, inputs, schedule.late_max)
+    return Planned(
+        record, trigger, date, schedule.after(date), variables, inputs, schedule.late_max, new_id()
+    )
 
 
 def on_time(planned: Planned, now: datetime, *, grace: timedelta = DEFAULT_GRACE) -> bool:

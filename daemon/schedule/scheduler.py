@@ -203,11 +203,7 @@ class Scheduler:
                 batch.append(entry)
             else:
                 single.append(entry)
-        _t0 = time.perf_counter()
         created = self._fire_batch(batch, now) if batch else 0
-        if batch:  # TEMP-INSTRUMENT
-            import sys
-            print(f"TEMP wake_late={(now - batch[0].cursor).total_seconds()*1000:.1f}ms n={len(batch)} fire={(time.perf_counter()-_t0)*1000:.1f}ms", file=open("/tmp/sched/temp.log", "a"), flush=True)
         for entry in single:
             created += self._fire(entry, now)
         for entry in batch + single:

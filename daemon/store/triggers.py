@@ -35,6 +35,8 @@ class TriggerState:
 
 
 TriggerKey = tuple[str, str, str]  # (namespace, flow_id, trigger_id)
+_GROUP_MIN = 20  # ticks sharing dates and revision moved by one UPDATE ... WHERE key IN (...)
+_GROUP_MAX = 500  # keys per such statement (3 parameters each, well under SQLite's limit)
 
 
 @dataclass(frozen=True, slots=True)
@@ -69,31 +71,52 @@ class TriggerRepository(Repository):
         return {(s.namespace, s.flow_id, s.trigger_id): s for s in states}
 
     def advance_many(self, ticks: Sequence[TickRow], *, now: datetime, conn: Connection | None = None) -> int:
-        """``set_dates`` for many triggers in one statement, each guarded: its cursor moves to its tick's
-        ``next_date`` (``last_date`` to the tick) only while the trigger is still enabled, scheduled and at
-        the tick's ``revision``. Returns how many moved: fewer than given means some trigger changed."""
-        if not ticks:
-            return 0
+        """``set_dates`` for many triggers, each guarded: its cursor moves to its tick's ``next_date``
+        (``last_date`` to the tick) only while the trigger is still enabled, scheduled and at the tick's
+        ``revision``. Returns how many moved: fewer than given means some trigger changed. Ticks sharing
+        their dates and revision (many flows on one cron) move in one statement, the others together."""
+        groups: dict[tuple[int, datetime, datetime | None], builtins.list[TickRow]] = {}
+        for r in ticks:
+            groups.setdefault((r.revision, r.scheduled_date, r.next_date), []).append(r)
         t = triggers
-        stmt = (
-            t.update()
-            .where(
-                t.c.namespace == sa.bindparam("k_ns"),
-                t.c.flow_id == sa.bindparam("k_flow"),
-                t.c.trigger_id == sa.bindparam("k_trigger"),
-                t.c.revision == sa.bindparam("k_revision"),
-                t.c.disabled.is_(False),
-                t.c.next_date.is_not(None),
-            )
-            .values(next_date=sa.bindparam("k_next"), last_date=sa.bindparam("k_last"), updated_at=now)
-        )
-        params = [
-            {"k_ns": r.namespace, "k_flow": r.flow_id, "k_trigger": r.trigger_id, "k_revision": r.revision,
-             "k_next": r.next_date, "k_last": r.scheduled_date}
-            for r in ticks
-        ]  # fmt: skip
+        guard = (t.c.disabled.is_(False), t.c.next_date.is_not(None))
+        single: builtins.list[TickRow] = []
+        moved = 0
         with self._write(conn) as c:
-            return c.execute(stmt, params).rowcount
+            for (revision, last, following), rows in groups.items():
+                if len(rows) < _GROUP_MIN:
+                    single += rows
+                    continue
+                for start in range(0, len(rows), _GROUP_MAX):
+                    keys = [(r.namespace, r.flow_id, r.trigger_id) for r in rows[start : start + _GROUP_MAX]]
+                    stmt = (
+                        t.update()
+                        .where(sa.tuple_(t.c.namespace, t.c.flow_id, t.c.trigger_id).in_(keys))
+                        .where(t.c.revision == revision, *guard)
+                        .values(next_date=following, last_date=last, updated_at=now)
+                    )
+                    moved += c.execute(stmt).rowcount
+            if single:
+                stmt = (
+                    t.update()
+                    .where(
+                        t.c.namespace == sa.bindparam("k_ns"),
+                        t.c.flow_id == sa.bindparam("k_flow"),
+                        t.c.trigger_id == sa.bindparam("k_trigger"),
+                        t.c.revision == sa.bindparam("k_revision"),
+                        *guard,
+                    )
+                    .values(
+                        next_date=sa.bindparam("k_next"), last_date=sa.bindparam("k_last"), updated_at=now
+                    )
+                )
+                params = [
+                    {"k_ns": r.namespace, "k_flow": r.flow_id, "k_trigger": r.trigger_id,
+                     "k_revision": r.revision, "k_next": r.next_date, "k_last": r.scheduled_date}
+                    for r in single
+                ]  # fmt: skip
+                moved += c.execute(stmt, params).rowcount
+        return moved
 
     def record_ticks(
         self, ticks: Sequence[TickRow], *, now: datetime, conn: Connection | None = None

@@ -100,3 +100,22 @@ def test_disabled_and_deleted_schedules_stop(
     assert scheduler.fire_due(clock.now()) == 0  # stale entries: the deleted trigger's row is gone
     scheduler.reload(clock.now())
     assert scheduler.next_due() is None
+
+
+def test_only_a_sync_that_changed_flows_makes_the_scheduler_reload(
+    store: Store, executor: Executor, clock: FrozenClock, deploy: Deploy
+) -> None:
+    files = {"t.yml": schedule_flow("ticker", "* * * * *")}
+    deploy(files)
+    scheduler = Scheduler(store, executor, clock)
+    scheduler.reload(clock.now())
+    scheduler._look()  # the first look only takes note of the syncs so far
+    scheduler._changed = False
+    deploy(files)  # a periodic sync that found nothing new (e.g. by another process)
+    scheduler._look()
+    assert not scheduler._changed
+    deploy({**files, "u.yml": schedule_flow("other", "* * * * *")})
+    scheduler._look()
+    assert scheduler._changed
+    scheduler.reload(clock.now())
+    assert {key[1] for key in scheduler._entries} == {"ticker", "other"}

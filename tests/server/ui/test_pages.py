@@ -192,9 +192,21 @@ def test_execution_page_gantt_logs_inputs(ui: Ui) -> None:
     assert 'data-terminal="true"' in page and "kill-button" not in page
 
 
+# A flow of Log tasks only ends within create_execution (inline tasks run in the creating transaction):
+# this one sleeps first, so the page shows it running.
+NAP = """
+id: nap
+namespace: company.team
+tasks:
+  - {id: nap, type: io.kestra.plugin.core.flow.Sleep, duration: PT0.1S}
+  - {id: one, type: io.kestra.plugin.core.log.Log, message: one}
+  - {id: two, type: io.kestra.plugin.core.log.Log, message: two}
+"""
+
+
 def test_execution_live_fragment_and_stream(ui: Ui) -> None:
-    ui.deploy(HELLO)
-    execution_id = ui.execute("company.team", "hello")
+    ui.deploy(NAP)
+    execution_id = ui.execute("company.team", "nap")
     live = ui.client.get(f"/ui/executions/{execution_id}/live").text
     assert 'data-terminal="false"' in live and "kill-button" in live and "<html" not in live
     ui.finish(execution_id)

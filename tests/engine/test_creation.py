@@ -1,0 +1,95 @@
+# ruff: noqa: E501  (flow YAML is clearer on one line)
+"""Creating an execution runs its first step in the creating transaction (SQLite, PostgreSQL): inline core
+tasks run there, so an execution of Log tasks only is written already ended; nested creations plan only;
+a creation whose transaction fails leaves nothing behind in memory."""
+
+from __future__ import annotations
+
+import asyncio
+
+import pytest
+import sqlalchemy.exc
+
+from daemon.store import Execution
+from tests.engine.conftest import Harness, deploy
+
+LOGS = "id: logs\nnamespace: test\ntasks:\n  - {id: a, type: io.kestra.plugin.core.log.Log, message: 'a {{ execution.id }}'}\n  - {id: b, type: io.kestra.plugin.core.log.Log, message: b}\n"
+SLEEPY = "id: sleepy\nnamespace: test\ntasks:\n  - {id: a, type: io.kestra.plugin.core.log.Log, message: a}\n  - {id: nap, type: io.kestra.plugin.core.flow.Sleep, duration: PT0.01S}\n  - {id: c, type: io.kestra.plugin.core.log.Log, message: c}\n"
+
+
+def test_inline_only_execution_ends_in_its_creating_transaction(harness: Harness) -> None:
+    record = deploy(harness.store, LOGS)
+    ended: list[Execution] = []
+    harness.executor.end_hooks.append(ended.append)
+    execution_id = harness.executor.create_execution(record, {})
+    row = harness.store.executions.get(execution_id)
+    assert row is not None and row.state == "SUCCESS" and row.end_date is not None
+    assert [h["state"] for h in row.histories] == ["CREATED", "RUNNING", "SUCCESS"]
+    assert harness.states(execution_id) == {"a": "SUCCESS", "b": "SUCCESS"}
+    assert harness.logs(execution_id) == [f"a {execution_id}", "b"]
+    assert [e.id for e in ended] == [execution_id]  # the hook saw the committed end, once
+    assert execution_id not in harness.executor.views
+    done = asyncio.run(harness.executor.run_until_done(execution_id))
+    assert done == row  # the row create_execution wrote, not read back
+    assert asyncio.run(harness.executor.run_until_done(execution_id)) == row  # then from the store
+
+
+def test_creation_stops_at_the_first_task_that_waits(harness: Harness) -> None:
+    record = deploy(harness.store, SLEEPY)
+    execution_id = harness.executor.create_execution(record, {})
+    row = harness.store.executions.get(execution_id)
+    assert row is not None and row.state == "RUNNING"
+    assert harness.states(execution_id) == {"a": "SUCCESS", "nap": "RUNNING"}
+    done = asyncio.run(harness.executor.run_until_done(execution_id))
+    assert done.state == "SUCCESS" and harness.logs(execution_id) == ["a", "c"]
+    assert [h["state"] for h in done.histories] == ["CREATED", "RUNNING", "SUCCESS"]
+
+
+def test_execution_created_in_a_callers_transaction_records_running(harness: Harness) -> None:
+    record = deploy(harness.store, LOGS)
+    with harness.store.begin() as conn:
+        execution_id = harness.executor.create_execution(record, {}, conn=conn)
+    row = harness.store.executions.get(execution_id)
+    assert row is not None and row.state == "CREATED"  # planned and run by the loop's next step
+    done = asyncio.run(harness.executor.run_until_done(execution_id))
+    assert done.state == "SUCCESS"
+    stored = harness.store.executions.get(execution_id)
+    assert stored is not None
+    # CREATED -> RUNNING -> SUCCESS within one step: RUNNING is in the history too
+    assert (
+        [h["state"] for h in stored.histories]
+        == ["CREATED", "RUNNING", "SUCCESS"]
+        == [h["state"] for h in done.histories]
+    )
+
+
+def test_execution_created_by_an_end_hook_is_planned_only(harness: Harness) -> None:
+    record = deploy(harness.store, LOGS)
+    created: list[str] = []
+
+    def again(row: Execution) -> None:  # would recurse without end if creating ran it
+        if len(created) < 3:
+            created.append(harness.executor.create_execution(record, {}))
+
+    harness.executor.end_hooks.append(again)
+    first = harness.executor.create_execution(record, {})
+    assert len(created) == 1
+    nested = harness.store.executions.get(created[0])
+    assert nested is not None and nested.state == "RUNNING"  # written, its Log tasks not run yet
+    assert asyncio.run(harness.executor.run_until_done(created[0])).state == "SUCCESS"
+    assert harness.store.executions.get(first).state == "SUCCESS"  # type: ignore[union-attr]
+
+
+def test_failed_creating_transaction_leaves_nothing_in_memory(harness: Harness) -> None:
+    record = deploy(harness.store, LOGS)
+    taken = harness.executor.create_execution(record, {}, own=False)  # left for a daemon: not driven here
+    with pytest.raises(sqlalchemy.exc.IntegrityError):  # the same id: the insert fails, reported as itself
+        harness.executor.create_execution(record, {}, execution_id=taken)
+    assert taken not in harness.executor.views
+    assert not harness.executor.busy
+    row = harness.store.executions.get(taken)
+    assert row is not None and row.state == "CREATED" and row.owner_id is None
+    assert harness.runs(taken) == [] and harness.logs(taken) == []
+    # the executor goes on working (a fresh connection after the failed one)
+    other = harness.executor.create_execution(record, {})
+    assert asyncio.run(harness.executor.run_until_done(other)).state == "SUCCESS"
