@@ -189,6 +189,17 @@ class Scheduler:
 
     def fire_due(self, now: datetime) -> int:
         """Fire every tick due at ``now``; returns how many executions were created."""
+        # a burst allocates ~50 objects per tick: no collection of the daemon's long-lived objects (parsed
+        # flows, plans) in the middle of it; the next one runs right after
+        collecting = gc.isenabled()
+        gc.disable()
+        try:
+            return self._fire_due(now)
+        finally:
+            if collecting:
+                gc.enable()
+
+    def _fire_due(self, now: datetime) -> int:
         batch: list[_Entry] = []
         single: list[_Entry] = []
         while self._heap and self._heap[0][0] <= now:
@@ -219,15 +230,7 @@ class Scheduler:
 
     def _fire_batch(self, entries: list[_Entry], now: datetime) -> int:
         planned = [e.planned for e in entries if e.planned is not None]
-        # a burst allocates ~50 objects per tick: no collection of the daemon's long-lived objects (parsed
-        # flows, plans) in the middle of it; the next one runs right after
-        collecting = gc.isenabled()
-        gc.disable()
-        try:
-            fired = fire_planned(self.store, self.executor, planned, now=now)
-        finally:
-            if collecting:
-                gc.enable()
+        fired = fire_planned(self.store, self.executor, planned, now=now)
         for p in fired.gone:
             self._changed = True  # re-read the states; this entry waits for that
             gone = self._entries.pop(p.key, None)
