@@ -165,7 +165,12 @@ class Lifecycle(Persistence):
         if change is None:
             return execution
         _, state, end, outputs = change
-        histories = [*execution.histories, *(S.history_entry(s, now) for s in passed or [state])]
+        states = passed or [state]
+        histories = [
+            *execution.histories,
+            *(S.history_entry(s, now) for s in states[:-1]),
+            S.history_entry(states[-1], end or now),  # an end keeps its own date (the Gantt chart's)
+        ]
         execution = replace(
             execution, state=state, histories=histories, end_date=end, outputs=outputs,
             labels=dict(view.labels),

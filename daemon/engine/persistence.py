@@ -76,12 +76,15 @@ class Persistence(Stepping):
                 for passed in batch.passed.get(view.id, [])[:-1]:  # a state left within this step
                     executions.set_state(view.id, passed, date=now, conn=conn)
                 executions.set_state(
-                    view.id, state, date=now, end_date=end, outputs=outputs, labels=view.labels, conn=conn
-                )
-        for view, state, _end, _outputs in batch.states.values():
+                    view.id, state, date=end or now, end_date=end, outputs=outputs, labels=view.labels,
+                    conn=conn,
+                )  # fmt: skip
+        for view, state, end, _outputs in batch.states.values():
             # the row now has these entries appended (in SQL): keep the in-memory row the same
-            for passed in batch.passed.get(view.id) or [state]:
+            passed_states = batch.passed.get(view.id) or [state]
+            for passed in passed_states[:-1]:
                 view.execution.histories.append(S.history_entry(passed, now))
+            view.execution.histories.append(S.history_entry(passed_states[-1], end or now))
             if view.final is not None and view.final.state == state:
                 view.final = replace(view.final, histories=list(view.execution.histories))
 

@@ -105,6 +105,7 @@ class Stepping(FlowableRuns):
         if view.state == S.CREATED:
             self._set_state(view, S.RUNNING)
         while True:
+            now = self.clock.now()  # inline tasks ran since the last pass: keep dates true (Gantt)
             step = plan(view.index, list(view.runs.values()), stopping=view.stopping, ended=view.after)
             for run_id, state in step.finish:
                 self._finish_flowable(view, view.runs[run_id], state, now)
@@ -132,7 +133,8 @@ class Stepping(FlowableRuns):
             return False
         pending, self._inline = self._inline, {}
         for view, run in pending.values():
-            self._apply(self._run_inline(view, run, now), now)
+            outcome = self._run_inline(view, run, self.clock.now())
+            self._apply(outcome, self.clock.now())
         return True
 
     def _set_state(

@@ -6,6 +6,7 @@ a creation whose transaction fails leaves nothing behind in memory."""
 from __future__ import annotations
 
 import asyncio
+from datetime import datetime
 
 import pytest
 import sqlalchemy.exc
@@ -93,3 +94,33 @@ def test_failed_creating_transaction_leaves_nothing_in_memory(harness: Harness) 
     # the executor goes on working (a fresh connection after the failed one)
     other = harness.executor.create_execution(record, {})
     assert asyncio.run(harness.executor.run_until_done(other)).state == "SUCCESS"
+
+
+class TickingClock:
+    """A clock that moves 1 ms each time it is read: every date the engine records must be a fresh read."""
+
+    def __init__(self) -> None:
+        from datetime import UTC, datetime
+
+        self.at = datetime(2025, 1, 1, tzinfo=UTC)
+
+    def now(self) -> datetime:
+        from datetime import timedelta
+
+        self.at += timedelta(milliseconds=1)
+        return self.at
+
+
+def test_inline_tasks_keep_their_own_dates(harness: Harness) -> None:
+    """Tasks run in one step must not share the step's date: the Gantt chart and the gap between tasks
+    are computed from these dates."""
+    harness.executor.clock = TickingClock()
+    record = deploy(harness.store, LOGS)
+    execution_id = harness.executor.create_execution(record, {})
+    row = harness.store.executions.get(execution_id)
+    assert row is not None and row.end_date is not None
+    a, b = (harness.runs(execution_id, task)[0] for task in ("a", "b"))
+    a_end, b_start = a.attempts[0]["endDate"], b.attempts[0]["startDate"]
+    assert a.attempts[0]["startDate"] < a_end <= b_start < b.attempts[0]["endDate"]
+    assert row.histories[-1]["date"] >= b.attempts[0]["endDate"]
+    assert row.end_date > row.start_date
