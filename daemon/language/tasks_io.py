@@ -22,37 +22,32 @@ def _url_to_uri(data: Any) -> Any:
     return data
 
 
-class HttpRequestTask(TaskBase):
-    TYPE = f"{CORE}.http.Request"
+class HttpTask(TaskBase):
+    """What Kestra's HTTP tasks share; the seed material's ``url`` is read as ``uri``."""
+
     IGNORED = HTTP_IGNORED
     uri: str
     method: str = "GET"
     body: Any = None
+    headers: dict[str, str] = Field(default_factory=new_dict)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _url(cls, data: Any) -> Any:
+        return _url_to_uri(data)
+
+
+class HttpRequestTask(HttpTask):
+    TYPE = f"{CORE}.http.Request"
     formData: dict[str, Any] | None = None
     contentType: str | None = None
-    headers: dict[str, str] = Field(default_factory=new_dict)
     allowFailed: bool = False
     failOnEmptyResponse: bool = False
 
-    @model_validator(mode="before")
-    @classmethod
-    def _url(cls, data: Any) -> Any:
-        return _url_to_uri(data)
 
-
-class HttpDownloadTask(TaskBase):
+class HttpDownloadTask(HttpTask):
     TYPE = f"{CORE}.http.Download"
-    IGNORED = HTTP_IGNORED
-    uri: str
-    method: str = "GET"
-    body: Any = None
-    headers: dict[str, str] = Field(default_factory=new_dict)
     failOnEmptyResponse: bool = True
-
-    @model_validator(mode="before")
-    @classmethod
-    def _url(cls, data: Any) -> Any:
-        return _url_to_uri(data)
 
 
 class JdbcTask(TaskBase):
@@ -78,11 +73,11 @@ def _legacy_fetch(data: Any) -> Any:
     return {k: v for k, v in data.items() if k not in {"store", "fetchOne", "fetch"}}
 
 
-class PostgresQueryTask(JdbcTask):
-    TYPE = "io.kestra.plugin.jdbc.postgresql.Query"
+class FetchingTask(TaskBase):
+    """An SQL task that may fetch rows (``fetchType``, or the legacy boolean flags)."""
+
     sql: str
     fetchType: FetchType = "NONE"
-    parameters: dict[str, Any] | None = None
 
     @model_validator(mode="before")
     @classmethod
@@ -90,17 +85,15 @@ class PostgresQueryTask(JdbcTask):
         return _legacy_fetch(data)
 
 
-class PostgresQueriesTask(JdbcTask):
+class PostgresQueryTask(JdbcTask, FetchingTask):
+    TYPE = "io.kestra.plugin.jdbc.postgresql.Query"
+    parameters: dict[str, Any] | None = None
+
+
+class PostgresQueriesTask(JdbcTask, FetchingTask):
     TYPE = "io.kestra.plugin.jdbc.postgresql.Queries"
-    sql: str
-    fetchType: FetchType = "NONE"
     parameters: dict[str, Any] | None = None
     transaction: bool = True
-
-    @model_validator(mode="before")
-    @classmethod
-    def _fetch(cls, data: Any) -> Any:
-        return _legacy_fetch(data)
 
 
 class PostgresCopyInTask(JdbcTask):
@@ -121,19 +114,12 @@ class PostgresCopyInTask(JdbcTask):
     freeze: bool | None = None
 
 
-class DuckDbQueryTask(TaskBase):
+class DuckDbQueryTask(FetchingTask):
     TYPE = "io.kestra.plugin.jdbc.duckdb.Query"
     url: str | None = None
     databaseUri: str | None = None
-    sql: str
     inputFiles: dict[str, str] | str | None = None
     outputFiles: list[str] = Field(default_factory=new_list)
-    fetchType: FetchType = "NONE"
-
-    @model_validator(mode="before")
-    @classmethod
-    def _fetch(cls, data: Any) -> Any:
-        return _legacy_fetch(data)
 
 
 class SlackIncomingWebhookTask(TaskBase):
