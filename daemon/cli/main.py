@@ -25,6 +25,7 @@ SUBCOMMANDS: dict[str, tuple[str, str]] = {
     "run": ("run", "Run the daemon: sync loop, scheduler, executor and HTTP API."),
     "backfill": ("backfill", "Create one execution per schedule tick in a time range."),
     "init": ("init", "Create a flows repository from the template."),
+    "test": ("test", "Run flow unit tests (*.test.yml) offline."),
 }
 
 

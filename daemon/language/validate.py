@@ -24,6 +24,7 @@ from daemon.language.tasks_flow import SubflowTask
 from daemon.language.yamlsafe import Marks, YamlLoadError, format_path, load_yaml
 
 FLOW_SUFFIXES = (".yml", ".yaml")
+TEST_FILE_SUFFIXES = (".test.yml", ".test.yaml")
 
 
 @dataclass(slots=True)
@@ -80,8 +81,14 @@ def validate_paths(paths: Sequence[FsPath | str]) -> list[ValidationResult]:
     return results
 
 
+def is_test_file(name: str | FsPath) -> bool:
+    """``*.test.yml`` / ``*.test.yaml`` hold flow unit tests (``flowd test``), never flows."""
+    return str(name).endswith(TEST_FILE_SUFFIXES)
+
+
 def discover(paths: Iterable[FsPath | str]) -> list[FsPath]:
-    """Flow files named by ``paths``: files as given, folders searched recursively (hidden ones skipped)."""
+    """Flow files named by ``paths``: files as given, folders searched recursively (hidden ones and flow test
+    files skipped)."""
     found: dict[FsPath, None] = {}
     for raw in paths:
         path = FsPath(raw)
@@ -89,9 +96,9 @@ def discover(paths: Iterable[FsPath | str]) -> list[FsPath]:
             for root, dirs, files in os.walk(path):
                 dirs[:] = sorted(d for d in dirs if not d.startswith("."))
                 for name in sorted(files):
-                    if name.endswith(FLOW_SUFFIXES) and not name.startswith("."):
+                    if name.endswith(FLOW_SUFFIXES) and not name.startswith(".") and not is_test_file(name):
                         found[FsPath(root) / name] = None
-        else:
+        elif not is_test_file(path):
             found[path] = None
     return list(found)
 

@@ -29,7 +29,7 @@ from daemon.errors import (
     TaskError,
     UsageError,
 )
-from daemon.server import api_executions, api_flows, api_logs, api_metrics, api_sync, api_webhooks
+from daemon.server import api_executions, api_flows, api_logs, api_metrics, api_plan, api_sync, api_webhooks
 from daemon.server import api_models as m
 from daemon.server.services import Services
 from daemon.server.ui import ui_router
@@ -64,6 +64,7 @@ ROUTERS: tuple[APIRouter, ...] = (
     api_executions.router,
     api_logs.router,
     api_flows.router,
+    api_plan.router,
     api_sync.router,
     api_metrics.router,
 )

@@ -185,4 +185,6 @@ def test_source_from_environment_and_json_plan(db_url: str, repo: Repo, flowd_ho
     result = flowd(db_url, "plan", "--format", "json", env=env)
     assert result.exit_code == 0
     data = json.loads(result.output)
-    assert [(c["action"], c["uid"]) for c in data["changes"]] == [("create", "team/a")]
+    assert data["formatVersion"] == 1
+    assert [c["uid"] for c in data["created"]] == ["team/a"]
+    assert data["updated"] == data["deleted"] == []
