@@ -41,10 +41,14 @@ AGAINST_TIMEOUT = 30.0
 )  # fmt: skip
 @click.option(
     "--against", "against", metavar="URL", default=None,
-    help="Plan against a running daemon's deployed flows (e.g. https://flowd.example.com) instead of a database.",
+    help="Plan against a running daemon (e.g. https://flowd.example.com) instead of a database.",
 )  # fmt: skip
 @click.option(
-    "--token", "token", envvar="FLOWD_API_TOKEN", default=None, help="API token for --against (FLOWD_API_TOKEN)."
+    "--token",
+    "token",
+    envvar="FLOWD_API_TOKEN",
+    default=None,
+    help="API token for --against (FLOWD_API_TOKEN).",
 )
 @handle_errors
 def command(
@@ -53,7 +57,16 @@ def command(
 ) -> None:  # fmt: skip
     """Compare a source with the deployed flows and print the plan (create/update/delete/unchanged)."""
     sys.exit(
-        run(source=source, ref=ref, path=path, db=db, exit_code=exit_code, fmt=fmt, against=against, token=token)
+        run(
+            source=source,
+            ref=ref,
+            path=path,
+            db=db,
+            exit_code=exit_code,
+            fmt=fmt,
+            against=against,
+            token=token,
+        )
     )
 
 
@@ -124,7 +137,15 @@ def _review_against(
 
     rows = fetch_deployed(url, token)
     deployed = [
-        DeployedFlow(r["namespace"], r["id"], r["revision"], r["hash"], r.get("path"), None, r.get("syncState", "SYNCED"))
+        DeployedFlow(
+            r["namespace"],
+            r["id"],
+            r["revision"],
+            r["hash"],
+            r.get("path"),
+            None,
+            r.get("syncState", "SYNCED"),
+        )
         for r in rows
     ]
     sources = {f"{r['namespace']}/{r['id']}": r.get("source") for r in rows}

@@ -24,9 +24,13 @@ from daemon.cli.common import handle_errors
     "--flows", "flow_paths", multiple=True, type=click.Path(exists=True, path_type=Path),
     help="Folder or file of flows under test (repeatable; default: the current folder).",
 )  # fmt: skip
-@click.option("--mock-all", is_flag=True, help="Mock every task that has no fixture (ends SUCCESS, no outputs).")
+@click.option(
+    "--mock-all", is_flag=True, help="Mock every task that has no fixture (ends SUCCESS, no outputs)."
+)
 @click.option("--junit-xml", "junit", type=click.Path(path_type=Path), help="Also write a JUnit XML report.")
-@click.option("-j", "--jobs", type=click.IntRange(1, 64), default=None, help="Cases run at once (default: 4).")
+@click.option(
+    "-j", "--jobs", type=click.IntRange(1, 64), default=None, help="Cases run at once (default: 4)."
+)
 @click.option("-q", "--quiet", is_flag=True, help="Only print failures and the summary.")
 @handle_errors
 def command(
@@ -72,7 +76,9 @@ def run(
         if not quiet or result.state in ("FAILED", "ERROR"):
             click.echo(progress_line(result))
 
-    results = run_suites(suites, flows, mock_all=mock_all, jobs=jobs or min(4, os.cpu_count() or 1), on_result=show)
+    results = run_suites(
+        suites, flows, mock_all=mock_all, jobs=jobs or min(4, os.cpu_count() or 1), on_result=show
+    )
     seconds = time.perf_counter() - started
     blocks = failure_blocks(results)
     if blocks:

@@ -19,7 +19,9 @@ from daemon.flowtests.spec import TestSuite, is_test_file, load_suite
 from daemon.language.validate import FLOW_SUFFIXES, validate_paths
 
 
-def collect_suites(targets: Iterable[Path], *, root: Path = Path(".")) -> tuple[list[TestSuite], list[Diagnostic]]:
+def collect_suites(
+    targets: Iterable[Path], *, root: Path = Path(".")
+) -> tuple[list[TestSuite], list[Diagnostic]]:
     """The test suites named by ``targets`` and the diagnostics of test files that cannot be read."""
     files: dict[Path, None] = {}
     flows: set[str] = set()
@@ -36,7 +38,8 @@ def collect_suites(targets: Iterable[Path], *, root: Path = Path(".")) -> tuple[
         files.update(dict.fromkeys(_test_files(root)))
     suites: list[TestSuite] = []
     problems: list[Diagnostic] = []
-    for path in files:
+    unique = {path.resolve(): path for path in reversed(list(files))}  # one per file however it was named
+    for path in reversed(list(unique.values())):
         try:
             suites.append(load_suite(path.read_text(encoding="utf-8"), str(path)))
         except FlowFileError as exc:
@@ -45,7 +48,9 @@ def collect_suites(targets: Iterable[Path], *, root: Path = Path(".")) -> tuple[
             problems.append(Diagnostic(str(path), 1, 1, "error", "", f"cannot read the test file: {exc}"))
     named = {p for t in targets for p in ([t] if is_test_file(t) else [])}
     if flows:
-        suites = [s for s in suites if s.flow_uid in flows or Path(s.file) in named or _under_dirs(s, targets)]
+        suites = [
+            s for s in suites if s.flow_uid in flows or Path(s.file) in named or _under_dirs(s, targets)
+        ]
     return suites, problems
 
 
@@ -61,7 +66,7 @@ def collect_flows(paths: Iterable[Path]) -> dict[str, FlowSource]:
 
 
 def _test_files(folder: Path) -> list[Path]:
-    found = []
+    found: list[Path] = []
     for root, dirs, names in os.walk(folder):
         dirs[:] = sorted(d for d in dirs if not d.startswith("."))
         found.extend(Path(root) / n for n in sorted(names) if is_test_file(n))

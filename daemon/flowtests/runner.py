@@ -103,7 +103,12 @@ def _template_store(tmp: Path) -> Path:
 
 
 def _run_case_safely(
-    suite: TestSuite, case: TestCase, flows: Mapping[str, FlowSource], template: Path, home: Path, mock_all: bool
+    suite: TestSuite,
+    case: TestCase,
+    flows: Mapping[str, FlowSource],
+    template: Path,
+    home: Path,
+    mock_all: bool,
 ) -> CaseResult:
     result = CaseResult(suite, case)
     if suite.disabled or case.disabled:
@@ -121,7 +126,9 @@ def _run_case_safely(
     return result
 
 
-def _run_case(result: CaseResult, flows: Mapping[str, FlowSource], template: Path, home: Path, mock_all: bool) -> None:
+def _run_case(
+    result: CaseResult, flows: Mapping[str, FlowSource], template: Path, home: Path, mock_all: bool
+) -> None:
     from daemon.clock import SystemClock
     from daemon.engine.executor import Executor
     from daemon.expressions.render import render_value
@@ -185,7 +192,9 @@ def _deploy(store: Any, source: FlowSource) -> Any:
     )  # fmt: skip
 
 
-def _upload_files(storage: Any, suite: TestSuite, case: TestCase, execution_id: str, home: Path) -> dict[str, str]:
+def _upload_files(
+    storage: Any, suite: TestSuite, case: TestCase, execution_id: str, home: Path
+) -> dict[str, str]:
     uris: dict[str, str] = {}
     staging = home / "fixtures"
     for i, (name, content) in enumerate(case.fixtures.files.items()):
@@ -210,7 +219,8 @@ def _assertion_context(store: Any, row: Any) -> dict[str, Any]:
     }  # fmt: skip
     return {
         "outputs": outputs, "tasks": tasks, "taskruns": tasks, "inputs": row.inputs or {},
-        "execution": execution, "labels": row.labels or {}, "flow": {"namespace": row.namespace, "id": row.flow_id},
+        "execution": execution, "labels": row.labels or {},
+        "flow": {"namespace": row.namespace, "id": row.flow_id},
     }  # fmt: skip
 
 
@@ -224,7 +234,9 @@ def _evaluate(assertion: Assertion, context: Mapping[str, Any]) -> AssertionResu
             if operator in ("isNull", "isNotNull") and "not defined" in exc.message:
                 actual = None
             else:
-                return AssertionResult(assertion, Outcome(False, operator, expected, None, exc.message), expression)
+                return AssertionResult(
+                    assertion, Outcome(False, operator, expected, None, exc.message), expression
+                )
     elif assertion.task_id is not None:
         expression = f"state of task {assertion.task_id}"
         task = context["tasks"].get(assertion.task_id)

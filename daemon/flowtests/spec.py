@@ -164,9 +164,7 @@ def load_suite(text: str, file: str) -> TestSuite:
             if loc and loc[-1] == "[key]":
                 loc = loc[:-1]
             line, column = loaded.marks.key(loc)
-            diagnostics.append(
-                Diagnostic(file, line, column, "error", format_path(loc), _message(err))
-            )
+            diagnostics.append(Diagnostic(file, line, column, "error", format_path(loc), _message(err)))
         raise FlowFileError(diagnostics) from None
     if unknown := [c.id for c in suite.test_cases if c.type != UNIT_TEST]:
         line, column = loaded.marks.key(("testCases",))

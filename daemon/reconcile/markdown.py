@@ -23,7 +23,8 @@ def render_markdown(review: Review, *, title: str = "flowd plan") -> str:
         rows.append(f"| create | `{change.uid}` | `{change.path}` | new |")
     for change in plan.of("update"):
         moved = f"`{change.old_path}` → " if change.old_path else ""
-        rows.append(f"| update | `{change.uid}` | {moved}`{change.path}` | {change.revision} → {change.revision + 1 if change.revision else 'next'} |")
+        after = change.revision + 1 if change.revision else "next"
+        rows.append(f"| update | `{change.uid}` | {moved}`{change.path}` | {change.revision} → {after} |")
     for change in plan.of("delete"):
         rows.append(f"| **delete** | `{change.uid}` | `{change.path or '-'}` | {change.revision} (removed) |")
     for kept in plan.kept:
@@ -61,8 +62,10 @@ def render_markdown(review: Review, *, title: str = "flowd plan") -> str:
     if plan.invalid:
         out += ["#### Invalid files (not applied)", ""]
         for diagnostic in plan.diagnostics():
-            out.append(f"- `{diagnostic.file}:{diagnostic.line}:{diagnostic.column}` {diagnostic.severity}: "
-                       f"{diagnostic.path + ': ' if diagnostic.path else ''}{_inline(diagnostic.message)}")
+            out.append(
+                f"- `{diagnostic.file}:{diagnostic.line}:{diagnostic.column}` {diagnostic.severity}: "
+                f"{diagnostic.path + ': ' if diagnostic.path else ''}{_inline(diagnostic.message)}"
+            )
         out.append("")
     return "\n".join(out).rstrip() + "\n"
 

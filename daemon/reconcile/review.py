@@ -86,9 +86,14 @@ def schedule_changes(uid: str, old: str | None, new: str | None, *, now: datetim
         change = "added" if was is None else "removed" if will is None else "changed"
         out.append(
             TriggerChange(
-                uid, trigger_id, change, was[0] if was else None, will[0] if will else None,
-                was[1] if was else None, will[1] if will else None,
-            )  # fmt: skip
+                uid,
+                trigger_id,
+                change,
+                was[0] if was else None,
+                will[0] if will else None,
+                was[1] if was else None,
+                will[1] if will else None,
+            )
         )
     return out
 
@@ -132,9 +137,12 @@ def review_json(review: Review) -> dict[str, Any]:
         "created": [{"uid": c.uid, "path": c.path} for c in plan.of("create")],
         "updated": [
             {
-                "uid": c.uid, "path": c.path, "oldPath": c.old_path, "revision": c.revision,
+                "uid": c.uid,
+                "path": c.path,
+                "oldPath": c.old_path,
+                "revision": c.revision,
                 "diff": list(review.diffs.get(c.uid, c.diff)),
-            }  # fmt: skip
+            }
             for c in plan.of("update")
         ],
         "deleted": [{"uid": c.uid, "path": c.path, "revision": c.revision} for c in plan.of("delete")],
@@ -146,10 +154,14 @@ def review_json(review: Review) -> dict[str, Any]:
         ],
         "triggers": [
             {
-                "uid": t.uid, "triggerId": t.trigger_id, "change": t.change,
-                "nextBefore": _iso(t.next_before), "nextAfter": _iso(t.next_after),
-                "scheduleBefore": t.schedule_before, "scheduleAfter": t.schedule_after,
-            }  # fmt: skip
+                "uid": t.uid,
+                "triggerId": t.trigger_id,
+                "change": t.change,
+                "nextBefore": _iso(t.next_before),
+                "nextAfter": _iso(t.next_after),
+                "scheduleBefore": t.schedule_before,
+                "scheduleAfter": t.schedule_after,
+            }
             for t in review.triggers
         ],
     }

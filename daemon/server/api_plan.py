@@ -22,9 +22,14 @@ async def deployed(request: Request) -> dict[str, Any]:
     def read() -> list[dict[str, Any]]:
         return [
             {
-                "namespace": f.namespace, "id": f.flow_id, "revision": f.revision, "hash": f.hash,
-                "path": f.path, "syncState": f.sync_state, "source": f.source,
-            }  # fmt: skip
+                "namespace": f.namespace,
+                "id": f.flow_id,
+                "revision": f.revision,
+                "hash": f.hash,
+                "path": f.path,
+                "syncState": f.sync_state,
+                "source": f.source,
+            }
             for f in store.flows.list()
         ]
 

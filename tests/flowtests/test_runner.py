@@ -139,7 +139,9 @@ def test_passing_and_failing_cases_with_expected_and_actual(repo: Path, tmp_path
 
 def test_mock_all_runs_nothing_without_a_fixture(repo: Path, tmp_path: Path) -> None:
     (repo / "flows" / "shop" / "orders.test.yml").write_text(
-        TESTS.split("  - id: mocked_fetch")[0].replace("equalTo: 6", "isNull: true").replace("equalTo: Ada", "isNull: true")
+        TESTS.split("  - id: mocked_fetch")[0]
+        .replace("equalTo: 6", "isNull: true")
+        .replace("equalTo: Ada", "isNull: true")
     )
     code, out = flowd("test", "--mock-all")
     assert code == 1, out  # greet is mocked too: its value is missing
@@ -154,7 +156,9 @@ def test_a_changed_flow_file_selects_its_tests(repo: Path) -> None:
 
 
 def test_a_bad_test_file_is_reported_with_file_and_line(repo: Path) -> None:
-    (repo / "flows" / "shop" / "bad.test.yml").write_text("id: t\nnamespace: shop\nflowId: orders\ntestCases: []\n")
+    (repo / "flows" / "shop" / "bad.test.yml").write_text(
+        "id: t\nnamespace: shop\nflowId: orders\ntestCases: []\n"
+    )
     code, out = flowd("test", "flows")
     assert code == 2
     assert "flows/shop/bad.test.yml:4:1: error: testCases: needs at least one entry" in out

@@ -43,7 +43,10 @@ def test_kestra_shape_loads() -> None:
     assert suite.flow_uid == "tutorial/hello"
     first = suite.test_cases[0]
     assert first.fixtures.tasks[0].outputs == {"code": 200}
-    assert [a.operator for a in first.assertions] == [("equalTo", "Hello Ada"), ("in", ["SUCCESS", "WARNING"])]
+    assert [a.operator for a in first.assertions] == [
+        ("equalTo", "Hello Ada"),
+        ("in", ["SUCCESS", "WARNING"]),
+    ]
     assert suite.lines == {"greets": 5, "later": 22}
 
 
@@ -58,7 +61,9 @@ def test_two_operators_on_one_assertion_is_an_error_with_its_line() -> None:
 
 
 def test_unknown_property_and_missing_flow_id() -> None:
-    text = GOOD.replace("flowId: hello\n", "").replace("          state: SUCCESS\n", "          stat: SUCCESS\n")
+    text = GOOD.replace("flowId: hello\n", "").replace(
+        "          state: SUCCESS\n", "          stat: SUCCESS\n"
+    )
     with pytest.raises(FlowFileError) as info:
         load_suite(text, "t.test.yml")
     rendered = sorted(d.render() for d in info.value.diagnostics)

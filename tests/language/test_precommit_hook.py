@@ -17,9 +17,12 @@ pytestmark = pytest.mark.integration
 
 
 def test_hook_definition() -> None:
-    (hook,) = yaml.safe_load((ROOT / ".pre-commit-hooks.yaml").read_text())
+    hooks = {h["id"]: h for h in yaml.safe_load((ROOT / ".pre-commit-hooks.yaml").read_text())}
+    assert set(hooks) == {"flowd-validate", "flowd-test"}
+    hook = hooks["flowd-validate"]
     assert hook["id"] == "flowd-validate" and hook["entry"] == "flowd validate"
     assert hook["language"] == "python" and hook["types"] == ["yaml"]
+    assert hooks["flowd-test"]["entry"] == "flowd test"
 
 
 def git(cwd: Path, *args: str) -> None:
@@ -48,7 +51,9 @@ def hook_repo(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return repo
 
 
-def try_repo(hook_repo: Path, flows: Path, cache: Path) -> subprocess.CompletedProcess[str]:
+def try_repo(
+    hook_repo: Path, flows: Path, cache: Path, hook: str = "flowd-validate"
+) -> subprocess.CompletedProcess[str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("GIT_")}
     # offline: the hook's virtualenv sees our packages; pip installs the project without an index
     env.update(
@@ -58,7 +63,7 @@ def try_repo(hook_repo: Path, flows: Path, cache: Path) -> subprocess.CompletedP
         PIP_NO_BUILD_ISOLATION="0",
     )
     return subprocess.run(
-        ["pre-commit", "try-repo", str(hook_repo), "flowd-validate", "--all-files", "--color=never"],
+        ["pre-commit", "try-repo", str(hook_repo), hook, "--all-files", "--color=never"],
         cwd=flows,
         env=env,
         capture_output=True,
@@ -85,3 +90,26 @@ def test_try_repo_passes_good_and_fails_bad(hook_repo: Path, tmp_path: Path) -> 
     assert run.returncode == 1, run.stdout + run.stderr
     assert "Failed" in run.stdout
     assert "team/broken.yml:7:5: error: tasks[0].retyr: unknown property 'retyr'" in run.stdout
+
+
+def test_flowd_test_hook_runs_the_tests_of_changed_flows(hook_repo: Path, tmp_path: Path) -> None:
+    flows = tmp_path / "flows"
+    (flows / "team").mkdir(parents=True)
+    (flows / "team" / "good.yml").write_text(GOOD)
+    uid = yaml.safe_load(GOOD)
+    test = (
+        f"id: good_tests\nnamespace: {uid['namespace']}\nflowId: {uid['id']}\ntestCases:\n"
+        '  - id: ends\n    assertions:\n      - value: "{{ execution.state }}"\n        isNotNull: true\n'
+    )
+    (flows / "team" / "good.test.yml").write_text(test)
+    git(flows, "init", "-q")
+    git(flows, "add", "-A")
+    run = try_repo(hook_repo, flows, tmp_path / "cache", "flowd-test")
+    if run.returncode != 0 and "Installing environment" in run.stdout and "flowd test" not in run.stdout:
+        pytest.skip(f"pre-commit could not build the hook environment offline: {run.stdout[-500:]}")
+    assert run.returncode == 0, run.stdout + run.stderr
+    (flows / "team" / "good.test.yml").write_text(test.replace("isNotNull: true", "equalTo: NOPE"))
+    git(flows, "add", "-A")
+    run = try_repo(hook_repo, flows, tmp_path / "cache", "flowd-test")
+    assert run.returncode == 1, run.stdout
+    assert "1 passed, 1 failed" not in run.stdout and "0 passed, 1 failed" in run.stdout

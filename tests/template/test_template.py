@@ -60,13 +60,15 @@ def test_init_refuses_a_non_empty_folder(tmp_path: Path) -> None:
 
 def test_template_has_the_promised_examples(repo: tuple[Path, str]) -> None:
     target, _ = repo
-    flows = sorted(target.glob("flows/*/*.yml"))
+    flows = sorted(p for p in target.glob("flows/*/*.yml") if not p.name.endswith(".test.yml"))
     assert len(flows) >= 8
+    assert len(list(target.glob("flows/*/*.test.yml"))) >= 3  # flow unit tests, never deployed
     for path in flows:
         assert path.read_text().startswith("# yaml-language-server: $schema=../../flow.schema.json")
     assert (target / "flow.schema.json").is_file()
     assert (target / ".pre-commit-config.yaml").read_text().count("flowd-validate") == 1
     assert (target / ".github" / "workflows" / "flows.yml").is_file()
+    assert (target / ".gitlab-ci.yml").is_file()
     validated = invoke("validate", str(target / "flows"))
     assert validated.exit_code == 0, validated.output
 
