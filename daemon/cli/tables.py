@@ -42,5 +42,5 @@ def print_table(
     for row in rows:
         table.add_row(*row)
     if needed > out.width:
-        out = Console(file=out.file, width=needed, highlight=False, color_system=out.color_system or None)
+        out = Console(file=out.file, width=needed, highlight=False, force_terminal=out.is_terminal)
     out.print(table)
