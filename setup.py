@@ -28,6 +28,8 @@ class BuildWithBundled(build_py):
         target = Path(self.build_lib) / "daemon" / "bundled"
         for name, source in BUNDLED.items():
             destination = target / name
+            if not source.exists():  # a partial copy of the tree (a pre-commit hook repo): nothing to bundle
+                continue
             if source.is_dir():
                 shutil.rmtree(destination, ignore_errors=True)
                 shutil.copytree(source, destination, ignore=shutil.ignore_patterns("__pycache__", "*.pyc"))
