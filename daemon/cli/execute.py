@@ -235,5 +235,5 @@ def print_execution(shape: dict[str, Any], errors: dict[str, str] | None = None)
     from daemon.cli.tables import console
 
     out = console()
-    out.print(execution_tree(shape, errors))
+    out.print(execution_tree(shape, errors), soft_wrap=False)  # long errors wrap, never cut
     print_outputs(out, shape)
