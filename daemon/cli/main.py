@@ -48,7 +48,8 @@ class LazyGroup(click.Group):
 
     def format_epilog(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
         with formatter.section("Where the data lives"):
-            formatter.write_dl(data_locations())
+            for name, text in data_locations():  # not wrapped: a path broken in two cannot be copied
+                formatter.write(f"{'':>{formatter.current_indent}}{name}: {text}\n")
 
     def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
         rows = [(name, SUBCOMMANDS[name][1]) for name in self.list_commands(ctx)]
