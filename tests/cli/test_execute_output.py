@@ -143,3 +143,42 @@ def test_kill_on_interrupt_kills_it(daemon: Daemon) -> None:
     assert code == 130 and "killed" in out, out
     with Store.open(daemon.db_url) as store:
         wait_for(lambda: store.executions.get(execution_id).state == "KILLED", "the kill to finish")
+
+
+TICKING = """
+id: ticking
+namespace: test
+tasks:
+  - id: first
+    type: io.kestra.plugin.scripts.shell.Commands
+    commands: ["echo started; sleep 1.5; echo done"]
+  - {id: second, type: io.kestra.plugin.core.log.Log, message: after}
+"""
+
+
+@pytest.mark.integration
+def test_on_a_terminal_the_tree_is_live(tmp_path: Path, flowd_home: Path) -> None:
+    """Run in a pseudo-terminal: the running task's state is drawn while it runs, then the final tree."""
+    import pty
+
+    db = f"sqlite:///{tmp_path / 'tty.db'}"
+    with Store.open(db) as store:
+        deploy(store, TICKING)
+    env = {**os.environ, "FLOWD_HOME": str(flowd_home), "COLUMNS": "100", "TERM": "xterm"}
+    pid, fd = pty.fork()
+    if pid == 0:  # the child: flowd execute on the terminal
+        os.execvpe(FLOWD[0], [*FLOWD, "execute", "test/ticking", "--local", "--db", db], env)
+    chunks = []
+    while True:
+        try:
+            data = os.read(fd, 4096)
+        except OSError:
+            break
+        if not data:
+            break
+        chunks.append(data.decode(errors="replace"))
+    _, status = os.waitpid(pid, 0)
+    screen = "".join(chunks)
+    assert os.waitstatus_to_exitcode(status) == 0, screen
+    assert "first" in screen and "RUNNING" in screen  # drawn while it ran
+    assert "started" in screen and "second" in screen and "SUCCESS" in screen
