@@ -89,3 +89,13 @@ def test_folder_in_a_git_repository_says_so(tmp_path: Path, db: str) -> None:
     text = invoke("status", "--db", db)
     assert "mode: folder" in text and "--follow-commits" in text, text
     assert "no commit (a folder)" in text
+
+
+def test_sync_lists_warnings_apart_from_the_reasons_a_file_is_invalid(tmp_path: Path, db: str) -> None:
+    folder = tmp_path / "flows"
+    folder.mkdir()
+    (folder / "broken.yml").write_text(BROKEN)
+    text = invoke("sync", "--source", str(folder), "--db", db)
+    reasons = text.split("Invalid files (not applied):", 1)[1].split("Warnings in those files", 1)[0]
+    assert "mesage" in reasons and "legacy" not in reasons, text
+    assert "legacy" in text.split("Warnings in those files", 1)[1]
