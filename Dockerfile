@@ -1,4 +1,6 @@
-# flowd daemon image: `docker build -t flowd .` then `docker run --init -p 8080:8080 flowd`
+# flowd daemon image: `docker build -t flowd .` then
+# `docker run --init -p 127.0.0.1:8080:8080 -e FLOWD_API_TOKEN=$(openssl rand -hex 16) flowd`
+# (it listens on 0.0.0.0 inside the container, so it refuses to start without FLOWD_API_TOKEN)
 # (or `docker compose up`, see docker-compose.yml). Run with an init (--init / `init: true`) so that
 # processes orphaned by script tasks are reaped: flowd is otherwise PID 1.
 FROM python:3.11-slim

@@ -22,6 +22,8 @@ class Settings(BaseSettings):
     interval: str = "30s"
     listen: str = "127.0.0.1:8080"
     api_token: str | None = None
+    # serve the API on a non-loopback address without a token (a proxy in front authenticates): see startup.py
+    allow_anonymous: bool = False
     webhook_secret: str | None = None
     git_token: str | None = None
     git_ssh_key: str | None = None

@@ -59,7 +59,8 @@ def test_postgres(compose: dict[str, Any]) -> None:
     assert postgres["image"] == "postgres:16"
     env = postgres["environment"]
     assert env["POSTGRES_USER"] == "flowd" and env["POSTGRES_DB"] == "flowd"
-    assert env["POSTGRES_PASSWORD"] == "${POSTGRES_PASSWORD:-flowd}"
+    # no default password: compose refuses to start until .env sets one
+    assert env["POSTGRES_PASSWORD"].startswith("${POSTGRES_PASSWORD:?")
     assert "pg_isready" in " ".join(postgres["healthcheck"]["test"])
     assert any(v.endswith(":/var/lib/postgresql/data") for v in postgres["volumes"])
 
@@ -73,17 +74,19 @@ def test_flowd_service(compose: dict[str, Any]) -> None:
     assert flowd["depends_on"]["postgres"]["condition"] == "service_healthy"
     env = flowd["environment"]
     url = env["FLOWD_DATABASE_URL"]
-    assert url == (
-        f"postgresql://{postgres_env['POSTGRES_USER']}:${{POSTGRES_PASSWORD:-flowd}}"
-        f"@postgres:5432/{postgres_env['POSTGRES_DB']}"
+    user, db = postgres_env["POSTGRES_USER"], postgres_env["POSTGRES_DB"]
+    assert re.fullmatch(rf"postgresql://{user}:\$\{{POSTGRES_PASSWORD:\?[^}}]+\}}@postgres:5432/{db}", url), (
+        url
     )
     assert env["FLOWD_SOURCE"] == "${FLOWD_SOURCE:-/flows}"
     assert "./flows-repo-template/flows:/flows:ro" in flowd["volumes"]
     assert env["FLOWD_LISTEN"] == "0.0.0.0:8080"
     assert any(str(port).endswith(":8080") for port in flowd["ports"])
-    # every FLOWD_ variable names a real setting
+    # every FLOWD_ variable names a real setting (FLOWD_SECRET_* and ENV_* are what flows read)
     fields = set(Settings.model_fields)
     for key in env:
+        if key.startswith(("FLOWD_SECRET_", "ENV_")):
+            continue
         assert key.startswith("FLOWD_") and key[len("FLOWD_") :].lower() in fields, key
 
 
@@ -148,3 +151,75 @@ def test_docker_compose_config() -> None:
         [docker, "compose", "-f", str(COMPOSE), "config", "--quiet"], capture_output=True, text=True, cwd=ROOT
     )
     assert result.returncode == 0, result.stderr
+
+
+# --- safe defaults -------------------------------------------------------------------------------------
+
+
+def _interpolate(value: str, environ: dict[str, str]) -> str:
+    """Compose's ``${VAR}``, ``${VAR:-default}`` and ``${VAR:?message}`` (ValueError where compose stops)."""
+
+    def one(match: re.Match[str]) -> str:
+        name, op, arg = match.group(1), match.group(2), match.group(3)
+        current = environ.get(name, "")
+        if op == ":?" and not current:
+            raise ValueError(f"{name}: {arg}")
+        if op == ":-" and not current:
+            return arg
+        return current
+
+    return re.sub(r"\$\{([A-Z_][A-Z0-9_]*)(?:(:[?-])([^}]*))?\}", one, value)
+
+
+def test_published_on_loopback_by_default(compose: dict[str, Any]) -> None:
+    (port,) = compose["services"]["flowd"]["ports"]
+    assert _interpolate(str(port), {}) == "127.0.0.1:8080:8080"
+    assert _interpolate(str(port), {"FLOWD_PUBLISH_HOST": "0.0.0.0"}) == "0.0.0.0:8080:8080"
+
+
+@pytest.mark.parametrize("missing", ["POSTGRES_PASSWORD", "FLOWD_API_TOKEN"])
+def test_compose_stops_without_the_required_secrets(compose: dict[str, Any], missing: str) -> None:
+    environ = {"POSTGRES_PASSWORD": "pw", "FLOWD_API_TOKEN": "tok"}
+    del environ[missing]
+    values = [str(v) for service in compose["services"].values() for v in service["environment"].values()]
+    with pytest.raises(ValueError, match=f"{missing}: set {missing} in .env"):
+        for value in values:
+            _interpolate(value, environ)
+
+
+def test_the_daemon_starts_with_the_compose_environment(compose: dict[str, Any]) -> None:
+    from daemon.server.process import split_listen
+    from daemon.server.startup import StartupError, check_exposure
+
+    environ = {"POSTGRES_PASSWORD": "pw", "FLOWD_API_TOKEN": "tok"}
+    env = {k: _interpolate(str(v), environ) for k, v in compose["services"]["flowd"]["environment"].items()}
+    host, _ = split_listen(env["FLOWD_LISTEN"])
+    check_exposure(host, api_token=env["FLOWD_API_TOKEN"] or None, allow_anonymous=False)
+    with pytest.raises(StartupError):  # the same listen address without the token would be refused
+        check_exposure(host, api_token=None, allow_anonymous=False)
+
+
+def test_template_flows_get_their_envs_and_secrets_under_compose(compose: dict[str, Any]) -> None:
+    env = compose["services"]["flowd"]["environment"]
+    postgres = compose["services"]["postgres"]["environment"]
+    text = "\n".join(p.read_text() for p in (ROOT / "flows-repo-template" / "flows").rglob("*.y*ml"))
+    envs = set(re.findall(r"envs\.([a-z0-9_]+)", text))
+    secrets = set(re.findall(r"secret\('([A-Z0-9_]+)'\)", text))
+    assert envs and secrets
+    for name in envs:
+        assert f"ENV_{name.upper()}" in env, name
+    for name in secrets:
+        assert f"FLOWD_SECRET_{name}" in env or f"SECRET_{name}" in env, name
+    # the ETL flow loads into the compose PostgreSQL, as the user and with the password compose gives it
+    assert "@postgres:5432/" not in env["ENV_PG_URL"] and "//postgres:5432/" in env["ENV_PG_URL"]
+    assert env["ENV_PG_USER"].endswith(f"{postgres['POSTGRES_USER']}}}")
+    assert env["FLOWD_SECRET_PG_PASSWORD"].startswith("${POSTGRES_PASSWORD:?")
+
+
+def test_deployment_docs_name_the_required_step() -> None:
+    readme = (ROOT / "README.md").read_text()
+    deploy = readme.split("## Deploy with Docker Compose", 1)[1].split("\n## ", 1)[0]
+    docs = (ROOT / "docs" / "deployment.md").read_text()
+    for text in (deploy, docs):
+        assert "POSTGRES_PASSWORD" in text and "FLOWD_API_TOKEN" in text and ".env" in text
+        assert "127.0.0.1" in text

@@ -109,7 +109,8 @@ def run(*, target: str, start: str, end: str, trigger_id: str | None, parallel: 
                 )  # fmt: skip
                 if execution_id is not None:
                     batch.append(execution_id)
-                    click.echo(execution_id)
+                    # the id, then the tick it runs for (in the trigger's time zone, as trigger.date)
+                    click.echo(f"{execution_id}  {tick.astimezone(ZoneInfo(trigger.timezone)).isoformat()}")
             created.extend(batch)
             if not handed and batch:
                 states.extend(asyncio.run(_run_all(executor, batch)))

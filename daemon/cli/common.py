@@ -36,7 +36,7 @@ def db_option(fn: F) -> F:
         "db",
         envvar="FLOWD_DATABASE_URL",
         default=None,
-        help="Database URL (default: embedded SQLite).",
+        help="Database URL (default: FLOWD_DATABASE_URL, else the SQLite file $FLOWD_HOME/flowd.db).",
     )(fn)
 
 

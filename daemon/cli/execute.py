@@ -1,8 +1,12 @@
-"""``flowd execute NAMESPACE/FLOW_ID``: start an execution of a deployed flow and wait for it.
+"""``flowd execute NAMESPACE/FLOW_ID``: start an execution of a deployed flow and follow it to its end.
 
 A daemon alive on the same store (a recent heartbeat) is handed the execution (created without an owner, it
-adopts it) and this command polls until it ends; otherwise the execution runs in this process.
-Exit status: 0 for SUCCESS/WARNING, 1 for FAILED/KILLED/CANCELLED, 2 for usage or input errors.
+adopts it) and this command follows it; otherwise the execution runs in this process. The execution id is
+printed at once, then the task tree live (states, durations, a failed task's error) and the log lines as they
+come; ``--quiet`` prints only the end. Ctrl-C leaves a daemon's execution running and says how to kill it
+(``--kill-on-interrupt`` kills it). Inputs are checked first, every problem reported at once.
+Exit status: 0 for SUCCESS/WARNING, 1 for FAILED/KILLED/CANCELLED, 2 for usage or input errors, 130 when
+interrupted.
 """
 
 from __future__ import annotations
@@ -64,15 +68,27 @@ def daemon_alive(store: Any, now: datetime) -> bool:
 @click.option("--local", "mode", flag_value="local", help="Run here even when a daemon is alive.")
 @click.option("--submit", "mode", flag_value="submit", help="Hand the execution to the daemon.")
 @click.option("--no-wait", is_flag=True, help="Print the execution id and return without waiting.")
+@click.option("--quiet", "-q", is_flag=True, help="Print only the id and the end (no live tree, no logs).")
+@click.option(
+    "--kill-on-interrupt", is_flag=True, help="On Ctrl-C, kill the execution (default: leave it running)."
+)
 @db_option
 @handle_errors
 def command(
-    flow_ref: str, inputs: tuple[str, ...], as_json: bool, mode: str | None, no_wait: bool, db: str | None
+    flow_ref: str,
+    inputs: tuple[str, ...],
+    as_json: bool,
+    mode: str | None,
+    no_wait: bool,
+    quiet: bool,
+    kill_on_interrupt: bool,
+    db: str | None,
 ) -> None:
-    """Run a deployed flow and wait for it to end."""
+    """Run a deployed flow and follow it to its end."""
     raise SystemExit(
-        execute(flow_ref, parse_inputs(inputs), as_json=as_json, mode=mode, no_wait=no_wait, db=db)
-    )
+        execute(flow_ref, parse_inputs(inputs), as_json=as_json, mode=mode, no_wait=no_wait, db=db,
+                quiet=quiet, kill_on_interrupt=kill_on_interrupt)
+    )  # fmt: skip
 
 
 def execute(
@@ -83,8 +99,13 @@ def execute(
     mode: str | None = None,
     no_wait: bool = False,
     db: str | None = None,
+    quiet: bool = False,
+    kill_on_interrupt: bool = False,
 ) -> int:
     """The command without click; returns the exit status."""
+    from daemon.cli.inputs import check_inputs
+    from daemon.cli.live import ExecutionFollower
+    from daemon.cli.tables import console as make_console
     from daemon.clock import SystemClock
     from daemon.engine.executor import Executor
     from daemon.tasks.registry import PLUGINS
@@ -99,24 +120,98 @@ def execute(
             raise FlowNotFound(namespace, flow_id)
         local = mode == "local" or (mode is None and not no_wait and not daemon_alive(store, clock.now()))
         executor = Executor(store, settings, clock, PLUGINS, workers=settings.workers)
+        flow = executor.flows.revision(namespace, flow_id, record.revision).flow
+        check_inputs(flow_ref, flow.inputs, inputs)
         execution_id = executor.create_execution(record, inputs, own=local)
         if no_wait and not local:
             click.echo(execution_id)
             return 0
-        row = asyncio.run(executor.run_until_done(execution_id)) if local else _poll(store, execution_id)
-        return print_result(store, row.id, as_json=as_json)
+        out = make_console()
+        if not as_json:
+            where = "running in this process (no daemon is running)" if local else "handed to the daemon"
+            out.print(
+                f"execution [bold]{execution_id}[/bold] of {flow_ref} revision {record.revision}: {where}"
+            )
+        follower = ExecutionFollower(store, execution_id, out, logs=not (quiet or as_json))
+        live = None if quiet or as_json or not out.is_terminal else _live(out, follower)
+        try:
+            if local:
+                asyncio.run(_run_here(executor, follower, live))
+            else:
+                _follow(follower, live)
+        except KeyboardInterrupt:
+            if live is not None:
+                live.stop()
+            return _interrupted(store, execution_id, local=local, kill=kill_on_interrupt)
+        if live is not None:
+            live.stop()
+        return print_result(store, execution_id, as_json=as_json)
     finally:
         store.close()
 
 
-def _poll(store: Any, execution_id: str) -> Any:
+def _live(out: Any, follower: Any) -> Any:
+    from rich.live import Live
+
+    live = Live(follower.tree(), console=out, transient=True, refresh_per_second=8)
+    live.start()
+    return live
+
+
+def _tick(follower: Any, live: Any) -> Any:
+    from daemon.clock import SystemClock
+
+    row = follower.poll()
+    if live is not None:
+        live.update(follower.tree(SystemClock().now()))
+    return row
+
+
+async def _run_here(executor: Any, follower: Any, live: Any) -> None:
+    task = asyncio.ensure_future(executor.run_until_done(follower.execution_id))
+    while not task.done():
+        await asyncio.wait({task}, timeout=POLL_SECONDS)
+        _tick(follower, live)
+    task.result()
+    _tick(follower, live)  # the lines written at the very end
+
+
+def _follow(follower: Any, live: Any) -> None:
     from daemon.engine.states import is_terminal
 
     while True:
-        row = store.executions.get(execution_id)
+        row = _tick(follower, live)
         if row is not None and is_terminal(row.state):
-            return row
+            _tick(follower, live)  # the lines written at the very end
+            return
         time.sleep(POLL_SECONDS)
+
+
+def _interrupted(store: Any, execution_id: str, *, local: bool, kill: bool) -> int:
+    """Ctrl-C: say what happens to the execution and how to stop it (or kill it with --kill-on-interrupt)."""
+    from daemon.clock import SystemClock
+    from daemon.engine.executor import kill_in_store
+
+    if kill:
+        kill_in_store(store, execution_id, now=SystemClock().now())
+        row = store.executions.get(execution_id)
+        click.echo(
+            f"\ninterrupted: execution {execution_id} killed ({row.state if row else 'KILLING'})", err=True
+        )
+    elif local:
+        click.echo(
+            f"\ninterrupted: execution {execution_id} ran in this process (no daemon is running) and stopped "
+            f"with it; record it as killed with: flowd kill {execution_id}",
+            err=True,
+        )
+    else:
+        click.echo(
+            f"\ninterrupted: execution {execution_id} keeps running in the daemon.\n"
+            f"  follow it: flowd logs {execution_id} --follow\n"
+            f"  stop it:   flowd kill {execution_id}",
+            err=True,
+        )
+    return 130
 
 
 def print_result(store: Any, execution_id: str, *, as_json: bool) -> int:
@@ -128,65 +223,17 @@ def print_result(store: Any, execution_id: str, *, as_json: bool) -> int:
     if as_json:
         click.echo(json.dumps(shape, indent=2, default=str))
     else:
-        print_execution(shape)
+        from daemon.cli.live import error_lines
+
+        print_execution(shape, error_lines(store, execution_id))
     return 0 if row.state in OK_STATES else 1
 
 
-STATE_STYLE = {
-    "SUCCESS": "green", "WARNING": "yellow", "FAILED": "red", "KILLED": "red", "CANCELLED": "red",
-    "RUNNING": "cyan", "SKIPPED": "dim", "PAUSED": "magenta", "CREATED": "blue", "QUEUED": "blue",
-}  # fmt: skip
+def print_execution(shape: dict[str, Any], errors: dict[str, str] | None = None) -> None:
+    """A readable summary: the task run tree with states, durations, attempts and errors, then outputs."""
+    from daemon.cli.live import execution_tree, print_outputs
+    from daemon.cli.tables import console
 
-
-def _duration(state: dict[str, Any]) -> str:
-    start, end = state.get("startDate"), state.get("endDate")
-    if not start or not end:
-        return ""
-    seconds = (_parse(end) - _parse(start)).total_seconds()
-    return f"{seconds:.2f}s" if seconds < 60 else f"{seconds / 60:.1f}m"
-
-
-def _parse(text: str) -> datetime:
-    return datetime.fromisoformat(text.replace("Z", "+00:00"))
-
-
-def _label(item: dict[str, Any]) -> str:
-    current = item["state"]["current"]
-    style = STATE_STYLE.get(current, "white")
-    value = f" [dim]\\[{item['value']}][/dim]" if item.get("value") is not None else ""
-    attempts = len(item.get("attempts") or [])
-    extra = f" [dim]{attempts} attempts[/dim]" if attempts > 1 else ""
-    return (
-        f"{item['taskId']}{value} [{style}]{current}[/{style}] [dim]{_duration(item['state'])}[/dim]{extra}"
-    )
-
-
-def print_execution(shape: dict[str, Any]) -> None:
-    """A readable summary: header, the task run tree with states, durations and attempts, outputs."""
-    from rich.console import Console
-    from rich.tree import Tree
-
-    console = Console(highlight=False)
-    current = shape["state"]["current"]
-    style = STATE_STYLE.get(current, "white")
-    tree = Tree(
-        f"[bold]{shape['namespace']}/{shape['flowId']}[/bold] rev {shape['flowRevision']} "
-        f"execution {shape['id']} [{style}]{current}[/{style}] [dim]{_duration(shape['state'])}[/dim]"
-    )
-    nodes: dict[str | None, Tree] = {None: tree}
-    pending = list(shape["taskRunList"])
-    while pending:  # parents before children, whatever the list order
-        progressed = False
-        for item in list(pending):
-            parent = nodes.get(item.get("parentTaskRunId"))
-            if parent is not None:
-                nodes[item["id"]] = parent.add(_label(item))
-                pending.remove(item)
-                progressed = True
-        if not progressed:
-            for item in pending:
-                nodes[item["id"]] = tree.add(_label(item))
-            break
-    console.print(tree)
-    if shape.get("outputs"):
-        console.print("outputs: " + json.dumps(shape["outputs"], default=str))
+    out = console()
+    out.print(execution_tree(shape, errors), soft_wrap=False)  # long errors wrap, never cut
+    print_outputs(out, shape)

@@ -47,11 +47,36 @@ class LazyGroup(click.Group):
         command: click.Command = module.command
         return command
 
+    def format_epilog(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        with formatter.section("Where the data lives"):
+            for name, text in data_locations():  # not wrapped: a path broken in two cannot be copied
+                formatter.write(f"{'':>{formatter.current_indent}}{name}: {text}\n")
+
     def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
         rows = [(name, SUBCOMMANDS[name][1]) for name in self.list_commands(ctx)]
         if rows:
             with formatter.section("Commands"):
                 formatter.write_dl(rows)
+
+
+def data_locations() -> list[tuple[str, str]]:
+    """FLOWD_HOME and the database, with the values in use now (for ``flowd --help``)."""
+    import os
+    from pathlib import Path
+
+    home = os.environ.get("FLOWD_HOME") or str(Path.home() / ".flowd")
+    database = os.environ.get("FLOWD_DATABASE_URL")
+    in_use = _redacted(database) if database else f"the SQLite file {Path(home) / 'flowd.db'}"
+    return [
+        ("FLOWD_HOME", f"state folder: SQLite store, task output files, Git clones (now {home})"),
+        ("FLOWD_DATABASE_URL", f"the store, e.g. postgresql://user@host/db (now {in_use}); --db overrides"),
+    ]
+
+
+def _redacted(url: str) -> str:
+    import re
+
+    return re.sub(r"(://[^:/@]+:)[^@]*@", r"\1***@", url)
 
 
 def _exists(module: str) -> bool:

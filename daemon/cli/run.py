@@ -1,8 +1,15 @@
 """``flowd run``: the daemon (sync loop, scheduler, executor pool, HTTP API) until SIGTERM / SIGINT.
 
 Every flag can also be set in the environment (``FLOWD_SOURCE``, ``FLOWD_REF``, ``FLOWD_PATH``,
-``FLOWD_INTERVAL``, ``FLOWD_LISTEN``, ``FLOWD_DATABASE_URL``, ``FLOWD_WORKERS``, ``FLOWD_GRACE_PERIOD``).
-Without a database URL the embedded SQLite store ``$FLOWD_HOME/flowd.db`` is used.
+``FLOWD_INTERVAL``, ``FLOWD_LISTEN``, ``FLOWD_DATABASE_URL``, ``FLOWD_WORKERS``, ``FLOWD_GRACE_PERIOD``,
+``FLOWD_FOLLOW_COMMITS``). Without a database URL the embedded SQLite store ``$FLOWD_HOME/flowd.db`` is used.
+
+Start-up order (daemon/server/startup.py): the options are checked, the listening address is bound (a busy
+port exits 2 with one line), an API open to the network needs FLOWD_API_TOKEN, then the daemon says which
+source mode it runs in, and only then opens the store and syncs.
+
+A local folder is read as saved, even inside a Git repository (uncommitted edits deploy); ``--follow-commits``
+deploys the repository's commits instead (checked every 2 s unless ``--interval`` says otherwise).
 """
 
 from __future__ import annotations
@@ -38,7 +45,17 @@ def parse_seconds(text: str, *, option: str) -> float:
 @click.option("--ref", envvar="FLOWD_REF", default=None, help="Branch, tag or commit (Git).")
 @click.option("--path", envvar="FLOWD_PATH", default=None, help="Subfolder holding the flows.")
 @click.option(
-    "--interval", envvar="FLOWD_INTERVAL", default="30s", show_default=True, help="Git fetch interval."
+    "--interval",
+    envvar="FLOWD_INTERVAL",
+    default=None,
+    help="Git fetch interval.  [default: 30s; 2s with --follow-commits]",
+)
+@click.option(
+    "--follow-commits",
+    "follow_commits",
+    is_flag=True,
+    envvar="FLOWD_FOLLOW_COMMITS",
+    help="SOURCE is a folder in a Git repository: deploy its commits, not the files as saved.",
 )
 @click.option(
     "--listen", envvar="FLOWD_LISTEN", default="127.0.0.1:8080", show_default=True, help="HOST:PORT."
@@ -54,16 +71,22 @@ def command(
     source: str | None,
     ref: str | None,
     path: str | None,
-    interval: str,
+    interval: str | None,
+    follow_commits: bool,
     listen: str,
     workers: int,
     grace_period: str,
     db: str | None,
 ) -> None:
-    """Run the daemon: keep the flows of SOURCE deployed, fire their triggers and run their executions."""
+    """Run the daemon: keep the flows of SOURCE deployed, fire their triggers and run their executions.
+
+    SOURCE is a local folder (watched: a saved file deploys within a second) or a Git URL. The daemon's
+    data lives under FLOWD_HOME (default ~/.flowd): the SQLite store flowd.db unless FLOWD_DATABASE_URL
+    (or --db) names another database, task output files and the Git clone cache.
+    """
     sys.exit(
         run(source=source, ref=ref, path=path, interval=interval, listen=listen, workers=workers,
-            grace_period=grace_period, db=db)
+            grace_period=grace_period, db=db, follow_commits=follow_commits)
     )  # fmt: skip
 
 
@@ -72,31 +95,54 @@ def run(
     source: str | None,
     ref: str | None,
     path: str | None,
-    interval: str,
+    interval: str | None,
     listen: str,
     workers: int,
     grace_period: str,
     db: str | None,
+    follow_commits: bool = False,
 ) -> int:
-    """Parse the options and run the daemon until it is stopped; returns the exit status."""
+    """Parse the options, bind the address, say the mode, and run the daemon until it is stopped; returns
+    the exit status."""
     from daemon.server.process import DaemonOptions, run_daemon, split_listen
+    from daemon.server.startup import bind_listen, check_exposure, quiet_migrations
     from daemon.settings import Settings, normalize_db_url
+    from daemon.sources.mode import resolve_source
 
     if workers < 1:
         raise UsageError(f"--workers must be at least 1 (got {workers})")
     try:
-        split_listen(listen)
+        host, port = split_listen(listen)
     except ValueError as exc:
         raise UsageError(str(exc)) from None
-    options = DaemonOptions(
-        source=source, ref=ref, path=path, listen=listen, workers=workers,
-        interval=parse_seconds(interval, option="--interval"),
-        grace=parse_seconds(grace_period, option="--grace-period"),
-        db_url=normalize_db_url(db) if db else None,
-    )  # fmt: skip
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    every = parse_seconds(interval or ("2s" if follow_commits else "30s"), option="--interval")
+    grace = parse_seconds(grace_period, option="--grace-period")
+    if follow_commits and not source:
+        raise UsageError("--follow-commits needs --source (a folder in a Git repository)")
+    resolved = resolve_source(source, path=path, follow_commits=follow_commits) if source else None
     settings = Settings()
+    warning = check_exposure(host, api_token=settings.api_token, allow_anonymous=settings.allow_anonymous)
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    quiet_migrations()
+    listen_socket = bind_listen(host, port)  # before the store and the first sync: a busy port stops here
+    log = logging.getLogger("flowd.daemon")
+    if warning:
+        log.warning(warning)
     settings.home.mkdir(parents=True, exist_ok=True)
-    if not source:
-        click.echo("flowd: no --source (FLOWD_SOURCE): serving deployed flows without syncing", err=True)
+    db_url = normalize_db_url(db) if db else None
+    log.info("data: %s (FLOWD_HOME %s)", _redact(db_url or settings.db_url()), settings.home)
+    if resolved is None:
+        log.warning("no --source (FLOWD_SOURCE): serving deployed flows without syncing")
+    else:
+        log.info("source: %s", resolved.mode.describe())
+    options = DaemonOptions(
+        source=resolved.source if resolved else None, ref=ref, path=resolved.path if resolved else path,
+        listen=listen, workers=workers, interval=every, grace=grace, db_url=db_url,
+        listen_socket=listen_socket,
+    )  # fmt: skip
     return run_daemon(settings, options)
+
+
+def _redact(url: str) -> str:
+    """A database URL without its password."""
+    return re.sub(r"(://[^:/@]+:)[^@]*@", r"\1***@", url)

@@ -86,6 +86,7 @@ def _projected_ticks(source: str, now: Any) -> list[Any]:
 def overview(store: Any) -> dict[str, Any]:
     """The overview as data (``--json`` prints it as is)."""
     from daemon.clock import SystemClock
+    from daemon.sources.mode import mode_of
 
     now = SystemClock().now()
     syncs = store.syncs.latest(limit=1)
@@ -113,8 +114,12 @@ def overview(store: Any) -> dict[str, Any]:
     return {
         "source": {
             "source": last.source if last else None, "ref": last.ref if last else None,
+            "mode": mode_of(last.source).describe() if last and last.source else None,
             "lastSync": _iso(last.finished_at or last.started_at) if last else None,
-            "result": last.result if last else None, "commit": last.commit_applied if last else None,
+            "result": last.result if last else None,
+            # the commit read by the last sync; commitApplied: the newest one the deployed set fully matches
+            "commit": (last.commit_applied or last.commit_attempted) if last else None,
+            "commitApplied": last.commit_applied if last else None,
         },
         "daemon": {"alive": bool(daemons), "daemons": [{"id": d.daemon_id, "host": d.host, "pid": d.pid,
                                                          "lastSeen": _iso(d.last_seen)} for d in daemons]},
@@ -150,42 +155,62 @@ def flow_status(store: Any, ref: str, *, limit: int, state: str | None, revision
     return data
 
 
-def _print_overview(data: dict[str, Any]) -> None:
-    from rich.console import Console
-    from rich.table import Table
+def _source_lines(src: dict[str, Any]) -> list[str]:
+    """The source once (its ref only when the source text does not already carry it), its mode, and the
+    last sync with the commit it read."""
+    if not src["source"]:
+        return ["source: none synced yet"]
+    text = src["source"]
+    if src["ref"] and f" @ {src['ref']}" not in text:
+        text += f" @ {src['ref']}"
+    lines = [f"source: {text}"]
+    if src.get("mode"):
+        lines.append(f"mode: {src['mode']}")
+    commit = src.get("commit")
+    at = f"commit {commit[:12]}" if commit else "no commit (a folder)"
+    if commit and src.get("commitApplied") != commit:
+        at += " (read; its invalid files were not applied)"
+    lines.append(f"last sync: {src['lastSync'] or 'never'}, {src['result'] or '-'}, {at}")
+    return lines
 
-    console = Console(highlight=False)
-    src = data["source"]
-    console.print(
-        f"source: {src['source'] or '-'} ref {src['ref'] or '-'}; last sync {src['lastSync'] or 'never'} "
-        f"({src['result'] or '-'}, commit {src['commit'] or '-'})"
-    )
-    console.print(f"daemon: {'alive' if data['daemon']['alive'] else 'not running'}")
-    table = Table("flow", "revision", "sync", "next schedule", "last execution")
+
+def _print_overview(data: dict[str, Any]) -> None:
+    from daemon.cli.tables import console, print_table
+
+    out = console()
+    for line in _source_lines(data["source"]):
+        out.print(line, markup=False)
+    out.print(f"daemon: {'alive' if data['daemon']['alive'] else 'not running'}")
+    rows = []
     for f in data["flows"]:
         last = f["lastExecution"]
-        table.add_row(
+        rows.append([
             f"{f['namespace']}/{f['id']}", str(f["revision"]), f["syncState"], f["nextSchedule"] or "-",
             f"{last['state']} {last['startDate']}" if last else "-",
-        )  # fmt: skip
-    console.print(table)
-    for error in data["errors"]:
-        console.print(f"[red]invalid:[/red] {error.get('file')}:{error.get('line')}: {error.get('message')}")
+        ])  # fmt: skip
+    headers = ["flow", "revision", "sync", "next schedule", "last execution"]
+    print_table(out, headers, rows, keys={"flow"})
+    errors = [e for e in data["errors"] if e.get("severity", "error") == "error"]
+    warnings = [e for e in data["errors"] if e.get("severity") == "warning"]
+    for error in errors:
+        where = f"{error.get('file')}:{error.get('line')}" if error.get("file") else "sync"
+        out.print(f"[red]invalid:[/red] {where}: {error.get('message')}")
+    for warning in warnings:  # not a reason a file is invalid: said apart
+        out.print(
+            f"[yellow]warning:[/yellow] {warning.get('file')}:{warning.get('line')}: {warning.get('message')}"
+        )
 
 
 def _print_flow(data: dict[str, Any]) -> None:
-    from rich.console import Console
-    from rich.table import Table
+    from daemon.cli.tables import console, print_table
 
-    console = Console(highlight=False)
+    out = console()
     f = data["flow"]
-    console.print(f"[bold]{f['namespace']}/{f['id']}[/bold] revision {f['revision']} ({f['syncState']})")
-    table = Table("execution", "state", "start", "end")
-    for e in data["executions"]:
-        table.add_row(e["id"], e["state"], e["startDate"] or "-", e["endDate"] or "-")
-    console.print(table)
+    out.print(f"[bold]{f['namespace']}/{f['id']}[/bold] revision {f['revision']} ({f['syncState']})")
+    rows = [[e["id"], e["state"], e["startDate"] or "-", e["endDate"] or "-"] for e in data["executions"]]
+    print_table(out, ["execution", "state", "start", "end"], rows, keys={"execution"})
     for r in data.get("revisions", []):
-        console.print(
+        out.print(
             f"revision {r['revision']}: commit {r['commit'] or '-'} {r['created']}"
             f"{' (deleted)' if r['deleted'] else ''}"
         )

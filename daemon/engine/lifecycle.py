@@ -84,6 +84,8 @@ class Lifecycle(Persistence):
             labels_now = dict(execution.labels or {})
             view = ExecView(execution=execution, index=index, state=state, labels=labels_now)
             self.views[execution_id] = view
+            for hook in self.start_hooks:
+                hook(execution)
         if conn is not None:  # the loop plans it and writes its log line at its next step
             if rows is not None:
                 rows.append(execution)
@@ -274,6 +276,8 @@ class Lifecycle(Persistence):
             view.stopping = S.KILLED
         self.views[row.id] = view
         self._dirty.add(row.id)
+        for hook in self.start_hooks:
+            hook(row)
         return view
 
 

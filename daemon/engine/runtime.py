@@ -118,6 +118,8 @@ class Runtime:
         self._last_poll = 0.0
         # called with each execution row (its final state and outputs) once its end is committed
         self.end_hooks: list[Callable[[Execution], None]] = []
+        # called with each execution this executor starts running (created here, or loaded and adopted)
+        self.start_hooks: list[Callable[[Execution], None]] = []
 
     # --- implemented further up the chain -------------------------------------------------------------
     def create_execution(

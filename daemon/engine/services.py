@@ -28,7 +28,10 @@ class Secrets:
             return plain
         encoded = self._environ.get(f"SECRET_{name}")
         if encoded is None:
-            raise TaskError(f"secret '{name}' is not defined (set SECRET_{name} base64-encoded)")
+            raise TaskError(
+                f"secret '{name}' is not set in the daemon's environment (SECRET_{name}, base64-encoded, or "
+                f"FLOWD_SECRET_{name} in plain text; with no daemon running, in flowd execute's environment)"
+            )
         try:
             return base64.b64decode(encoded.strip(), validate=False).decode()
         except (binascii.Error, UnicodeDecodeError) as exc:

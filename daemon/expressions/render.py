@@ -13,6 +13,7 @@ from jinja2 import Template, nodes, pass_context
 from jinja2.exceptions import SecurityError, TemplateSyntaxError, UndefinedError
 from jinja2.runtime import Context
 
+from daemon.errors import FlowdError
 from daemon.expressions.environment import build_environment
 from daemon.expressions.errors import ExpressionError, ExpressionSyntaxError
 from daemon.expressions.references import format_path, missing_prefix, public_path, variable_paths
@@ -45,15 +46,22 @@ def render(template: str, context: Mapping[str, Any]) -> str:
     except ExpressionError as exc:
         if exc.expression is None:
             exc.expression = template
+        missing = _first_missing(template, context) if "type Missing" in exc.message else None
+        if missing is not None:  # a filter or function was handed a missing variable: name the variable
+            message = explain_missing(f"Missing variable: '{missing}'", template, context)
+            raise ExpressionError(message, expression=template) from None
         raise
     except MissingVariableError as exc:
-        raise ExpressionError(_missing_message(template, exc, context), expression=template) from None
+        message = explain_missing(_missing_message(template, exc, context), template, context)
+        raise ExpressionError(message, expression=template) from None
     except SecurityError as exc:
         raise ExpressionError(f"not allowed: {exc}", expression=template) from None
     except UndefinedError as exc:
         raise ExpressionError(str(exc), expression=template) from None
     except RecursionError:
         raise ExpressionError("expression nests too deeply", expression=template) from None
+    except FlowdError as exc:  # a service an expression called (secret('X') not set): its own message
+        raise ExpressionError(exc.message, expression=template) from None
     except Exception as exc:  # any other failure is the expression's (bad operand types, division by 0...)
         raise ExpressionError(f"{type(exc).__name__}: {exc}", expression=template) from exc
 
@@ -155,6 +163,26 @@ def _missing_message(template: str, exc: MissingVariableError, context: Mapping[
     if exc.name is not None:
         return f"Missing variable: '{exc.name}'"
     return f"Missing variable: {exc}"
+
+
+def _first_missing(template: str, context: Mapping[str, Any]) -> str | None:
+    """The first unguarded variable path of ``template`` that ``context`` lacks."""
+    try:
+        for path, guarded in variable_paths(_parse(template), ENV.globals):
+            prefix = None if guarded else missing_prefix(path, context)
+            if prefix is not None:
+                return format_path(prefix)
+    except ExpressionSyntaxError:
+        pass
+    return None
+
+
+def explain_missing(message: str, template: str, context: Mapping[str, Any]) -> str:
+    """Say why a variable is missing where flowd knows (the environment behind ``envs``, a flow started by
+    hand that reads ``trigger``), and name the expression it was read in."""
+    from daemon.expressions.missing import explain
+
+    return explain(message, template, context)
 
 
 def _render_again(context: Context, value: Any, *, recursive: bool) -> Any:

@@ -4,6 +4,11 @@ Pydantic's schema is post-processed so it stands alone: draft 2020-12 ``$schema`
 trigger's ``type`` is an enum of its canonical and legacy names (so an unknown type matches no branch),
 the Kestra properties flowd accepts but ignores are allowed, so are the seed dialect's old property names
 where the model renames them, and pydantic's cosmetic titles are dropped.
+
+A task's required properties, other than ``id``, ``type`` and its child tasks, are not required by the
+schema: the flow's ``pluginDefaults`` may supply them (a PostgreSQL ``Queries`` task without ``url`` when
+the defaults give one), and a schema cannot see the defaults from inside a task. ``flowd validate`` still
+checks every task after merging its defaults.
 """
 
 from __future__ import annotations
@@ -54,6 +59,8 @@ _EITHER = {
     "HttpDownloadTask": ("uri", "url"),
     "ForEachTask": ("values", "value"),
 }
+# required task properties the schema keeps: a task's identity and its child tasks
+_STRUCTURAL = frozenset({"id", "type", "tasks", "then", "errors", "finally"})
 _LABELS = {
     "anyOf": [
         {"type": "object", "additionalProperties": {"type": ["string", "number", "boolean", "null"]}},
@@ -94,6 +101,8 @@ def flow_schema() -> dict[str, Any]:
         definition = defs[def_name]
         definition["required"] = [r for r in definition.get("required", []) if r != current]
         definition["anyOf"] = [{"required": [current]}, {"required": [old]}]
+    for cls in TASK_CLASSES.values():
+        _leave_to_plugin_defaults(defs[cls.__name__])
     _case_insensitive_enums(defs)
     _allow_ignored(schema, FLOW_IGNORED | {"taskDefaults"})
     schema["properties"]["taskDefaults"] = schema["properties"]["pluginDefaults"]
@@ -118,6 +127,13 @@ def _allow_ignored(definition: dict[str, Any], names: frozenset[str] | set[str])
         definition["properties"].setdefault(
             name, {"description": "accepted for Kestra compatibility; ignored by flowd"}
         )
+
+
+def _leave_to_plugin_defaults(definition: dict[str, Any]) -> None:
+    """Drop the required properties that ``pluginDefaults`` may supply (see the module docstring)."""
+    required = definition.get("required", [])
+    definition["required"] = [name for name in required if name in _STRUCTURAL]
+    definition.pop("anyOf", None)  # "uri or its old name url": either may come from the defaults too
 
 
 def _case_insensitive_enums(defs: dict[str, Any]) -> None:

@@ -44,8 +44,14 @@ def plan_lines(plan: Plan) -> list[str]:
     for uid in plan.orphaned:
         lines.append(f"  ? leave   {uid}  (not in the source; pruning is off)")
     if plan.invalid:
+        # errors are why a file is invalid; its warnings are listed apart, as flowd validate says them
+        diagnostics = plan.diagnostics()
         lines.append("Invalid files (not applied):")
-        lines.extend(d.render() for d in plan.diagnostics())
+        lines.extend(d.render() for d in diagnostics if d.severity == "error")
+        warnings = [d.render() for d in diagnostics if d.severity != "error"]
+        if warnings:
+            lines.append("Warnings in those files (not why they are invalid):")
+            lines.extend(warnings)
     if plan.refused:
         lines.append(f"Refused: {plan.refused}")
     return lines

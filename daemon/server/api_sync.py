@@ -18,6 +18,12 @@ from daemon.server.api_auth import push_hook_allowed, require_token
 from daemon.server.api_executions import services_of
 from daemon.server.services import Services
 
+WEBHOOK_DISABLED = (
+    "the push webhook is disabled: this daemon has no FLOWD_WEBHOOK_SECRET. To enable it, set "
+    "FLOWD_WEBHOOK_SECRET in the daemon's environment and give the same secret to the GitHub/GitLab "
+    "webhook (or call it with the API token)"
+)
+
 log = logging.getLogger(__name__)
 
 router = APIRouter(prefix="/api/v1/sync", tags=["sync"])
@@ -85,6 +91,8 @@ async def push_hook(request: Request, background: BackgroundTasks) -> dict[str, 
         webhook_secret=services.settings.webhook_secret,
         api_token=services.settings.api_token,
     )
+    if not allowed and not services.settings.webhook_secret:
+        raise HTTPException(status.HTTP_401_UNAUTHORIZED, detail=WEBHOOK_DISABLED)
     if not allowed:
         raise HTTPException(status.HTTP_401_UNAUTHORIZED, detail="wrong or missing webhook signature")
     if request.headers.get("x-github-event") == "ping":

@@ -28,6 +28,7 @@ from daemon.reconcile import Reconciler, SyncOutcome
 from daemon.schedule.flow_triggers import FlowTriggerHook
 from daemon.schedule.scheduler import Scheduler, changes_flows
 from daemon.server.counters import Counters
+from daemon.server.execution_log import ExecutionLog
 from daemon.server.heartbeat import HeartbeatLoop, release_gone
 from daemon.server.services import Services
 from daemon.server.sync_loop import SyncLoop
@@ -51,6 +52,8 @@ class DaemonOptions:
     workers: int = 8
     grace: float = 30.0
     db_url: str | None = None
+    # bound by ``flowd run`` before anything else starts (daemon/server/startup.py); None: uvicorn binds
+    listen_socket: Any = None
 
 
 def split_listen(listen: str) -> tuple[str, int]:
@@ -139,6 +142,9 @@ class Daemon:
             on_created=lambda _id: self._created("flow"),
         )  # fmt: skip
         executor.end_hooks.append(self._ended)
+        execution_log = ExecutionLog(services.store)
+        executor.start_hooks.append(execution_log.started)
+        executor.end_hooks.append(execution_log.ended)
         executor.end_hooks.append(self.flow_triggers)
         self.sync_loop: SyncLoop | None = None
         if services.reconciler is not None:
@@ -196,7 +202,7 @@ class Daemon:
         )
         executor_stop = asyncio.Event()
         tasks = [
-            asyncio.ensure_future(server.serve()),
+            asyncio.ensure_future(server.serve(sockets=_sockets(self.options))),
             asyncio.ensure_future(executor.serve(executor_stop)),
             asyncio.ensure_future(self.scheduler.run(self.stop)),
             asyncio.ensure_future(self.heartbeat.run(self.stop)),
@@ -236,6 +242,10 @@ class Daemon:
         while executor.busy and time.monotonic() < deadline:
             await asyncio.sleep(0.05)
         await asyncio.sleep(0.1)  # one more executor step commits the KILLED states
+
+
+def _sockets(options: DaemonOptions) -> list[Any] | None:
+    return [options.listen_socket] if options.listen_socket is not None else None
 
 
 def _date(text: str) -> Any:

@@ -51,7 +51,7 @@ class SyncLoop:
         self._requested: asyncio.Event | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
         self.failures = 0
-        self._last_problems: frozenset[str] = frozenset()
+        self._last_problems: frozenset[tuple[bool, str]] = frozenset()
 
     def watch_root(self) -> Path | None:
         """The folder to watch: a local folder source's flow folder; None for Git."""
@@ -114,13 +114,15 @@ class SyncLoop:
                 await asyncio.to_thread(watcher.stop)
 
 
-def _log_outcome(outcome: SyncOutcome, known: frozenset[str]) -> frozenset[str]:
+def _log_outcome(outcome: SyncOutcome, known: frozenset[tuple[bool, str]]) -> frozenset[tuple[bool, str]]:
     """Log a sync that changed something, and each invalid-file error not logged by the previous sync.
 
     Returns the errors of this sync, so an unchanged broken file is not logged again every interval.
     """
+    kept = {k.invalid_path for k in outcome.plan.kept} if outcome.plan else set()
+    # only a file whose flow is deployed has a revision that keeps running; warnings never make a file invalid
     problems = frozenset(
-        diagnostic.render()
+        (bad.path in kept, diagnostic.render())
         for bad in (outcome.plan.invalid if outcome.plan else ())
         for diagnostic in bad.diagnostics
         if diagnostic.severity == "error"
@@ -130,6 +132,9 @@ def _log_outcome(outcome: SyncOutcome, known: frozenset[str]) -> frozenset[str]:
         where = f" at {outcome.commit[:12]}" if outcome.commit else ""
         summary = ", ".join(f"{v} {k}" for k, v in sorted(changed.items()))
         log.info("sync %s%s: %s", outcome.result, where, summary)
-    for text in sorted(problems - known):
-        log.warning("invalid flow file (the deployed revision keeps running): %s", text)
+    for deployed, text in sorted(problems - known):
+        if deployed:
+            log.warning("invalid flow file (its deployed revision keeps running): %s", text)
+        else:
+            log.warning("invalid flow file (not deployed until it is fixed): %s", text)
     return problems

@@ -94,5 +94,9 @@ def watch_folder(
     root: Path, on_change: Callable[[], None], *, debounce: float = DEBOUNCE_SECONDS
 ) -> Stoppable:
     """Call ``on_change()`` (from a background thread) once a burst of yml/yaml changes under ``root`` has
-    been quiet for ``debounce`` seconds: creations, modifications, renames (either name) and deletions."""
-    return FolderWatch(Path(root), on_change, debounce)
+    been quiet for ``debounce`` seconds: creations, modifications, renames (either name) and deletions.
+
+    The root is made absolute first: watchdog's events carry absolute paths, and under a relative root
+    (``flowd run --source .``) it drops each of them as "not under watched root", leaving only the rescan.
+    Changes inside ``.git`` are ignored."""
+    return FolderWatch(Path(root).expanduser().resolve(), on_change, debounce)

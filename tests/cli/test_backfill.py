@@ -85,3 +85,12 @@ def test_usage_errors_exit_2(deployed: str, store: Store, args: list[str], messa
     code, output = invoke(deployed, *args)
     assert code == 2 and message in output
     assert store.executions.list(namespace="test.backfill") == []
+
+
+def test_prints_each_execution_id_with_its_tick_date(deployed: str, store: Store) -> None:
+    code, output = invoke(deployed, "test.backfill/nightly", "--start", "2024-03-01", "--end", "2024-03-03")
+    assert code == 0, output
+    rows = store.executions.list(namespace="test.backfill", flow_id="nightly")
+    printed = {line.split()[0]: line.split()[1] for line in output.splitlines() if line.split()[0] in
+               {r.id for r in rows}}  # fmt: skip
+    assert printed == {r.id: (r.trigger or {})["variables"]["date"] for r in rows}

@@ -206,7 +206,7 @@ class TestStrictUndefined:
     def test_missing_input_message(self) -> None:
         with pytest.raises(ExpressionError) as info:
             r("x {{ inputs.foo }}")
-        assert str(info.value) == "Missing variable: 'inputs.foo'"
+        assert str(info.value) == "Missing variable: 'inputs.foo' (in {{ inputs.foo }})"
         assert info.value.expression == "x {{ inputs.foo }}"
         assert isinstance(info.value, FlowdError)
 

@@ -98,3 +98,47 @@ def test_check_jsonschema_cli(tmp_path: Path) -> None:
     run = subprocess.run([tool, "--schemafile", str(COMMITTED), str(bad)], capture_output=True, text=True)
     assert run.returncode == 1, run.stdout + run.stderr
     assert "bad.yml" in run.stdout
+
+
+PLUGIN_DEFAULTS_FLOW = """\
+id: load
+namespace: company.team
+tasks:
+  - id: create
+    type: io.kestra.plugin.jdbc.postgresql.Queries
+    sql: CREATE TABLE IF NOT EXISTS t (x int)
+  - id: hello
+    type: io.kestra.plugin.core.http.Request
+pluginDefaults:
+  - type: io.kestra.plugin.jdbc.postgresql
+    values:
+      url: jdbc:postgresql://localhost:5432/db
+  - type: io.kestra.plugin.core.http.Request
+    values:
+      uri: https://example.com
+"""
+
+
+def test_properties_plugin_defaults_supply_are_not_required() -> None:
+    assert list(validator().iter_errors(load_yaml(PLUGIN_DEFAULTS_FLOW).data)) == []
+
+
+def test_check_jsonschema_accepts_a_flow_using_plugin_defaults(tmp_path: Path) -> None:
+    flow = tmp_path / "load.yml"
+    flow.write_text(PLUGIN_DEFAULTS_FLOW)
+    result = subprocess.run(
+        [sys.executable, "-m", "check_jsonschema", "--schemafile", str(COMMITTED), str(flow)],
+        capture_output=True,
+        text=True,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_flowd_still_checks_the_merged_task() -> None:
+    from daemon.language.validate import validate_text
+
+    without_defaults = PLUGIN_DEFAULTS_FLOW.split("pluginDefaults:")[0]
+    result = validate_text(without_defaults, "load.yml")
+    errors = [d for d in result.diagnostics if d.severity == "error"]
+    assert {d.path.split(".")[-1] for d in errors} >= {"url", "uri"}, [d.render() for d in errors]
+    assert validate_text(PLUGIN_DEFAULTS_FLOW, "load.yml").flow is not None

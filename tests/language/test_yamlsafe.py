@@ -3,6 +3,7 @@ from __future__ import annotations
 import tracemalloc
 
 import pytest
+import yaml
 
 from daemon.language.yamlsafe import YamlLoadError, format_path, load_yaml
 
@@ -108,11 +109,32 @@ def test_format_path() -> None:
     assert format_path(()) == ""
 
 
+def refused_for_nesting(text: str) -> bool:
+    """The behaviour, whoever words it (flowd's own depth check or PyYAML's newer built-in limit): one error
+    on the file, about nesting, and no crash."""
+    with pytest.raises(YamlLoadError) as info:
+        load_yaml(text, "f.yml")
+    (diag,) = info.value.diagnostics
+    return diag.severity == "error" and diag.file == "f.yml" and "nest" in diag.message.lower()
+
+
 @pytest.mark.parametrize("depth", [150, 200_000])
 def test_deep_nesting_is_refused_not_a_crash(depth: int) -> None:
     # 200,000 levels overflow libyaml's C stack (a segfault) unless refused before composing
-    text = fatal("a: " + "[" * depth + "]" * depth + "\n")
-    assert "nesting is deeper than 100 levels" in text
+    assert refused_for_nesting("a: " + "[" * depth + "]" * depth + "\n")
+
+
+def test_a_nesting_limit_worded_by_pyyaml_is_refused_too(monkeypatch: pytest.MonkeyPatch) -> None:
+    # newer PyYAML releases stop deep documents themselves, before flowd's check words it
+    import daemon.language.yamlsafe as yamlsafe
+
+    def pyyaml_refuses(text: str, limit: int) -> None:
+        raise yaml.parser.ParserError(
+            None, None, "exceeded maximum nesting depth", yaml.Mark("f", 0, 0, 3, None, None)
+        )
+
+    monkeypatch.setattr(yamlsafe, "_check_depth", pyyaml_refuses)
+    assert refused_for_nesting("a: " + "[" * 150 + "]" * 150 + "\n")
 
 
 def test_moderate_nesting_loads() -> None:

@@ -156,3 +156,16 @@ def test_push_hook_without_a_secret_needs_the_api_token(store: Store, tmp_path: 
         )
         assert authorized.status_code == 202
         assert _deployed(running)
+
+
+def test_push_hook_without_a_secret_says_it_is_disabled_and_how_to_enable_it(
+    store: Store, tmp_path: Path
+) -> None:
+    with api(store, tmp_path) as running:
+        response = running.client.post(
+            "/api/v1/sync/webhook", content=b"{}", headers={"X-Hub-Signature-256": "sha256=00"}
+        )
+        assert response.status_code == 401
+        detail = response.text
+        assert "disabled" in str(detail) and "FLOWD_WEBHOOK_SECRET" in str(detail)
+        assert "signature" not in str(detail).split("disabled")[0]
