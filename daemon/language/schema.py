@@ -95,7 +95,7 @@ def flow_schema() -> dict[str, Any]:
         definition["required"] = [r for r in definition.get("required", []) if r != current]
         definition["anyOf"] = [{"required": [current]}, {"required": [old]}]
     _case_insensitive_enums(defs)
-    _allow_ignored(schema, FLOW_IGNORED | {"taskDefaults"})
+    _allow_ignored(schema, FLOW_IGNORED | {"taskDefaults", "extend"})
     schema["properties"]["taskDefaults"] = schema["properties"]["pluginDefaults"]
     _relax_labels(schema, defs)
     _drop_titles(schema)

@@ -19,7 +19,7 @@ from typing_extensions import TypeAliasType
 
 from daemon.errors import Diagnostic
 from daemon.language.aliases import CONDITION_ALIASES, TASK_ALIASES, TRIGGER_ALIASES, legacy_warning
-from daemon.language.common import ID_PATTERN, NAMESPACE_PATTERN
+from daemon.language.common import ID_PATTERN, INPUT_ID_PATTERN, NAMESPACE_PATTERN
 from daemon.language.model import FLOW_IGNORED, TRIGGER_CLASSES, Flow, TriggerBase
 from daemon.language.task_base import TaskBase
 from daemon.language.tasks import SUPPORTED_TASK_TYPES, ignored_properties
@@ -187,6 +187,11 @@ def _pattern_message(value: str, pattern: str) -> str:
     if pattern == ID_PATTERN:
         return (
             f"'{value}' is not a valid id: use letters, digits, '_' and '-', starting with a letter or digit"
+        )
+    if pattern == INPUT_ID_PATTERN:
+        return (
+            f"'{value}' is not a valid input id: use letters, digits, '_', '-' and '.', "
+            "starting with a letter or digit"
         )
     if pattern == NAMESPACE_PATTERN:
         return f"'{value}' is not a valid namespace: use lowercase letters, digits, '.', '_' and '-'"

@@ -61,7 +61,7 @@ def test_task_type_is_an_enum_of_canonical_and_legacy_names() -> None:
     assert log["properties"]["type"]["enum"][0] == "io.kestra.plugin.core.log.Log"
     assert "io.kestra.core.tasks.log.Log" in log["properties"]["type"]["enum"]
     assert log["additionalProperties"] is False
-    assert "workerGroup" in log["properties"]
+    assert "logToFile" in log["properties"] and "workerGroup" not in log["properties"]
 
 
 @pytest.mark.parametrize("text", [GOOD, SEED_DIALECT, PUBLISHER])

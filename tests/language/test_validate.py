@@ -81,12 +81,12 @@ def test_unknown_property_in_nested_model_and_flow() -> None:
 
 def test_ignored_kestra_property_is_a_warning() -> None:
     d = only(
-        flow("- id: t\n  type: io.kestra.plugin.core.log.Log\n  message: hi\n  workerGroup: gpu\n"), "warning"
+        flow("- id: t\n  type: io.kestra.plugin.core.log.Log\n  message: hi\n  logToFile: true\n"), "warning"
     )
-    assert d.message == "'workerGroup' is accepted but ignored by flowd"
-    assert (d.line, d.path) == (7, "tasks[0].workerGroup")
+    assert d.message == "'logToFile' is accepted but ignored by flowd"
+    assert (d.line, d.path) == (7, "tasks[0].logToFile")
     assert validate_text(
-        flow("- id: t\n  type: io.kestra.plugin.core.log.Log\n  message: hi\n  workerGroup: gpu\n")
+        flow("- id: t\n  type: io.kestra.plugin.core.log.Log\n  message: hi\n  logToFile: true\n")
     ).ok
 
 

@@ -1,0 +1,144 @@
+"""Kestra's older forms and the properties flowd reports on Kestra's terms, read from the raw YAML data.
+
+- old forms that still work get a warning naming the current form (never an error): input ``name``,
+  ``{{ secret.X }}``;
+- blueprint catalogue metadata (``extend``) is ignored with a warning;
+- ``workerGroup`` is a Kestra Enterprise feature and ``listeners`` were removed from Kestra: both are errors
+  that say so (not "unknown property");
+- Schedule trigger properties flowd does not evaluate are warned about by name, never silently ignored.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from typing import Any
+
+from daemon.errors import Diagnostic, Severity
+from daemon.language.aliases import CONDITION_ALIASES, TRIGGER_ALIASES, canonical
+from daemon.language.task_base import ENTERPRISE_ONLY
+from daemon.language.yamlsafe import Marks, Path, format_path
+
+SCHEDULE = "io.kestra.plugin.core.trigger.Schedule"
+WEBHOOK = "io.kestra.plugin.core.trigger.Webhook"
+_OLD_SECRET = re.compile(r"(?<![\w.])secret\.([A-Za-z_][A-Za-z0-9_]*)")
+_ENTERPRISE = (
+    "'{key}' is a Kestra Enterprise feature (worker groups); flowd, like Kestra's open-source edition, "
+    "does not have it: remove it"
+)
+_WEBHOOK_WAIT = {
+    "wait": "flowd answers a webhook call at once with the execution",
+    "returnOutputs": "flowd answers a webhook call at once, without outputs",
+    "responseContentType": "flowd answers a webhook call with JSON",
+}
+
+
+def dialect_diagnostics(data: dict[str, Any], marks: Marks, file: str) -> list[Diagnostic]:
+    """Diagnostics for old forms, Kestra-edition properties and unevaluated schedule properties."""
+    out: list[Diagnostic] = []
+
+    def add(
+        path: Path, severity: Severity, message: str, *, key: bool = True, hint: str | None = None
+    ) -> None:
+        line, column = marks.key(path) if key else marks.value(path)
+        out.append(Diagnostic(file, line, column, severity, format_path(path), message, hint))
+
+    if "extend" in data:
+        add(("extend",), "warning", "'extend' is blueprint catalogue metadata; flowd ignores it")
+    if "listeners" in data:
+        add(
+            ("listeners",),
+            "error",
+            "'listeners' were removed from Kestra",
+            hint="use a Flow trigger in another flow, or this flow's 'errors' / 'afterExecution' tasks",
+        )
+    for path in _enterprise_paths(data):
+        add(path, "error", _ENTERPRISE.format(key=path[-1]))
+    inputs = data.get("inputs")
+    for index, item in enumerate(inputs if isinstance(inputs, list) else []):
+        if isinstance(item, dict) and "name" in item and "id" not in item:
+            add(("inputs", index, "name"), "warning", "'name' is the old form of an input's 'id'; use 'id'")
+    for path, text in _strings(data, ()):
+        for match in _OLD_SECRET.finditer(text):
+            add(
+                path,
+                "warning",
+                f"'secret.{match.group(1)}' is the old form; "
+                f"the current form is \"secret('{match.group(1)}')\"",
+                key=False,
+            )
+    triggers = data.get("triggers")
+    for index, trigger in enumerate(triggers if isinstance(triggers, list) else []):
+        if isinstance(trigger, dict):
+            _trigger(trigger, ("triggers", index), add)
+    return out
+
+
+def _trigger(trigger: dict[str, Any], path: Path, add: Any) -> None:
+    kind = trigger.get("type")
+    kind = canonical(kind, TRIGGER_ALIASES) if isinstance(kind, str) else None
+    if kind == WEBHOOK:
+        for key, why in _WEBHOOK_WAIT.items():
+            if trigger.get(key) not in (None, False):
+                add((*path, key), "warning", f"'{key}' is accepted but ignored by flowd: {why}")
+    if kind != SCHEDULE:
+        return
+    if "backfill" in trigger and trigger["backfill"] is not None:
+        add(
+            (*path, "backfill"),
+            "warning",
+            "'backfill' is accepted but ignored by flowd",
+            hint="run 'flowd backfill' for a range of past ticks",
+        )
+    for key in ("conditions", "scheduleConditions"):
+        conditions = trigger.get(key)
+        for index, condition in enumerate(conditions if isinstance(conditions, list) else []):
+            _schedule_condition(condition, (*path, key, index), add)
+
+
+def _schedule_condition(condition: Any, path: Path, add: Any) -> None:
+    from daemon.schedule.conditions import EVALUATED, condition_problem
+
+    if not isinstance(condition, dict) or not isinstance(condition.get("type"), str):
+        return
+    kind = canonical(condition["type"], CONDITION_ALIASES)
+    if kind not in EVALUATED:
+        add(
+            (*path, "type"),
+            "warning",
+            f"condition '{kind.rsplit('.', 1)[-1]}' is not evaluated on a Schedule by flowd: "
+            "the schedule fires as if it were absent",
+            key=False,
+        )
+        return
+    problem = condition_problem(condition)
+    if problem is not None:
+        add(path, "error", problem, key=False)
+        return
+    for index, inner in enumerate(condition.get("conditions") or []):
+        _schedule_condition(inner, (*path, "conditions", index), add)
+
+
+def _enterprise_paths(data: dict[str, Any]) -> Iterator[Path]:
+    from daemon.language.structure import raw_tasks
+
+    for key in ENTERPRISE_ONLY:
+        if key in data:
+            yield (key,)
+    for path, task in raw_tasks(data):
+        for key in ENTERPRISE_ONLY:
+            if key in task:
+                yield (*path, key)
+
+
+def _strings(node: Any, path: Path) -> Iterator[tuple[Path, str]]:
+    if isinstance(node, str):
+        if "secret." in node and "{" in node:
+            yield path, node
+    elif isinstance(node, dict):
+        for key, value in node.items():
+            if key not in ("description", "displayName"):
+                yield from _strings(value, (*path, key))
+    elif isinstance(node, list):
+        for index, value in enumerate(node):
+            yield from _strings(value, (*path, index))
