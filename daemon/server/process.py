@@ -75,7 +75,7 @@ def build_services(settings: Settings, options: DaemonOptions, *, clock: Clock |
             options.source, cache_dir=settings.repos_dir, ref=options.ref, path=options.path,
             token=settings.git_token, ssh_key=settings.git_ssh_key,
         )  # fmt: skip
-        reconciler = Reconciler(store, source, ref=options.ref, clock=clock)
+        reconciler = Reconciler(store, source, ref=options.ref, clock=clock, strict=settings.strict)
     return Services(settings=settings, store=store, executor=executor, reconciler=reconciler, clock=clock)
 
 

@@ -104,7 +104,7 @@ def test_unsupported_task_type_suggests_and_points_to_docs() -> None:
     assert d.message == "unsupported task type 'io.kestra.plugin.core.log.Logg'"
     assert d.hint is not None
     assert (
-        "did you mean 'io.kestra.plugin.core.log.Log'?" in d.hint and "docs/kestra-compatibility.md" in d.hint
+        "did you mean 'io.kestra.plugin.core.log.Log'?" in d.hint and "flowd plugins" in d.hint
     )
 
 

@@ -352,10 +352,10 @@ def test_rule_invalid_timezone_and_duration() -> None:
 
 
 def test_rule_unknown_type_points_to_the_compatibility_table() -> None:
-    """Kestra: 'Invalid type' for a type no plugin provides; flowd names its compatibility table."""
+    """Kestra: 'Invalid type' for a type no plugin provides; flowd points to 'flowd plugins'."""
     error = only_error("tasks:\n  - id: t\n    type: io.kestra.plugin.core.storage.Concat\n    files: []\n")
     assert "unsupported task type" in error.message
-    assert "docs/kestra-compatibility.md" in (error.hint or "")
+    assert "flowd plugins" in (error.hint or "")
     legacy = errors("tasks:\n  - id: t\n    type: io.kestra.core.tasks.storages.Concat\n    files: []\n")
     assert "now named 'io.kestra.plugin.core.storage.Concat'" in legacy[0].message
 
@@ -391,4 +391,4 @@ def test_cli_accepts_the_valid_etl_and_rejects_an_unsupported_type(tmp_path: Pat
     bad = CliRunner().invoke(cli, ["validate", str(tmp_path)])
     assert bad.exit_code == 1
     assert "unsupported task type 'io.kestra.plugin.core.log.Fetch'" in bad.output
-    assert "docs/kestra-compatibility.md" in bad.output
+    assert "flowd plugins" in bad.output
