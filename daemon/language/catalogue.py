@@ -30,7 +30,7 @@ _SAMPLES: dict[str, str] = {
     "script": "print('hello')",
     "duration": "PT5S",
     "key": "my_key",
-    "value": '"{{ inputs.choice }}"',
+    "value": '"{{ execution.state }}"',
     "values": "[a, b]",
     "condition": '"{{ inputs.enabled }}"',
     "namespace": "company.team",
@@ -42,6 +42,9 @@ _SAMPLES: dict[str, str] = {
     "dates": '\n    - "2030-01-01T09:00:00Z"',
 }
 _CHILD = '\n    - id: child\n      type: io.kestra.plugin.core.log.Log\n      message: "inside"'
+_DAG_CHILD = (
+    '\n    - task:\n        id: child\n        type: io.kestra.plugin.core.log.Log\n        message: "inside"'
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -71,12 +74,18 @@ class Entry:
         for prop in self.properties:
             if not prop.required:
                 continue
-            if prop.name in ("tasks", "then") or (prop.name == "cases" and self.kind == "task"):
+            if self.type.endswith(".flow.Dag") and prop.name == "tasks":
+                sample = _DAG_CHILD
+            elif prop.name in ("tasks", "then"):
                 sample = _CHILD
             else:
                 sample = _SAMPLES.get(prop.name, "...")
             gap = "" if sample.startswith("\n") else " "
             lines.append(f"{prop.name}:{gap}{sample}".replace("\n    ", "\n  "))
+        if self.type.endswith(".flow.Switch"):
+            lines.append(
+                'cases:\n  RUNNING:\n    - id: child\n      type: io.kestra.plugin.core.log.Log\n      message: "inside"'
+            )
         return "\n".join(lines)
 
     def as_dict(self) -> dict[str, Any]:
