@@ -83,9 +83,7 @@ class Entry:
             gap = "" if sample.startswith("\n") else " "
             lines.append(f"{prop.name}:{gap}{sample}".replace("\n    ", "\n  "))
         if self.type.endswith(".flow.Switch"):
-            lines.append(
-                'cases:\n  RUNNING:\n    - id: child\n      type: io.kestra.plugin.core.log.Log\n      message: "inside"'
-            )
+            lines.append("cases:\n  RUNNING:" + _CHILD)
         return "\n".join(lines)
 
     def as_dict(self) -> dict[str, Any]:

@@ -283,7 +283,8 @@ def test_legacy_input_name_secret_dot_and_jdbc_query_warn() -> None:
 def test_unevaluated_schedule_condition_is_a_warning_naming_it() -> None:
     result = accepted(
         "tasks:\n" + LOG + "triggers:\n  - id: s\n    type: io.kestra.plugin.core.trigger.Schedule\n"
-        "    cron: '0 9 * * *'\n    conditions:\n      - type: io.kestra.plugin.core.condition.PublicHoliday\n"
+        "    cron: '0 9 * * *'\n    conditions:\n"
+        "      - type: io.kestra.plugin.core.condition.PublicHoliday\n"
         "      - type: io.kestra.plugin.core.condition.DayWeek\n        dayOfWeek: MONDAY\n"
     )
     assert "PublicHoliday" in warned(result, "not evaluated").message
