@@ -20,6 +20,8 @@ from daemon.language.task_base import ENTERPRISE_ONLY
 from daemon.language.yamlsafe import Marks, Path, format_path
 
 SCHEDULE = "io.kestra.plugin.core.trigger.Schedule"
+SCHEDULES = (SCHEDULE, "io.kestra.plugin.core.trigger.ScheduleOnDates")
+_TRIGGER_DATE = re.compile(r"^\{\{\s*trigger\.date\s*\}\}$")
 WEBHOOK = "io.kestra.plugin.core.trigger.Webhook"
 _OLD_SECRET = re.compile(r"(?<![\w.])secret\.([A-Za-z_][A-Za-z0-9_]*)")
 _ENTERPRISE = (
@@ -81,7 +83,14 @@ def _trigger(trigger: dict[str, Any], path: Path, add: Any) -> None:
         for key, why in _WEBHOOK_WAIT.items():
             if trigger.get(key) not in (None, False):
                 add((*path, key), "warning", f"'{key}' is accepted but ignored by flowd: {why}")
-    if kind != SCHEDULE:
+    if trigger.get("stopAfter"):
+        add(
+            (*path, "stopAfter"),
+            "warning",
+            "'stopAfter' is accepted but not evaluated by flowd: the trigger is not disabled after them",
+            hint="disable the trigger (disabled: true) by hand when needed",
+        )
+    if kind not in SCHEDULES:
         return
     if "backfill" in trigger and trigger["backfill"] is not None:
         add(
@@ -115,6 +124,14 @@ def _schedule_condition(condition: Any, path: Path, add: Any) -> None:
     if problem is not None:
         add(path, "error", problem, key=False)
         return
+    when = condition.get("date")
+    if when is not None and not (isinstance(when, str) and _TRIGGER_DATE.match(when.strip())):
+        add(
+            (*path, "date"),
+            "warning",
+            "flowd tests schedule conditions on the tick date ('{{ trigger.date }}'); this 'date' is ignored",
+            key=False,
+        )
     for index, inner in enumerate(condition.get("conditions") or []):
         _schedule_condition(inner, (*path, "conditions", index), add)
 

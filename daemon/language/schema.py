@@ -94,6 +94,9 @@ def flow_schema() -> dict[str, Any]:
         definition = defs[def_name]
         definition["required"] = [r for r in definition.get("required", []) if r != current]
         definition["anyOf"] = [{"required": [current]}, {"required": [old]}]
+    for prop in ("cases", "defaults"):  # Kestra's ``defaults: null`` (the model reads it as none)
+        switch = defs["SwitchTask"]["properties"][prop]
+        defs["SwitchTask"]["properties"][prop] = {"anyOf": [switch, {"type": "null"}]}
     _case_insensitive_enums(defs)
     _allow_ignored(schema, FLOW_IGNORED | {"taskDefaults", "extend"})
     schema["properties"]["taskDefaults"] = schema["properties"]["pluginDefaults"]

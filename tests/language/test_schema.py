@@ -98,3 +98,20 @@ def test_check_jsonschema_cli(tmp_path: Path) -> None:
     run = subprocess.run([tool, "--schemafile", str(COMMITTED), str(bad)], capture_output=True, text=True)
     assert run.returncode == 1, run.stdout + run.stderr
     assert "bad.yml" in run.stdout
+
+
+def test_schema_takes_kestras_null_switch_defaults() -> None:
+    data = {
+        "id": "f",
+        "namespace": "a.b",
+        "tasks": [
+            {
+                "id": "s",
+                "type": "io.kestra.plugin.core.flow.Switch",
+                "value": "x",
+                "cases": {"x": [{"id": "l", "type": "io.kestra.plugin.core.log.Log", "message": "m"}]},
+                "defaults": None,
+            }
+        ],
+    }
+    assert list(validator().iter_errors(data)) == []

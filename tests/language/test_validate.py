@@ -103,9 +103,7 @@ def test_unsupported_task_type_suggests_and_points_to_docs() -> None:
     assert d.path == "tasks[0].type" and (d.line, d.column) == (5, 11)
     assert d.message == "unsupported task type 'io.kestra.plugin.core.log.Logg'"
     assert d.hint is not None
-    assert (
-        "did you mean 'io.kestra.plugin.core.log.Log'?" in d.hint and "flowd plugins" in d.hint
-    )
+    assert "did you mean 'io.kestra.plugin.core.log.Log'?" in d.hint and "flowd plugins" in d.hint
 
 
 def test_unsupported_task_type_without_close_match() -> None:

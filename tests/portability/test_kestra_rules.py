@@ -298,3 +298,15 @@ def test_invalid_evaluated_condition_is_an_error() -> None:
         "        dayOfWeek: FUNDAY\n"
     )
     assert "dayOfWeek" in error.message
+
+
+def test_stop_after_and_a_foreign_condition_date_are_warned_about() -> None:
+    """Not evaluated by flowd, so never silent."""
+    result = accepted(
+        "tasks:\n" + LOG + "triggers:\n  - id: s\n    type: io.kestra.plugin.core.trigger.Schedule\n"
+        "    cron: '0 9 * * *'\n    stopAfter: [FAILED]\n    conditions:\n"
+        "      - type: io.kestra.plugin.core.condition.Weekend\n        date: '{{ execution.startDate }}'\n"
+        "      - type: io.kestra.plugin.core.condition.Weekend\n        date: '{{ trigger.date }}'\n"
+    )
+    assert "triggers[0].stopAfter" in {d.path for d in result.warnings}
+    assert [d.path for d in result.warnings if "tick date" in d.message] == ["triggers[0].conditions[0].date"]
