@@ -85,3 +85,21 @@ def test_usage_errors_exit_2(deployed: str, store: Store, args: list[str], messa
     code, output = invoke(deployed, *args)
     assert code == 2 and message in output
     assert store.executions.list(namespace="test.backfill") == []
+
+
+def test_skips_the_ticks_its_conditions_reject(
+    store: Store, tmp_path: Path, flowd_home: Path, db_url: str
+) -> None:
+    """Kestra replays a schedule with its conditions: a weekdays-only backfill skips the weekend."""
+    folder = tmp_path / "weekdays"
+    folder.mkdir()
+    conditions = (
+        "    conditions:\n      - type: io.kestra.plugin.core.condition.Not\n"
+        "        conditions:\n          - type: io.kestra.plugin.core.condition.Weekend\n"
+    )
+    (folder / "nightly.yml").write_text(FLOW.lstrip() + conditions)
+    assert Reconciler(store, LocalFolderSource(folder)).sync().result == "SUCCESS"
+    code, output = invoke(db_url, "test.backfill/nightly", "--start", "2024-03-01", "--end", "2024-03-05")
+    assert code == 0, output
+    # 2024-03-01 is a Friday, 03-04 a Monday
+    assert dates(store) == ["2024-03-01T02:00:00+01:00", "2024-03-04T02:00:00+01:00"]
