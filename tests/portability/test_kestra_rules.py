@@ -12,6 +12,7 @@ import pytest
 from daemon.errors import Diagnostic
 from daemon.language import validate_text
 from daemon.language.validate import ValidationResult
+from tests.engine.conftest import Harness
 
 HEAD = "id: rules\nnamespace: company.team\n"
 LOG = "  - {id: t, type: io.kestra.plugin.core.log.Log, message: m}\n"
@@ -310,3 +311,49 @@ def test_stop_after_and_a_foreign_condition_date_are_warned_about() -> None:
     )
     assert "triggers[0].stopAfter" in {d.path for d in result.warnings}
     assert [d.path for d in result.warnings if "tick date" in d.message] == ["triggers[0].conditions[0].date"]
+
+
+def test_dotted_input_ids_read_as_nested_keys() -> None:
+    """Kestra's vacation-approval example reads ``request.start_date`` as ``inputs.request.start_date``."""
+    from daemon.engine.variables import nest_dotted
+
+    nested = nest_dotted({"request.name": "Rick", "request.start_date": "2042-07-01", "plain": 1})
+    assert nested["request"] == {"name": "Rick", "start_date": "2042-07-01"}
+    assert nested["request.name"] == "Rick" and nested["plain"] == 1
+    assert nest_dotted({"a": 1, "a.b": 2}) == {"a": 1, "a.b": 2}  # a scalar is never replaced
+
+
+def test_dotted_input_ids_run_end_to_end(harness: Harness) -> None:
+    ex = harness.run(
+        HEAD
+        + """
+inputs:
+  - {id: request.name, type: STRING, defaults: Rick}
+tasks:
+  - {id: hello, type: io.kestra.plugin.core.debug.Return, format: "hi {{ inputs.request.name }}"}
+"""
+    )
+    assert ex.state == "SUCCESS"
+    (run,) = harness.runs(ex.id, "hello")
+    assert run.outputs == {"value": "hi Rick"}
+
+
+@pytest.mark.parametrize(
+    ("kind", "bounds", "good", "bad"),
+    [
+        ("DATE", {"after": "2024-01-01", "before": "2024-12-31"}, "2024-06-01", "2025-01-01"),
+        ("TIME", {"after": "08:00:00"}, "09:30:00", "07:00:00"),
+        ("DATETIME", {"before": "2030-01-01T00:00:00Z"}, "2029-01-01T00:00:00Z", "2031-01-01T00:00:00Z"),
+    ],
+)
+def test_temporal_inputs_respect_after_and_before(
+    kind: str, bounds: dict[str, str], good: str, bad: str
+) -> None:
+    from daemon.engine.inputs import coerce
+    from daemon.errors import InputError
+    from daemon.language.model import Input
+
+    spec = Input.model_validate({"id": "when", "type": kind, **bounds})
+    assert coerce(spec, good)
+    with pytest.raises(InputError, match=r"is not (after|before)"):
+        coerce(spec, bad)
