@@ -53,6 +53,7 @@ StateName = Literal[
     "KILLED",
     "CANCELLED",
     "RETRYING",
+    "RETRIED",
     "SKIPPED",
     "RESTARTED",
 ]

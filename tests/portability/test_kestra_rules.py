@@ -357,3 +357,12 @@ def test_temporal_inputs_respect_after_and_before(
     assert coerce(spec, good)
     with pytest.raises(InputError, match=r"is not (after|before)"):
         coerce(spec, bad)
+
+
+def test_retried_is_a_state_kestra_names() -> None:
+    """Kestra's state list (stopAfter, ExecutionStatus) includes RETRIED."""
+    accepted(
+        "tasks:\n" + LOG + "triggers:\n  - id: up\n    type: io.kestra.plugin.core.trigger.Flow\n"
+        "    states: [RETRIED]\n    conditions:\n"
+        "      - {type: io.kestra.plugin.core.condition.ExecutionStatus, in: [FAILED, RETRIED]}\n"
+    )
