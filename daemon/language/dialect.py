@@ -23,6 +23,11 @@ SCHEDULE = "io.kestra.plugin.core.trigger.Schedule"
 SCHEDULES = (SCHEDULE, "io.kestra.plugin.core.trigger.ScheduleOnDates")
 _TRIGGER_DATE = re.compile(r"^\{\{\s*trigger\.date\s*\}\}$")
 WEBHOOK = "io.kestra.plugin.core.trigger.Webhook"
+FLOW = "io.kestra.plugin.core.trigger.Flow"
+_FLOW_CONDITIONS = frozenset(
+    f"io.kestra.plugin.core.condition.{name}"
+    for name in ("ExecutionStatus", "ExecutionFlow", "ExecutionNamespace")
+)
 _OLD_SECRET = re.compile(r"(?<![\w.])secret\.([A-Za-z_][A-Za-z0-9_]*)")
 _ENTERPRISE = (
     "'{key}' is a Kestra Enterprise feature (worker groups); flowd, like Kestra's open-source edition, "
@@ -90,6 +95,8 @@ def _trigger(trigger: dict[str, Any], path: Path, add: Any) -> None:
             "'stopAfter' is accepted but not evaluated by flowd: the trigger is not disabled after them",
             hint="disable the trigger (disabled: true) by hand when needed",
         )
+    if kind == FLOW:
+        _flow_conditions(trigger, path, add)
     if kind not in SCHEDULES:
         return
     if "backfill" in trigger and trigger["backfill"] is not None:
@@ -103,6 +110,25 @@ def _trigger(trigger: dict[str, Any], path: Path, add: Any) -> None:
         conditions = trigger.get(key)
         for index, condition in enumerate(conditions if isinstance(conditions, list) else []):
             _schedule_condition(condition, (*path, key, index), add)
+
+
+def _flow_conditions(trigger: dict[str, Any], path: Path, add: Any) -> None:
+    from daemon.schedule.conditions import EVALUATED
+
+    conditions = trigger.get("conditions")
+    for index, condition in enumerate(conditions if isinstance(conditions, list) else []):
+        kind = condition.get("type") if isinstance(condition, dict) else None
+        if not isinstance(kind, str):
+            continue
+        kind = canonical(kind, CONDITION_ALIASES)
+        if kind not in _FLOW_CONDITIONS and kind not in EVALUATED:
+            add(
+                (*path, "conditions", index, "type"),
+                "warning",
+                f"condition '{kind.rsplit('.', 1)[-1]}' is not evaluated by flowd on a Flow trigger: "
+                "this trigger never fires",
+                key=False,
+            )
 
 
 def _schedule_condition(condition: Any, path: Path, add: Any) -> None:

@@ -366,3 +366,14 @@ def test_retried_is_a_state_kestra_names() -> None:
         "    states: [RETRIED]\n    conditions:\n"
         "      - {type: io.kestra.plugin.core.condition.ExecutionStatus, in: [FAILED, RETRIED]}\n"
     )
+
+
+def test_unevaluated_flow_trigger_condition_is_a_warning() -> None:
+    """A Flow trigger whose condition flowd cannot evaluate never fires: the validator says so."""
+    result = accepted(
+        "tasks:\n" + LOG + "triggers:\n  - id: up\n    type: io.kestra.plugin.core.trigger.Flow\n"
+        "    conditions:\n      - {type: io.kestra.plugin.core.condition.ExecutionOutputs, expression: x}\n"
+        "      - {type: io.kestra.plugin.core.condition.Weekend}\n"
+    )
+    (warning,) = [d for d in result.warnings if "never fires" in d.message]
+    assert "ExecutionOutputs" in warning.message and warning.path == "triggers[0].conditions[0].type"
