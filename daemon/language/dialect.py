@@ -5,7 +5,7 @@
 - blueprint catalogue metadata (``extend``) is ignored with a warning;
 - ``workerGroup`` is a Kestra Enterprise feature and ``listeners`` were removed from Kestra: both are errors
   that say so (not "unknown property");
-- Schedule trigger properties flowd does not evaluate are warned about by name, never silently ignored.
+- trigger properties and conditions flowd does not evaluate are warned about by name, never silently ignored.
 """
 
 from __future__ import annotations
@@ -88,11 +88,11 @@ def _trigger(trigger: dict[str, Any], path: Path, add: Any) -> None:
         for key, why in _WEBHOOK_WAIT.items():
             if trigger.get(key) not in (None, False):
                 add((*path, key), "warning", f"'{key}' is accepted but ignored by flowd: {why}")
-    if trigger.get("stopAfter"):
+    if trigger.get("stopAfter") and kind not in SCHEDULES:
         add(
             (*path, "stopAfter"),
             "warning",
-            "'stopAfter' is accepted but not evaluated by flowd: the trigger is not disabled after them",
+            "'stopAfter' is evaluated on Schedule triggers only: flowd does not disable this trigger",
             hint="disable the trigger (disabled: true) by hand when needed",
         )
     if kind == FLOW:

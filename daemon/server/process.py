@@ -27,6 +27,7 @@ from daemon.engine.executor import Executor
 from daemon.reconcile import Reconciler, SyncOutcome
 from daemon.schedule.flow_triggers import FlowTriggerHook
 from daemon.schedule.scheduler import Scheduler, changes_flows
+from daemon.schedule.stop_after import StopAfterHook
 from daemon.server.counters import Counters
 from daemon.server.heartbeat import HeartbeatLoop, release_gone
 from daemon.server.services import Services
@@ -140,6 +141,11 @@ class Daemon:
         )  # fmt: skip
         executor.end_hooks.append(self._ended)
         executor.end_hooks.append(self.flow_triggers)
+        stop_after = StopAfterHook(
+            services.store, services.clock,
+            parse=lambda e: executor.flows.revision(e.namespace, e.flow_id, e.flow_revision).flow,
+        )  # fmt: skip
+        executor.end_hooks.append(stop_after)
         self.sync_loop: SyncLoop | None = None
         if services.reconciler is not None:
             self.sync_loop = SyncLoop(services.reconciler, interval=options.interval, on_synced=self._synced)

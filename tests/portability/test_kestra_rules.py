@@ -302,15 +302,18 @@ def test_invalid_evaluated_condition_is_an_error() -> None:
 
 
 def test_stop_after_and_a_foreign_condition_date_are_warned_about() -> None:
-    """Not evaluated by flowd, so never silent."""
+    """Not evaluated by flowd, so never silent: stopAfter on a Flow trigger, a condition's own date."""
     result = accepted(
-        "tasks:\n" + LOG + "triggers:\n  - id: s\n    type: io.kestra.plugin.core.trigger.Schedule\n"
+        "tasks:\n" + LOG + "triggers:\n  - id: up\n    type: io.kestra.plugin.core.trigger.Flow\n"
+        "    stopAfter: [FAILED]\n"
+        "  - id: s\n    type: io.kestra.plugin.core.trigger.Schedule\n"
         "    cron: '0 9 * * *'\n    stopAfter: [FAILED]\n    conditions:\n"
         "      - type: io.kestra.plugin.core.condition.Weekend\n        date: '{{ execution.startDate }}'\n"
         "      - type: io.kestra.plugin.core.condition.Weekend\n        date: '{{ trigger.date }}'\n"
     )
-    assert "triggers[0].stopAfter" in {d.path for d in result.warnings}
-    assert [d.path for d in result.warnings if "tick date" in d.message] == ["triggers[0].conditions[0].date"]
+    stop = {d.path for d in result.warnings if "stopAfter" in d.message}
+    assert stop == {"triggers[0].stopAfter"}  # evaluated on the Schedule
+    assert [d.path for d in result.warnings if "tick date" in d.message] == ["triggers[1].conditions[0].date"]
 
 
 def test_dotted_input_ids_read_as_nested_keys() -> None:
