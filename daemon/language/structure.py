@@ -112,6 +112,8 @@ def _convert(
         owner = owner_model(loc[:-1])
         message = f"unknown property '{key}' for {_owner_label(owner, loc)}"
         hint = _did_you_mean(key, _property_names(owner, loc))
+        if hint is None and owner is not None and issubclass(owner, TaskBase) and owner.TYPE:
+            hint = f"'{PLUGINS_COMMAND} {owner.TYPE}' lists its properties"
         if key not in _value_at(data, path[:-1] if path and path[-1] == key else path):
             hint = "it comes from pluginDefaults"
         elif complete:

@@ -380,3 +380,8 @@ def test_unevaluated_flow_trigger_condition_is_a_warning() -> None:
     )
     (warning,) = [d for d in result.warnings if "never fires" in d.message]
     assert "ExecutionOutputs" in warning.message and warning.path == "triggers[0].conditions[0].type"
+
+
+def test_unknown_property_hint_points_to_flowd_plugins() -> None:
+    (error,) = rejected("tasks:\n  - {id: t, type: io.kestra.plugin.core.log.Log, message: m, colour: red}\n")
+    assert error.hint == "'flowd plugins io.kestra.plugin.core.log.Log' lists its properties"
