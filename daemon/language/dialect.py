@@ -99,6 +99,8 @@ def _trigger(trigger: dict[str, Any], path: Path, add: Any) -> None:
         _flow_conditions(trigger, path, add)
     if kind not in SCHEDULES:
         return
+    if kind == SCHEDULE and trigger.get("interval") is not None:
+        add((*path, "interval"), "warning", "'interval' is accepted but ignored by flowd (ticks follow cron)")
     if "backfill" in trigger and trigger["backfill"] is not None:
         add(
             (*path, "backfill"),

@@ -153,6 +153,8 @@ class ScheduleTrigger(TriggerBase):
     lateMaximumDelay: Duration | None = None
     backfill: dict[str, Any] | None = None
     scheduleConditions: list[Condition] = Field(default_factory=new_list)
+    # older Kestra's polling interval of the Schedule trigger (documented, default PT1S): ignored, warned
+    interval: Duration | None = None
 
 
 class ScheduleOnDatesTrigger(TriggerBase):

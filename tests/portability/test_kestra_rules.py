@@ -385,3 +385,11 @@ def test_unevaluated_flow_trigger_condition_is_a_warning() -> None:
 def test_unknown_property_hint_points_to_flowd_plugins() -> None:
     (error,) = rejected("tasks:\n  - {id: t, type: io.kestra.plugin.core.log.Log, message: m, colour: red}\n")
     assert error.hint == "'flowd plugins io.kestra.plugin.core.log.Log' lists its properties"
+
+
+def test_old_schedule_interval_is_accepted_with_a_warning() -> None:
+    result = accepted(
+        "tasks:\n" + LOG + "triggers:\n  - id: s\n    type: io.kestra.core.models.triggers.types.Schedule\n"
+        "    cron: '*/15 * * * *'\n    interval: PT1S\n"
+    )
+    assert "triggers[0].interval" in {d.path for d in result.warnings}
