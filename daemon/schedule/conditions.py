@@ -8,9 +8,9 @@ trigger.next reflect the date with the conditions applied"). Backfills skip the 
 
 Each condition's truth only changes at a few instants (local midnights, the TimeBetween times, the
 DateTimeBetween bounds); ``next_change`` / ``previous_change`` return them so a search skips a whole failing
-stretch (a weekend condition on a per-minute cron) instead of testing every tick. Instants taken from wall
-times are moved by a safety margin (a DST shift can move a wall time by up to that much), which only ever
-makes the search test more ticks, never skip a passing one.
+stretch (a weekend condition on a per-minute cron) instead of testing every tick. Around a DST change a wall
+time maps to both of its readings and the change itself: the points are a superset of the true ones, which
+only ever makes the search test more ticks, never skip a passing one.
 """
 
 from __future__ import annotations
@@ -31,8 +31,7 @@ EVALUATED: frozenset[str] = frozenset(
 )
 DAYS = ("MONDAY", "TUESDAY", "WEDNESDAY", "THURSDAY", "FRIDAY", "SATURDAY", "SUNDAY")
 IN_MONTH = ("FIRST", "SECOND", "THIRD", "FOURTH", "LAST")
-SEARCH_LIMIT = 20_000  # candidate ticks tested before a schedule is taken to never pass its conditions again
-_MARGIN = timedelta(hours=3)  # wider than any DST shift
+SEARCH_LIMIT = 1_000  # candidate ticks tested before a schedule is taken to never pass its conditions again
 _TICK = timedelta.resolution
 
 
@@ -232,8 +231,7 @@ def _in_frame(tick: datetime, node: Leaf, zone: ZoneInfo) -> datetime:
 
 
 def _points(node: Node, tick: datetime, zone: ZoneInfo, *, forward: bool) -> list[datetime]:
-    """Change points after ``tick`` (forward) or at/before it (backward). A wall-time point moved by the
-    margin past ``tick`` is clamped to ``tick`` (no skip: the search then steps one tick)."""
+    """Change points after ``tick`` (forward) or at/before it (backward); a superset of the true ones."""
     if isinstance(node, Group):
         return [p for child in node.children for p in _points(child, tick, zone, forward=forward)]
     if node.kind == "DateTimeBetween":
@@ -247,23 +245,32 @@ def _points(node: Node, tick: datetime, zone: ZoneInfo, *, forward: bool) -> lis
         wall += [w for w in (_plus_tick(node.after), _naive(node.before)) if w is not None]
     today = tick.astimezone(frame).date()
     days = (today, today + timedelta(days=1)) if forward else (today - timedelta(days=1), today)
-    out: list[datetime] = []
-    for day in days:
-        for moment in wall:
-            instant = datetime.combine(day, moment, tzinfo=frame).astimezone(UTC)
-            margin = _MARGIN if frame is zone and _near_shift(zone, instant) else timedelta(0)
-            if forward:
-                out.append(max(instant - margin, tick) if margin else instant)
-            else:
-                out.append(min(instant + margin, tick) if margin else instant)
-    return [p for p in out if (p >= tick if forward else p <= tick)]
+    out = [p for day in days for moment in wall for p in _instants(datetime.combine(day, moment), frame)]
+    return [p for p in out if (p > tick if forward else p <= tick)]
 
 
-def _near_shift(zone: ZoneInfo, instant: datetime) -> bool:
-    """Whether the zone's offset changes within the margin of ``instant`` (a wall time may be off there)."""
-    return (instant - _MARGIN).astimezone(zone).utcoffset() != (instant + _MARGIN).astimezone(
-        zone
-    ).utcoffset()
+def _instants(local: datetime, frame: tzinfo) -> list[datetime]:
+    """The instants at which a wall clock in ``frame`` crosses ``local``: one, or around a DST change both
+    readings of an ambiguous or skipped wall time and the change itself (the clock jumps across it there)."""
+    early = local.replace(tzinfo=frame, fold=0).astimezone(UTC)
+    late = local.replace(tzinfo=frame, fold=1).astimezone(UTC)
+    if early == late:
+        return [early]
+    low, high = min(early, late), max(early, late)
+    return [early, late, _shift(frame, low, high)]
+
+
+def _shift(frame: tzinfo, low: datetime, high: datetime) -> datetime:
+    """The instant in (low, high] at which ``frame``'s UTC offset changes (bisection to the microsecond: a
+    tick exactly at the change must be tested)."""
+    target = high.astimezone(frame).utcoffset()
+    while high - low > _TICK:
+        middle = low + (high - low) / 2
+        if middle.astimezone(frame).utcoffset() == target:
+            high = middle
+        else:
+            low = middle
+    return high
 
 
 def _naive(value: time | None) -> time | None:

@@ -117,13 +117,26 @@ def test_date_time_between_stops_the_schedule() -> None:
                 "conditions": [{"type": C + "TimeBetween", "after": "01:00:00", "before": "05:00:00"}],
             }
         ],
+        # wall-time bounds inside the spring-forward gap and the autumn repeated hour
+        [{"type": C + "TimeBetween", "after": "02:10:00", "before": "02:50:00"}],
+        [{"type": C + "TimeBetween", "after": "01:20:00", "before": "03:15:00"}],
     ],
 )
 def test_skipping_matches_testing_every_tick_across_dst(tz: str, conditions: list[dict[str, Any]]) -> None:
     """The change-point search finds exactly the ticks a tick-by-tick test finds (spring and autumn)."""
-    s = schedule("*/20 * * * *", conditions, tz)
-    for start in (utc(2026, 3, 26), utc(2026, 10, 22), utc(2026, 4, 1)):
-        assert forward(s, start, 150) == brute(s, start, 150)
+    # 2026 changes: US Mar 8 / Nov 1, EU Mar 29 / Oct 25, Lord Howe Apr 5 / Oct 4 (half an hour)
+    starts = [
+        utc(2026, 3, 7),
+        utc(2026, 3, 27),
+        utc(2026, 4, 4),
+        utc(2026, 10, 3),
+        utc(2026, 10, 24),
+        utc(2026, 10, 31),
+    ]
+    for cron, count in (("*/20 * * * *", 60), ("*/5 * * * *", 20)):
+        s = schedule(cron, conditions, tz)
+        for start in starts:
+            assert forward(s, start, count) == brute(s, start, count)
 
 
 def test_trigger_next_and_previous_reflect_the_conditions() -> None:
