@@ -32,6 +32,8 @@ class Settings(BaseSettings):
     grace_period: str = "30s"
     # keep parsed flows under ``cache_dir`` so running a deployed flow skips re-validating it
     flow_cache: bool = True
+    # validate synced flows strictly: flowd's checks beyond Kestra's (undeclared inputs, ...) become errors
+    strict: bool = False
 
     def db_url(self) -> str:
         """The SQLAlchemy URL: the configured one, or the embedded SQLite file under ``home``."""

@@ -21,6 +21,7 @@ CORE = [
     ROOT / "reconcile" / "hashing.py",
     ROOT / "schedule" / "ticks.py",
     ROOT / "schedule" / "cursor.py",
+    ROOT / "schedule" / "conditions.py",
 ]
 ADAPTERS = ("daemon.store", "daemon.sources", "daemon.runners", "daemon.server", "daemon.cli", "daemon.tasks")
 IO_LIBRARIES = (

@@ -96,6 +96,7 @@ def run(*, target: str, start: str, end: str, trigger_id: str | None, parallel: 
             ticks = list(ticks_between(schedule.spec, schedule.tz, begin, finish))
         else:
             ticks = [d for d in schedule.dates if begin <= d < finish]
+        ticks = [t for t in ticks if schedule.allows(t)]  # as Kestra: a backfill skips what conditions reject
         handed = bool(live_daemons(store, clock.now()))
         chunk = len(ticks) if handed else parallel  # run here: create and run ``parallel`` at a time
         created: list[str] = []

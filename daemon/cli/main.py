@@ -15,6 +15,7 @@ from daemon import __version__
 SUBCOMMANDS: dict[str, tuple[str, str]] = {
     "validate": ("validate", "Validate flow files (schema and semantics)."),
     "schema": ("schema", "Print the JSON schema of a flow file."),
+    "plugins": ("plugins", "List the task and trigger types flowd supports, or show one."),
     "plan": ("plan", "Show what a sync would change."),
     "sync": ("sync", "Reconcile the deployed flows with a source."),
     "execute": ("execute", "Run a deployed flow and wait for it."),

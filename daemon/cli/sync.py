@@ -56,7 +56,9 @@ def open_reconciler(
         token=settings.git_token, ssh_key=settings.git_ssh_key,
     )  # fmt: skip
     store = Store.open(normalize_db_url(db) if db else settings.db_url())
-    return store, Reconciler(store, opened, prune=prune, allow_empty=allow_empty, ref=ref)
+    return store, Reconciler(
+        store, opened, prune=prune, allow_empty=allow_empty, ref=ref, strict=settings.strict
+    )
 
 
 @click.command("sync")

@@ -17,7 +17,11 @@ import click
     show_default=True,
     help="Output format.",
 )
-@click.option("--strict", is_flag=True, help="Fail on warnings too.")
+@click.option(
+    "--strict",
+    is_flag=True,
+    help="flowd's checks beyond Kestra's (undeclared inputs, ...) are errors; fail on warnings too.",
+)
 def command(paths: tuple[str, ...], fmt: str, strict: bool) -> None:
     """Validate flow files and folders (*.yml, *.yaml, recursively).
 
@@ -32,7 +36,7 @@ def run(paths: tuple[str, ...], *, fmt: str = "text", strict: bool = False, colo
     from daemon.language import report
     from daemon.language.validate import validate_paths
 
-    results = validate_paths(list(paths))
+    results = validate_paths(list(paths), strict=strict)
     if fmt == "json":
         click.echo(report.render_json(results), nl=False)
     elif color:

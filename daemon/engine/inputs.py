@@ -145,15 +145,36 @@ def _datetime(spec: Input, raw: Any, _u: FileUploader | None) -> str:
     value = raw if isinstance(raw, datetime) else datetime.fromisoformat(str(raw).replace("Z", "+00:00"))
     if value.tzinfo is None:
         raise ValueError("a date-time needs a time zone (e.g. 2024-01-01T00:00:00Z)")
+    _within(
+        spec,
+        value,
+        lambda v: v if isinstance(v, datetime) else datetime.fromisoformat(str(v).replace("Z", "+00:00")),
+    )
     return value.isoformat().replace("+00:00", "Z")
 
 
 def _date(spec: Input, raw: Any, _u: FileUploader | None) -> str:
-    return (raw if isinstance(raw, date) else date.fromisoformat(str(raw))).isoformat()
+    value = raw if isinstance(raw, date) else date.fromisoformat(str(raw))
+    _within(spec, value, lambda v: v if isinstance(v, date) else date.fromisoformat(str(v)))
+    return value.isoformat()
 
 
 def _time(spec: Input, raw: Any, _u: FileUploader | None) -> str:
-    return (raw if isinstance(raw, time) else time.fromisoformat(str(raw))).isoformat()
+    value = raw if isinstance(raw, time) else time.fromisoformat(str(raw))
+    _within(spec, value, lambda v: v if isinstance(v, time) else time.fromisoformat(str(v)))
+    return value.isoformat()
+
+
+def _within(spec: Input, value: Any, parse: Callable[[Any], Any]) -> None:
+    """Kestra's ``after`` / ``before`` bounds of DATE, DATETIME and TIME inputs (templated bounds skipped)."""
+    for bound, word, outside in (
+        (spec.after, "after", lambda b: value < b),
+        (spec.before, "before", lambda b: value > b),
+    ):
+        if bound is None or (isinstance(bound, str) and "{{" in bound):
+            continue
+        if outside(parse(bound)):
+            raise InputError(spec.id, f"{value.isoformat()} is not {word} {bound}")
 
 
 def _duration(spec: Input, raw: Any, _u: FileUploader | None) -> str:

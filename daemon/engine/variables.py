@@ -28,6 +28,27 @@ class Services:
     read: Callable[[str], str] | None = None
 
 
+def nest_dotted(values: Mapping[str, Any]) -> dict[str, Any]:
+    """Inputs with dotted ids (``request.name``) also reachable as nested keys (``inputs.request.name``),
+    as Kestra reads them; the flat key stays."""
+    out = dict(values)
+    for key, value in values.items():
+        if "." not in key:
+            continue
+        *parents, last = key.split(".")
+        node = out
+        for part in parents:
+            child = node.get(part)
+            if child is None:
+                child = node[part] = {}
+            elif not isinstance(child, dict):
+                break
+            node = child
+        else:
+            node.setdefault(last, value)
+    return out
+
+
 def execution_context(view: ExecView, services: Services) -> dict[str, Any]:
     """Variables shared by every task run of an execution (flow outputs are rendered with these)."""
     ex = view.execution
@@ -37,7 +58,7 @@ def execution_context(view: ExecView, services: Services) -> dict[str, Any]:
     ctx: dict[str, Any] = {
         "flow": {"id": ex.flow_id, "namespace": ex.namespace, "revision": ex.flow_revision},
         "execution": {"id": ex.id, "startDate": iso(ex.start_date), "originalId": ex.id, "state": view.state},
-        "inputs": ex.inputs or {},
+        "inputs": nest_dotted(ex.inputs or {}),
         "outputs": view.outputs,
         "vars": flow.variables,
         "labels": view.labels,

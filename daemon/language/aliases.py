@@ -78,6 +78,17 @@ TASK_ALIASES: dict[str, str] = {
     "io.kestra.core.tasks.trigger.Toggle": f"{CORE}.trigger.Toggle",
 }
 
+# Kestra's current names for types flowd models under another name (plugins Kestra moved or renamed since):
+# aliases without a warning, since a flow using them is written in today's Kestra
+CURRENT_TASK_NAMES: dict[str, str] = {
+    "io.kestra.plugin.slack.notifications.SlackIncomingWebhook": (
+        "io.kestra.plugin.notifications.slack.SlackIncomingWebhook"
+    ),
+}
+TASK_ALIASES.update(CURRENT_TASK_NAMES)
+# what a legacy name is read as, when its current name alone does not say it
+_READ_AS = {"io.kestra.plugin.jdbc.Query": "flowd reads it as the PostgreSQL task"}
+
 # legacy name -> canonical name (triggers); "schedule" is the seed material's short form
 TRIGGER_ALIASES: dict[str, str] = {
     "schedule": f"{CORE}.trigger.Schedule",
@@ -144,6 +155,7 @@ def canonical(name: str, table: dict[str, str]) -> str:
 def legacy_warning(name: str, table: dict[str, str]) -> str | None:
     """The warning text for a legacy name, or None when ``name`` is current."""
     current = table.get(name)
-    if current is None or current == name:
+    if current is None or current == name or name in CURRENT_TASK_NAMES:
         return None
-    return f"'{name}' is a legacy type name; the current name is '{current}'"
+    note = f" ({_READ_AS[name]})" if name in _READ_AS else ""
+    return f"'{name}' is a legacy type name; the current name is '{current}'{note}"

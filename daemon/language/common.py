@@ -8,6 +8,7 @@ from typing import Annotated, Any, Literal, Union
 
 from pydantic import (
     BaseModel,
+    BeforeValidator,
     ConfigDict,
     Discriminator,
     Field,
@@ -21,12 +22,24 @@ from typing_extensions import TypeAliasType
 from daemon.language.aliases import CONDITION_ALIASES, canonical
 
 ID_PATTERN = r"^[a-zA-Z0-9][a-zA-Z0-9_-]*$"
+# Kestra lets input ids carry dots (``nested.string``): they read as nested keys in ``inputs``
+INPUT_ID_PATTERN = r"^[a-zA-Z0-9][a-zA-Z0-9._-]*$"
 NAMESPACE_PATTERN = r"^[a-z0-9][a-z0-9._-]*$"
 
 Id = Annotated[str, StringConstraints(pattern=ID_PATTERN, max_length=100)]
 Namespace = Annotated[str, StringConstraints(pattern=NAMESPACE_PATTERN, max_length=150)]
-# ISO-8601 durations (PT1M, P1D); pydantic parses them into timedelta
-Duration = timedelta
+InputId = Annotated[str, StringConstraints(pattern=INPUT_ID_PATTERN, max_length=100)]
+
+
+def _iso_upper(value: Any) -> Any:
+    # Java's Duration.parse takes ``PT0.25s`` (any case); pydantic only the upper-case form
+    if isinstance(value, str) and value[:1] in ("p", "P", "-", "+"):
+        return value.upper()
+    return value
+
+
+# ISO-8601 durations (PT1M, P1D, any case); pydantic parses them into timedelta
+Duration = Annotated[timedelta, BeforeValidator(_iso_upper)]
 LogLevel = Literal["TRACE", "DEBUG", "INFO", "WARN", "ERROR"]
 StateName = Literal[
     "CREATED",
@@ -40,6 +53,7 @@ StateName = Literal[
     "KILLED",
     "CANCELLED",
     "RETRYING",
+    "RETRIED",
     "SKIPPED",
     "RESTARTED",
 ]

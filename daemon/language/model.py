@@ -12,6 +12,7 @@ from daemon.language.common import (
     Condition,
     Duration,
     Id,
+    InputId,
     Namespace,
     Retry,
     StateName,
@@ -52,11 +53,17 @@ _INPUT_TYPE_ALIASES = {
 }
 
 
-class Input(Strict):
-    """A typed flow input; the seed material's ``name`` and lowercase types are accepted."""
+_TEMPORAL = ("DATE", "DATETIME", "TIME")
 
-    id: Id
-    type: InputType = "STRING"
+
+class Input(Strict):
+    """A typed flow input; the seed material's ``name`` and lowercase types are accepted.
+
+    ``type`` is required, as in Kestra; ``after``/``before`` bound DATE, DATETIME and TIME inputs.
+    """
+
+    id: InputId
+    type: InputType
     description: str | None = None
     displayName: str | None = None
     required: bool = True
@@ -75,6 +82,23 @@ class Input(Strict):
     dependsOn: Any = None
     expression: str | None = None
     extension: str | None = None
+    after: Any = None
+    before: Any = None
+
+    @model_validator(mode="after")
+    def _kestra_rules(self) -> Input:
+        if (self.after is not None or self.before is not None) and self.type not in _TEMPORAL:
+            raise ValueError(
+                f"'after' and 'before' only apply to DATE, DATETIME and TIME inputs, not {self.type}"
+            )
+        if self.type == "ARRAY" and self.itemType == "ARRAY":
+            raise ValueError("an ARRAY input's itemType cannot be ARRAY (Kestra rejects nested arrays)")
+        if self.type == "FILE" and self.defaults is not None and not _file_uri(self.defaults):
+            raise ValueError(
+                f"a FILE input's default must be a file URI (such as nsfile:///data.csv or kestra:///...), "
+                f"got {self.defaults!r}"
+            )
+        return self
 
     @model_validator(mode="before")
     @classmethod
@@ -91,6 +115,10 @@ class Input(Strict):
         if data.get("options") is not None and data.get("values") is None:
             data["values"] = data.pop("options")  # ENUM inputs called their values "options"
         return data
+
+
+def _file_uri(value: Any) -> bool:
+    return isinstance(value, str) and ("://" in value or "{{" in value)
 
 
 class TriggerBase(Strict):
@@ -125,6 +153,8 @@ class ScheduleTrigger(TriggerBase):
     lateMaximumDelay: Duration | None = None
     backfill: dict[str, Any] | None = None
     scheduleConditions: list[Condition] = Field(default_factory=new_list)
+    # older Kestra's polling interval of the Schedule trigger (documented, default PT1S): ignored, warned
+    interval: Duration | None = None
 
 
 class ScheduleOnDatesTrigger(TriggerBase):
@@ -143,6 +173,10 @@ class FlowTrigger(TriggerBase):
 class WebhookTrigger(TriggerBase):
     type: str = "io.kestra.plugin.core.trigger.Webhook"
     key: str = Field(min_length=1)
+    # Kestra answers the webhook call after the execution ends with these; flowd answers at once (warned)
+    wait: bool = False
+    returnOutputs: bool = False
+    responseContentType: str | None = None
 
 
 TRIGGER_CLASSES: dict[str, type[TriggerBase]] = {
@@ -199,7 +233,10 @@ class PluginDefault(Strict):
 
 
 TASK_LIST_KEYS = ("tasks", "then", "else", "errors", "finally", "defaults")
-FLOW_IGNORED: frozenset[str] = frozenset({"revision", "tenantId", "deleted", "sla", "checks", "workerGroup"})
+FLOW_IGNORED: frozenset[str] = frozenset({"revision", "tenantId", "deleted", "sla", "checks"})
+# top-level keys the model drops and the validator reports on its own terms (see ``dialect.py``):
+# blueprint metadata (ignored, warned), an Enterprise property and a removed one (both errors)
+FLOW_DROPPED: frozenset[str] = frozenset({"extend", "workerGroup", "listeners"})
 
 
 class Flow(Strict):
@@ -227,7 +264,7 @@ class Flow(Strict):
     def _prepare(cls, data: Any) -> Any:
         if not isinstance(data, dict):
             return data
-        data = {k: v for k, v in data.items() if k not in FLOW_IGNORED}
+        data = {k: v for k, v in data.items() if k not in FLOW_IGNORED and k not in FLOW_DROPPED}
         if "taskDefaults" in data:  # the old name of pluginDefaults
             data["pluginDefaults"] = [*(data.get("pluginDefaults") or []), *(data.pop("taskDefaults") or [])]
         if "labels" in data:

@@ -103,8 +103,11 @@ def flow_schema() -> dict[str, Any]:
         definition["anyOf"] = [{"required": [current]}, {"required": [old]}]
     for cls in TASK_CLASSES.values():
         _leave_to_plugin_defaults(defs[cls.__name__])
+    for prop in ("cases", "defaults"):  # Kestra's ``defaults: null`` (the model reads it as none)
+        switch = defs["SwitchTask"]["properties"][prop]
+        defs["SwitchTask"]["properties"][prop] = {"anyOf": [switch, {"type": "null"}]}
     _case_insensitive_enums(defs)
-    _allow_ignored(schema, FLOW_IGNORED | {"taskDefaults"})
+    _allow_ignored(schema, FLOW_IGNORED | {"taskDefaults", "extend"})
     schema["properties"]["taskDefaults"] = schema["properties"]["pluginDefaults"]
     _relax_labels(schema, defs)
     _drop_titles(schema)

@@ -18,13 +18,26 @@ from zoneinfo import ZoneInfo
 from pydantic import BaseModel
 
 from daemon.errors import Severity
-from daemon.language.model import Flow, Input, ScheduleOnDatesTrigger, ScheduleTrigger, TriggerBase
+from daemon.language.model import (
+    Flow,
+    FlowTrigger,
+    Input,
+    ScheduleOnDatesTrigger,
+    ScheduleTrigger,
+    TriggerBase,
+)
 from daemon.language.task_base import TaskBase
-from daemon.language.tasks_flow import DagEntry, DagTask, SubflowTask
+from daemon.language.tasks_flow import DagEntry, DagTask, SubflowTask, WorkingDirectoryTask
 from daemon.language.yamlsafe import Path
 
 CRON_NICKNAMES = frozenset({"@yearly", "@annually", "@monthly", "@weekly", "@daily", "@midnight", "@hourly"})
 SYSTEM_LABEL_PREFIX = "system."
+# the system label Kestra lets a flow set itself (it makes the flow read-only in Kestra's UI)
+USER_SYSTEM_LABELS = frozenset({"system.readOnly"})
+# properties holding a condition: an expression flowd cannot parse there is a warning (Kestra reads it late)
+_CONDITION_KEYS = frozenset({"condition", "runIf", "expression"})
+# a template that guards its references: ``x ?? y``, ``x is defined``, ``x | default(y)`` never error
+_GUARDED = re.compile(r"\?\?|\bis\s+(?:not\s+)?defined\b|\|\s*(?:default|d)\s*\(|\bis\s+(?:not\s+)?null\b")
 _CRON_HINT = {
     False: "five fields: minute hour day-of-month month day-of-week, or @daily, @hourly, ...",
     True: "with withSeconds, six fields: second minute hour day-of-month month day-of-week",
@@ -35,7 +48,10 @@ _NOT_RENDERED = frozenset({"description", "displayName"})
 
 @dataclass(frozen=True, slots=True)
 class Finding:
-    """One semantic problem at a data path; ``related`` points at the other half of a pair (duplicates)."""
+    """One semantic problem at a data path; ``related`` points at the other half of a pair (duplicates).
+
+    ``beyond_kestra`` marks flowd's own checks (Kestra deploys such a flow): a warning, or an error under
+    strict validation (``flowd validate --strict``, ``FLOWD_STRICT``)."""
 
     path: Path
     message: str
@@ -43,6 +59,7 @@ class Finding:
     hint: str | None = None
     at_key: bool = False
     related: Path | None = None
+    beyond_kestra: bool = False
 
 
 def check_flow(flow: Flow, data: dict[str, Any]) -> list[Finding]:
@@ -56,6 +73,7 @@ def check_flow(flow: Flow, data: dict[str, Any]) -> list[Finding]:
     findings += _triggers(flow)
     findings += _inputs(flow.inputs)
     findings += _labels(flow, tasks)
+    findings += _working_directories(tasks)
     # a legacy Flow task's ``outputs`` map the child flow's outputs: not this flow's tasks
     foreign = [(*p, "outputs") for p, t in tasks if isinstance(t, SubflowTask)]
     findings += _expressions(data, {i.id for i in flow.inputs}, {t.id for _, t in tasks}, foreign)
@@ -203,9 +221,55 @@ def _triggers(flow: Flow) -> list[Finding]:
         out += [
             Finding((*path, "labels", key), f"label '{key}' uses the reserved 'system.' prefix", at_key=True)
             for key in trigger.labels
-            if key.startswith(SYSTEM_LABEL_PREFIX)
+            if _reserved(key)
         ]
+        if isinstance(trigger, FlowTrigger) and isinstance(trigger.preconditions, dict):
+            out += _precondition_ids(trigger.preconditions, (*path, "preconditions"))
     return out
+
+
+def _reserved(label: str) -> bool:
+    return label.startswith(SYSTEM_LABEL_PREFIX) and label not in USER_SYSTEM_LABELS
+
+
+def _precondition_ids(node: Any, path: Path) -> list[Finding]:
+    """Duplicate ids among a Flow trigger's preconditions (its ``where`` filters, at any depth)."""
+    out: list[Finding] = []
+    for key, value in node.items():
+        if not isinstance(value, list):
+            continue
+        first: dict[str, int] = {}
+        for index, item in enumerate(value):
+            if not isinstance(item, dict):
+                continue
+            ident = item.get("id")
+            if isinstance(ident, str):
+                if ident in first:
+                    out.append(
+                        Finding(
+                            (*path, key, index, "id"),
+                            f"duplicate preconditions id '{ident}'",
+                            related=(*path, key, first[ident], "id"),
+                        )
+                    )
+                else:
+                    first[ident] = index
+            out += _precondition_ids(item, (*path, key, index))
+    return out
+
+
+def _working_directories(tasks: list[tuple[Path, TaskBase]]) -> list[Finding]:
+    """Kestra: a WorkingDirectory runs its tasks in one folder on one worker, so they must be runnable."""
+    return [
+        Finding(
+            (*path, "tasks", index, "type"),
+            f"a WorkingDirectory only runs runnable tasks; '{child.id}' is a flowable task ({child.type})",
+        )
+        for path, task in tasks
+        if isinstance(task, WorkingDirectoryTask)
+        for index, child in enumerate(task.tasks)
+        if child.FLOWABLE
+    ]
 
 
 @functools.lru_cache(maxsize=1024)
@@ -317,7 +381,7 @@ def _labels(flow: Flow, tasks: list[tuple[Path, TaskBase]]) -> list[Finding]:
     out = [
         Finding(("labels", key), f"label '{key}' uses the reserved 'system.' prefix", at_key=True)
         for key in flow.labels
-        if key.startswith(SYSTEM_LABEL_PREFIX)
+        if _reserved(key)
     ]
     for path, task in tasks:
         if isinstance(task, SubflowTask):
@@ -326,7 +390,7 @@ def _labels(flow: Flow, tasks: list[tuple[Path, TaskBase]]) -> list[Finding]:
                     (*path, "labels", key), f"label '{key}' uses the reserved 'system.' prefix", at_key=True
                 )
                 for key in task.labels
-                if key.startswith(SYSTEM_LABEL_PREFIX)
+                if _reserved(key)
             ]
             if task.namespace == flow.namespace and task.flowId == flow.id:
                 out.append(
@@ -362,28 +426,53 @@ def analyse_template(text: str) -> tuple[str | None, frozenset[tuple[str, ...]]]
 def _expressions(
     data: dict[str, Any], inputs: set[str], task_ids: set[str], foreign: list[Path]
 ) -> list[Finding]:
+    """Syntax errors (an error, but a warning in a condition, where Kestra only finds out at run time);
+    references to undeclared inputs and unknown tasks (flowd's own check: warnings), unless guarded."""
     out: list[Finding] = []
+    # a Flow trigger's inputs read the triggering execution's ``outputs``, not this flow's tasks
+    foreign = [*foreign, ("triggers",)]
     for path, text in _templates(data, ()):
         error, refs = analyse_template(text)
         if error is not None:
-            out.append(Finding(path, f"invalid expression: {error}"))
+            in_condition = any(isinstance(p, str) and p in _CONDITION_KEYS for p in path)
+            severity: Severity = "warning" if in_condition else "error"
+            out.append(Finding(path, f"invalid expression: {error}", severity, beyond_kestra=in_condition))
             continue
-        if any(path[: len(prefix)] == prefix for prefix in foreign):
+        if _GUARDED.search(text):
             continue
         for ref in sorted(refs):
             if len(ref) < 2:
                 continue
-            if ref[0] == "inputs" and ref[1] not in inputs:
-                out.append(
-                    Finding(path, f"'inputs.{ref[1]}' is not a declared input", hint=_close(ref[1], inputs))
-                )
-            elif ref[0] == "outputs" and ref[1] not in task_ids:
+            if ref[0] == "inputs" and not _declared(ref, inputs):
                 out.append(
                     Finding(
-                        path, f"'outputs.{ref[1]}' names no task of this flow", hint=_close(ref[1], task_ids)
+                        path,
+                        f"'inputs.{ref[1]}' is not a declared input",
+                        "warning",
+                        hint=_close(ref[1], inputs),
+                        beyond_kestra=True,
+                    )
+                )
+            elif (
+                ref[0] == "outputs"
+                and ref[1] not in task_ids
+                and not any(path[: len(prefix)] == prefix for prefix in foreign)
+            ):
+                out.append(
+                    Finding(
+                        path,
+                        f"'outputs.{ref[1]}' names no task of this flow",
+                        "warning",
+                        hint=_close(ref[1], task_ids),
+                        beyond_kestra=True,
                     )
                 )
     return out
+
+
+def _declared(ref: tuple[str, ...], inputs: set[str]) -> bool:
+    # an input id with dots (``nested.string``) reads as ``inputs.nested.string``
+    return any(".".join(ref[1:end]) in inputs for end in range(2, len(ref) + 1))
 
 
 def _close(name: str, known: set[str]) -> str | None:

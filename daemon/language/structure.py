@@ -19,13 +19,15 @@ from typing_extensions import TypeAliasType
 
 from daemon.errors import Diagnostic
 from daemon.language.aliases import CONDITION_ALIASES, TASK_ALIASES, TRIGGER_ALIASES, legacy_warning
-from daemon.language.common import ID_PATTERN, NAMESPACE_PATTERN
+from daemon.language.common import ID_PATTERN, INPUT_ID_PATTERN, NAMESPACE_PATTERN
 from daemon.language.model import FLOW_IGNORED, TRIGGER_CLASSES, Flow, TriggerBase
 from daemon.language.task_base import TaskBase
 from daemon.language.tasks import SUPPORTED_TASK_TYPES, ignored_properties
 from daemon.language.yamlsafe import Marks, Path, format_path
 
 COMPATIBILITY_DOC = "docs/kestra-compatibility.md"
+# where a user (pip-installed, without the docs) looks supported types up
+PLUGINS_COMMAND = "flowd plugins"
 
 _EXPECTED = {
     "string_type": "a string",
@@ -110,6 +112,8 @@ def _convert(
         owner = owner_model(loc[:-1])
         message = f"unknown property '{key}' for {_owner_label(owner, loc)}"
         hint = _did_you_mean(key, _property_names(owner, loc))
+        if hint is None and owner is not None and issubclass(owner, TaskBase) and owner.TYPE:
+            hint = f"'{PLUGINS_COMMAND} {owner.TYPE}' lists its properties"
         if key not in _value_at(data, path[:-1] if path and path[-1] == key else path):
             hint = "it comes from pluginDefaults"
         elif complete:
@@ -120,7 +124,7 @@ def _convert(
         message = f"missing required property '{key}' for {_owner_label(owner_model(loc[:-1]), loc)}"
     elif kind in ("unsupported_task_type", "unsupported_trigger_type"):
         is_task = kind == "unsupported_task_type"
-        known = SUPPORTED_TASK_TYPES if is_task else frozenset(TRIGGER_CLASSES) | frozenset(TRIGGER_ALIASES)
+        known = SUPPORTED_TASK_TYPES if is_task else _SUPPORTED_TRIGGER_TYPES
         message, hint, where = _unsupported(value, known, "task" if is_task else "trigger")
         line, column = marks.value((*path, *where))
         field = format_path((*path, *where))
@@ -159,13 +163,30 @@ def _unsupported(value: Any, known: frozenset[str], kind: str) -> tuple[str, str
         return f"a {kind} needs a 'type'", None, ()
     if not isinstance(raw, str):
         return f"a {kind} 'type' must be a string, got {_describe(raw)}", None, ("type",)
-    hint = f"{kind} types flowd supports are listed in {COMPATIBILITY_DOC}"
-    suggestion = _did_you_mean(raw, known) or _did_you_mean_by_name(raw, known)
+    hint = f"'{PLUGINS_COMMAND}' lists the {kind} types flowd supports"
+    family = frozenset(name for name in known if _same_family(raw, name))
+    suggestion = _did_you_mean(raw, family) or _did_you_mean_by_name(raw, family)
     if suggestion:
-        hint = f"{suggestion} The {hint}"
+        hint = f"{suggestion} {hint[0].upper()}{hint[1:]}"
     current = TASK_ALIASES.get(raw) if kind == "task" else TRIGGER_ALIASES.get(raw)
     renamed = f" (now named '{current}')" if current and current != raw else ""
     return f"unsupported {kind} type '{raw}'{renamed}", hint, ("type",)
+
+
+_SUPPORTED_TRIGGER_TYPES = frozenset(TRIGGER_CLASSES) | frozenset(
+    name for name, current in TRIGGER_ALIASES.items() if current in TRIGGER_CLASSES
+)
+
+
+def _same_family(raw: str, candidate: str) -> bool:
+    """Whether a suggestion fits: the same plugin package (or one holding the other, ``core`` and
+    ``core.log``), or a near-identical full name (a typo in the package)."""
+    if "." not in raw:
+        return True
+    mine, theirs = raw.rpartition(".")[0], candidate.rpartition(".")[0]
+    if mine == theirs or theirs.startswith(mine + ".") or mine.startswith(theirs + "."):
+        return mine.count(".") >= 3 or theirs == mine  # not just ``io.kestra.plugin``
+    return difflib.SequenceMatcher(None, raw, candidate).ratio() >= 0.92
 
 
 def _did_you_mean(key: str, candidates: Iterable[str]) -> str | None:
@@ -187,6 +208,11 @@ def _pattern_message(value: str, pattern: str) -> str:
     if pattern == ID_PATTERN:
         return (
             f"'{value}' is not a valid id: use letters, digits, '_' and '-', starting with a letter or digit"
+        )
+    if pattern == INPUT_ID_PATTERN:
+        return (
+            f"'{value}' is not a valid input id: use letters, digits, '_', '-' and '.', "
+            "starting with a letter or digit"
         )
     if pattern == NAMESPACE_PATTERN:
         return f"'{value}' is not a valid namespace: use lowercase letters, digits, '.', '_' and '-'"

@@ -10,9 +10,9 @@ from daemon.language.aliases import RUNNER_ALIASES
 from daemon.language.common import Condition, Duration, Id, LogLevel, Retry, Strict, new_list
 
 # Kestra properties valid on any task that flowd does not implement: accepted, with a warning.
-COMMON_IGNORED: frozenset[str] = frozenset(
-    {"workerGroup", "logToFile", "taskCache", "version", "sla", "assets"}
-)
+COMMON_IGNORED: frozenset[str] = frozenset({"logToFile", "taskCache", "version", "sla", "assets"})
+# Kestra Enterprise properties: the model drops them, the validator rejects them with a message saying so
+ENTERPRISE_ONLY: frozenset[str] = frozenset({"workerGroup"})
 
 
 class TaskRunner(BaseModel):
@@ -66,7 +66,7 @@ class TaskBase(Strict):
     @classmethod
     def _drop_ignored(cls, data: Any) -> Any:
         if isinstance(data, dict):
-            ignored = COMMON_IGNORED | cls.IGNORED
+            ignored = COMMON_IGNORED | ENTERPRISE_ONLY | cls.IGNORED
             if any(key in ignored for key in data):
                 data = {k: v for k, v in data.items() if k not in ignored}
         return data

@@ -58,8 +58,10 @@ class SleepTask(TaskBase):
 
 
 class PauseTask(TaskBase):
+    """Pause; the deprecated ``tasks`` list (run after the resume in old Kestra) is accepted, not run."""
+
     TYPE = f"{CORE}.flow.Pause"
-    IGNORED = frozenset({"onResume", "behavior"})
+    IGNORED = frozenset({"onResume", "behavior", "tasks"})
     pauseDuration: Duration | None = None
 
     @model_validator(mode="before")

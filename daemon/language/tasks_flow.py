@@ -43,10 +43,28 @@ class IfTask(Flowable):
 
 
 class SwitchTask(Flowable):
+    """Kestra rejects a Switch with no branch, or with an empty case; ``defaults: null`` is none."""
+
     TYPE = f"{CORE}.flow.Switch"
     value: str | int | bool
     cases: dict[str, list[Task]] = Field(default_factory=new_dict)
     defaults: list[Task] = Field(default_factory=new_list)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _null_branches(cls, data: Any) -> Any:
+        if isinstance(data, dict) and any(data.get(k, 0) is None for k in ("defaults", "cases")):
+            data = {k: v for k, v in data.items() if not (k in ("defaults", "cases") and v is None)}
+        return data
+
+    @model_validator(mode="after")
+    def _kestra_rules(self) -> SwitchTask:
+        if not self.cases and not self.defaults:
+            raise ValueError("a Switch needs at least one case or defaults")
+        empty = next((key for key, branch in self.cases.items() if not branch), None)
+        if empty is not None:
+            raise ValueError(f"Switch case '{empty}' has no tasks")
+        return self
 
     def body(self) -> list[list[TaskBase]]:
         return [*(list(v) for v in self.cases.values()), list(self.defaults)]

@@ -16,6 +16,7 @@ from pydantic import ValidationError
 
 from daemon.errors import Diagnostic, FlowFileError
 from daemon.language.aliases import TASK_ALIASES
+from daemon.language.dialect import dialect_diagnostics
 from daemon.language.model import Flow
 from daemon.language.parsed_cache import remember_flow
 from daemon.language.semantics import Finding, check_flow
@@ -53,10 +54,13 @@ class ValidationResult:
         return [d for d in self.diagnostics if d.severity == "warning"]
 
 
-def validate_text(text: str, file: str = "<flow>") -> ValidationResult:
-    """Validate one flow file's text. Never raises on bad input."""
+def validate_text(text: str, file: str = "<flow>", *, strict: bool = False) -> ValidationResult:
+    """Validate one flow file's text. Never raises on bad input.
+
+    ``strict`` turns flowd's checks beyond Kestra's (undeclared inputs, unknown tasks in ``outputs.x``, an
+    unparsable condition) from warnings into errors."""
     try:
-        return _validate(text, file)
+        return _validate(text, file, strict=strict)
     except Exception as exc:  # a bug must not stop the other files (or the reconciler): report it on this one
         return ValidationResult(file, None, [_internal_error(file, exc)])
 
@@ -69,9 +73,9 @@ def load_flow(text: str, file: str = "<flow>") -> Flow:
     return result.flow
 
 
-def validate_paths(paths: Sequence[FsPath | str]) -> list[ValidationResult]:
+def validate_paths(paths: Sequence[FsPath | str], *, strict: bool = False) -> list[ValidationResult]:
     """Validate files and folders (``*.yml``/``*.yaml``, recursively), then check flows against each other."""
-    results = [_validate_file(path) for path in discover(paths)]
+    results = [_validate_file(path, strict=strict) for path in discover(paths)]
     try:
         check_across(results)
     except Exception as exc:  # keep the per-file results; say the cross-file checks broke
@@ -103,7 +107,7 @@ def discover(paths: Iterable[FsPath | str]) -> list[FsPath]:
     return list(found)
 
 
-def _validate_file(path: FsPath) -> ValidationResult:
+def _validate_file(path: FsPath, *, strict: bool = False) -> ValidationResult:
     file = str(path)
     if not path.exists():
         return ValidationResult(
@@ -122,16 +126,20 @@ def _validate_file(path: FsPath) -> ValidationResult:
         return ValidationResult(
             file, None, [Diagnostic(file, line, 1, "error", "", "file is not valid UTF-8")]
         )
-    return validate_text(text, file)
+    return validate_text(text, file, strict=strict)
 
 
-def _validate(text: str, file: str) -> ValidationResult:
+def _validate(text: str, file: str, *, strict: bool = False) -> ValidationResult:
     try:
         loaded = load_yaml(text, file)
     except YamlLoadError as exc:
         return ValidationResult(file, None, list(exc.diagnostics))
     data, marks = loaded.data, loaded.marks
-    diagnostics = [*loaded.diagnostics, *dialect_warnings(data, marks, file)]
+    diagnostics = [
+        *loaded.diagnostics,
+        *dialect_warnings(data, marks, file),
+        *dialect_diagnostics(data, marks, file),
+    ]
     flow: Flow | None
     try:
         flow = Flow.model_validate(data)
@@ -142,7 +150,7 @@ def _validate(text: str, file: str) -> ValidationResult:
     else:
         checked = flow
     if checked is not None:
-        diagnostics += [_from_finding(f, marks, file) for f in check_flow(checked, data)]
+        diagnostics += [_from_finding(f, marks, file, strict=strict) for f in check_flow(checked, data)]
     diagnostics.sort(key=lambda d: (d.line, d.column, d.severity))
     result = ValidationResult(file, flow, diagnostics, data, marks)
     if not result.ok:
@@ -152,12 +160,15 @@ def _validate(text: str, file: str) -> ValidationResult:
     return result
 
 
-def _from_finding(finding: Finding, marks: Marks, file: str) -> Diagnostic:
+def _from_finding(finding: Finding, marks: Marks, file: str, *, strict: bool = False) -> Diagnostic:
     line, column = marks.key(finding.path) if finding.at_key else marks.value(finding.path)
     message = finding.message
     if finding.related is not None:
         message += f" (first at line {marks.value(finding.related)[0]})"
-    return Diagnostic(file, line, column, finding.severity, format_path(finding.path), message, finding.hint)
+    severity = finding.severity
+    if finding.beyond_kestra:
+        severity = "error" if strict else "warning"
+    return Diagnostic(file, line, column, severity, format_path(finding.path), message, finding.hint)
 
 
 def _internal_error(file: str, exc: BaseException) -> Diagnostic:

@@ -35,8 +35,9 @@ class Collected:
 class FileChecker:
     """Validates snapshot files, caching each result by path and content."""
 
-    def __init__(self) -> None:
+    def __init__(self, *, strict: bool = False) -> None:
         self._cache: dict[tuple[str, str], Checked] = {}
+        self.strict = strict
 
     def collect(self, files: Mapping[str, bytes], *, deployed: list[DeployedFlow] | None = None) -> Collected:
         """Validate (or recall) every file; ``deployed`` enables the trust-deployed shortcut."""
@@ -53,7 +54,7 @@ class FileChecker:
                 # a trusted result holds only while that revision is deployed: it is not cached
                 found = _trusted(path, raw, by_path)
             if found is None:
-                found = check_file(path, raw)
+                found = check_file(path, raw, strict=self.strict)
                 validated += 1
             if not (isinstance(found, DesiredFlow) and found.triggers is None):
                 cache[key] = found
@@ -65,8 +66,8 @@ class FileChecker:
         return Collected(desired, invalid, validated)
 
 
-def check_file(path: str, raw: bytes) -> Checked:
-    """Validate one file's bytes."""
+def check_file(path: str, raw: bytes, *, strict: bool = False) -> Checked:
+    """Validate one file's bytes (``strict``: flowd's checks beyond Kestra's are errors)."""
     # imported on first use: a sync where nothing changed never loads the flow model (~0.5 s of start-up)
     from daemon.language.validate import validate_text
     from daemon.reconcile.triggers import trigger_defs
@@ -76,7 +77,7 @@ def check_file(path: str, raw: bytes) -> Checked:
     except UnicodeDecodeError as exc:
         line = raw[: exc.start].count(b"\n") + 1
         return InvalidFile(path, (Diagnostic(path, line, 1, "error", "", "file is not valid UTF-8"),))
-    result = validate_text(text, path)
+    result = validate_text(text, path, strict=strict)
     if result.flow is None:
         data = result.data or {}
         ns, fid = data.get("namespace"), data.get("id")

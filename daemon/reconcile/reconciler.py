@@ -80,6 +80,7 @@ class Reconciler:
         ref: str | None = None,
         clock: Clock | None = None,
         trust_deployed: bool = True,
+        strict: bool = False,
     ) -> None:
         self.store = store
         self.source = source
@@ -90,7 +91,7 @@ class Reconciler:
         self.ref = ref if ref is not None else getattr(source, "ref", None)
         self.clock = clock or SystemClock()
         self.trust_deployed = trust_deployed
-        self._checker = FileChecker()
+        self._checker = FileChecker(strict=strict)
         self._snapshot: Any = None
 
     def plan(self) -> Plan:

@@ -19,6 +19,7 @@ from zoneinfo import ZoneInfo
 
 from daemon.engine.states import iso
 from daemon.language.model import ScheduleOnDatesTrigger, ScheduleTrigger
+from daemon.schedule.conditions import TickFilter, compile_conditions, search_backward, search_forward
 from daemon.schedule.ticks import (
     DEFAULT_GRACE,
     CronSpec,
@@ -48,19 +49,31 @@ class Schedule:
     spec: CronSpec | None = None
     dates: tuple[datetime, ...] = ()
     late_max: timedelta | None = None
+    # the trigger's date conditions: ticks they reject are skipped (None: every tick fires)
+    conditions: TickFilter | None = None
 
     @property
     def key(self) -> tuple[str, str, str]:
         return (self.namespace, self.flow_id, self.trigger_id)
 
     def after(self, moment: datetime) -> datetime | None:
-        """The first tick strictly after ``moment``."""
+        """The first tick strictly after ``moment`` that passes the conditions."""
+        return search_forward(self._raw_after, self.conditions, moment)
+
+    def before(self, moment: datetime) -> datetime | None:
+        """The last tick strictly before ``moment`` that passes the conditions."""
+        return search_backward(self._raw_before, self.conditions, moment)
+
+    def allows(self, tick: datetime) -> bool:
+        """Whether the conditions let ``tick`` fire."""
+        return self.conditions is None or self.conditions.allows(tick)
+
+    def _raw_after(self, moment: datetime) -> datetime | None:
         if self.spec is not None:
             return _next_tick(self.spec, self.tz, moment)
         return next((d for d in self.dates if d > moment), None)
 
-    def before(self, moment: datetime) -> datetime | None:
-        """The last tick strictly before ``moment``."""
+    def _raw_before(self, moment: datetime) -> datetime | None:
         if self.spec is not None:
             return _previous_tick(self.spec, self.tz, moment)
         return next((d for d in reversed(self.dates) if d < moment), None)
@@ -93,13 +106,30 @@ class Decision:
 def schedule_of(namespace: str, flow_id: str, trigger: ScheduleTrigger | ScheduleOnDatesTrigger) -> Schedule:
     """The decision view of a trigger; CronError for a bad cron or time zone (validation catches both)."""
     policy: RecoverPolicy = trigger.recoverMissedSchedules
+    conditions = _conditions(trigger)
     if isinstance(trigger, ScheduleTrigger):
         spec = _parse(trigger.cron, trigger.withSeconds)
         late = trigger.lateMaximumDelay
-        return Schedule(namespace, flow_id, trigger.id, trigger.timezone, policy, spec=spec, late_max=late)
+        return Schedule(
+            namespace, flow_id, trigger.id, trigger.timezone, policy, spec=spec, late_max=late,
+            conditions=conditions,
+        )  # fmt: skip
     zone = ZoneInfo(trigger.timezone)
     dates = sorted({(d if d.tzinfo else d.replace(tzinfo=zone)).astimezone(UTC) for d in trigger.dates})
-    return Schedule(namespace, flow_id, trigger.id, trigger.timezone, policy, dates=tuple(dates))
+    return Schedule(
+        namespace, flow_id, trigger.id, trigger.timezone, policy, dates=tuple(dates), conditions=conditions
+    )
+
+
+def _conditions(trigger: ScheduleTrigger | ScheduleOnDatesTrigger) -> TickFilter | None:
+    """The trigger's evaluated conditions (``scheduleConditions``, their pre-0.15 name, too); conditions
+    with invalid properties are left out (validation rejects them, so a deployed flow has none)."""
+    raw = [*trigger.conditions, *getattr(trigger, "scheduleConditions", [])]
+    dumped = [c.model_dump(by_alias=True, exclude_none=True) for c in raw]
+    try:
+        return compile_conditions(dumped, trigger.timezone)
+    except ValueError:
+        return None
 
 
 def first_cursor(schedule: Schedule, *, since: datetime, last_date: datetime | None) -> datetime | None:
@@ -131,8 +161,9 @@ def decide(
     else:
         ticks = _due_dates(schedule, cursor, now, grace)[:limit]
     more = len(ticks) >= limit  # a slice of a longer catch-up: resume right after the last one
-    late = [t for t in ticks if schedule.late_max is not None and now - t > schedule.late_max]
-    fire = [t for t in ticks if t not in late]
+    ticks_passing = [t for t in ticks if schedule.allows(t)]  # a tick its conditions reject is skipped
+    late = [t for t in ticks_passing if schedule.late_max is not None and now - t > schedule.late_max]
+    fire = [t for t in ticks_passing if t not in late]
     next_cursor = schedule.after(ticks[-1]) if more else schedule.after(now)
     return Decision(fire, len(late), next_cursor)
 

@@ -4,9 +4,10 @@ trigger matches it.
 ``matches`` is pure. Supported conditions: ExecutionStatus (``in`` / ``notIn``), ExecutionFlow
 (``namespace`` + ``flowId``), ExecutionNamespace (``namespace``, with ``prefix: true`` or ``comparison``
 EQUALS / PREFIX / SUFFIX); the trigger's ``states`` (default: any terminal state) and a ``preconditions``
-block naming one flow (``flows: [{namespace, flowId, states}]``). A condition of any other kind never matches
-(flowd cannot evaluate it, and starting a flow by mistake is worse than not starting it). A flow never
-triggers itself, which would loop forever.
+block naming one flow (``flows: [{namespace, flowId, states}]``). The date conditions (DayWeek, Weekend,
+TimeBetween, ...: ``conditions.py``) test the moment the execution ended, in UTC. A condition of any other
+kind never matches (flowd cannot evaluate it, and starting a flow by mistake is worse than not starting it;
+the validator warns about it). A flow never triggers itself, which would loop forever.
 
 ``FlowTriggerHook`` is the thin part: an executor end hook holding an index of the deployed Flow triggers,
 rebuilt after a sync (``invalidate()``) or when older than ``refresh`` seconds (parsed flows are cached
@@ -25,6 +26,7 @@ from daemon.clock import Clock
 from daemon.errors import FlowdError
 from daemon.language.common import Condition
 from daemon.language.model import Flow, FlowTrigger
+from daemon.schedule.conditions import EVALUATED, compile_conditions
 from daemon.schedule.firing import ExecutionFactory, create_triggered
 from daemon.store import DeployedFlow, Execution, Store
 
@@ -53,7 +55,18 @@ def _condition(condition: Condition, execution: Execution) -> bool:
         return condition.namespace == execution.namespace and condition.flowId == execution.flow_id
     if kind == f"{CORE}.ExecutionNamespace":
         return _namespace_matches(condition, execution.namespace)
+    if kind in EVALUATED:
+        return _date_condition(condition, execution)
     return False
+
+
+def _date_condition(condition: Condition, execution: Execution) -> bool:
+    moment = execution.end_date or execution.start_date
+    try:
+        flt = compile_conditions([condition.model_dump(by_alias=True, exclude_none=True)], "UTC")
+    except ValueError:
+        return False  # invalid properties: validation rejects them, so a deployed flow has none
+    return flt is None or (moment is not None and flt.allows(moment))
 
 
 def _namespace_matches(condition: Condition, namespace: str) -> bool:

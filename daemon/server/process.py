@@ -27,6 +27,7 @@ from daemon.engine.executor import Executor
 from daemon.reconcile import Reconciler, SyncOutcome
 from daemon.schedule.flow_triggers import FlowTriggerHook
 from daemon.schedule.scheduler import Scheduler, changes_flows
+from daemon.schedule.stop_after import StopAfterHook
 from daemon.server.counters import Counters
 from daemon.server.execution_log import ExecutionLog
 from daemon.server.heartbeat import HeartbeatLoop, release_gone
@@ -78,7 +79,7 @@ def build_services(settings: Settings, options: DaemonOptions, *, clock: Clock |
             options.source, cache_dir=settings.repos_dir, ref=options.ref, path=options.path,
             token=settings.git_token, ssh_key=settings.git_ssh_key,
         )  # fmt: skip
-        reconciler = Reconciler(store, source, ref=options.ref, clock=clock)
+        reconciler = Reconciler(store, source, ref=options.ref, clock=clock, strict=settings.strict)
     return Services(settings=settings, store=store, executor=executor, reconciler=reconciler, clock=clock)
 
 
@@ -146,6 +147,11 @@ class Daemon:
         executor.start_hooks.append(execution_log.started)
         executor.end_hooks.append(execution_log.ended)
         executor.end_hooks.append(self.flow_triggers)
+        stop_after = StopAfterHook(
+            services.store, services.clock,
+            parse=lambda e: executor.flows.revision(e.namespace, e.flow_id, e.flow_revision).flow,
+        )  # fmt: skip
+        executor.end_hooks.append(stop_after)
         self.sync_loop: SyncLoop | None = None
         if services.reconciler is not None:
             self.sync_loop = SyncLoop(services.reconciler, interval=options.interval, on_synced=self._synced)

@@ -205,6 +205,30 @@ class TriggerRepository(Repository):
                 stmt.on_conflict_do_update(index_elements=["namespace", "flow_id", "trigger_id"], set_=values)
             )
 
+    def disable(
+        self,
+        namespace: str,
+        flow_id: str,
+        trigger_id: str,
+        *,
+        revision: int,
+        now: datetime,
+        conn: Connection | None = None,
+    ) -> bool:
+        """Disable a trigger while its state is still of ``revision`` (``stopAfter``); a sync that deploys
+        a new revision sets it from the definition again. True when a row changed."""
+        t = triggers
+        stmt = (
+            t.update()
+            .where(
+                t.c.namespace == namespace, t.c.flow_id == flow_id, t.c.trigger_id == trigger_id,
+                t.c.revision == revision, t.c.disabled.is_(False),
+            )
+            .values(disabled=True, updated_at=now)
+        )  # fmt: skip
+        with self._write(conn) as c:
+            return c.execute(stmt).rowcount > 0
+
     def set_dates(
         self,
         namespace: str,

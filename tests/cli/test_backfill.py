@@ -94,3 +94,19 @@ def test_prints_each_execution_id_with_its_tick_date(deployed: str, store: Store
     printed = {line.split()[0]: line.split()[1] for line in output.splitlines() if line.split()[0] in
                {r.id for r in rows}}  # fmt: skip
     assert printed == {r.id: (r.trigger or {})["variables"]["date"] for r in rows}
+def test_skips_the_ticks_its_conditions_reject(
+    store: Store, tmp_path: Path, flowd_home: Path, db_url: str
+) -> None:
+    """Kestra replays a schedule with its conditions: a weekdays-only backfill skips the weekend."""
+    folder = tmp_path / "weekdays"
+    folder.mkdir()
+    conditions = (
+        "    conditions:\n      - type: io.kestra.plugin.core.condition.Not\n"
+        "        conditions:\n          - type: io.kestra.plugin.core.condition.Weekend\n"
+    )
+    (folder / "nightly.yml").write_text(FLOW.lstrip() + conditions)
+    assert Reconciler(store, LocalFolderSource(folder)).sync().result == "SUCCESS"
+    code, output = invoke(db_url, "test.backfill/nightly", "--start", "2024-03-01", "--end", "2024-03-05")
+    assert code == 0, output
+    # 2024-03-01 is a Friday, 03-04 a Monday
+    assert dates(store) == ["2024-03-01T02:00:00+01:00", "2024-03-04T02:00:00+01:00"]

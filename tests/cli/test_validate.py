@@ -109,3 +109,12 @@ def test_cli_import_does_not_load_the_model() -> None:
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert out.split() == ["False", "False"]
+
+
+def test_strict_turns_flowds_own_checks_into_errors(tmp_path: Path) -> None:
+    path = tmp_path / "undeclared.yml"
+    path.write_text(flow("- id: t\n  type: io.kestra.plugin.core.log.Log\n  message: '{{ inputs.nope }}'\n"))
+    code, out = invoke(str(path))
+    assert code == 0 and "warning: tasks[0].message: 'inputs.nope' is not a declared input" in out
+    code, out = invoke("--strict", str(path))
+    assert code == 1 and "error: tasks[0].message: 'inputs.nope' is not a declared input" in out

@@ -79,7 +79,7 @@ def test_ignored_kestra_property_is_accepted() -> None:
         )
     )
     assert f.tasks[0].id == "t"
-    assert "workerGroup" in ignored_properties("io.kestra.plugin.core.log.Log")
+    assert "logToFile" in ignored_properties("io.kestra.plugin.core.log.Log")
 
 
 def test_ids_and_namespace_follow_kestra_rules() -> None:

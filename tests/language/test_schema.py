@@ -61,7 +61,7 @@ def test_task_type_is_an_enum_of_canonical_and_legacy_names() -> None:
     assert log["properties"]["type"]["enum"][0] == "io.kestra.plugin.core.log.Log"
     assert "io.kestra.core.tasks.log.Log" in log["properties"]["type"]["enum"]
     assert log["additionalProperties"] is False
-    assert "workerGroup" in log["properties"]
+    assert "logToFile" in log["properties"] and "workerGroup" not in log["properties"]
 
 
 @pytest.mark.parametrize("text", [GOOD, SEED_DIALECT, PUBLISHER])
@@ -142,3 +142,18 @@ def test_flowd_still_checks_the_merged_task() -> None:
     errors = [d for d in result.diagnostics if d.severity == "error"]
     assert {d.path.split(".")[-1] for d in errors} >= {"url", "uri"}, [d.render() for d in errors]
     assert validate_text(PLUGIN_DEFAULTS_FLOW, "load.yml").flow is not None
+def test_schema_takes_kestras_null_switch_defaults() -> None:
+    data = {
+        "id": "f",
+        "namespace": "a.b",
+        "tasks": [
+            {
+                "id": "s",
+                "type": "io.kestra.plugin.core.flow.Switch",
+                "value": "x",
+                "cases": {"x": [{"id": "l", "type": "io.kestra.plugin.core.log.Log", "message": "m"}]},
+                "defaults": None,
+            }
+        ],
+    }
+    assert list(validator().iter_errors(data)) == []

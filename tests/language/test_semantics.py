@@ -14,9 +14,14 @@ SCHEDULE = "io.kestra.plugin.core.trigger.Schedule"
 WEBHOOK = "    type: io.kestra.plugin.core.trigger.Webhook\n"
 
 
-def errors(text: str) -> dict[str, Diagnostic]:
-    result = validate_text(text, "f.yml")
+def errors(text: str, *, strict: bool = False) -> dict[str, Diagnostic]:
+    result = validate_text(text, "f.yml", strict=strict)
     return {d.path: d for d in result.diagnostics if d.severity == "error"}
+
+
+def warnings(text: str) -> dict[str, Diagnostic]:
+    result = validate_text(text, "f.yml")
+    return {d.path: d for d in result.diagnostics if d.severity == "warning"}
 
 
 def log(task_id: str, message: str = "hi", extra: str = "") -> str:
@@ -151,8 +156,8 @@ def test_input_validator_and_defaults() -> None:
 
 
 def test_system_labels_are_refused() -> None:
-    found = errors(flow(log("a"), head="labels:\n  system.readOnly: 'true'\n  team: data\n"))
-    d = found["labels.system.readOnly"]
+    found = errors(flow(log("a"), head="labels:\n  system.username: me\n  team: data\n"))
+    d = found["labels.system.username"]
     assert "reserved 'system.' prefix" in d.message and (d.line, d.column) == (4, 3)
 
 
@@ -170,16 +175,20 @@ def test_bad_expression(expressions: None) -> None:
 
 
 def test_undeclared_input_and_unknown_output_task(expressions: None) -> None:
-    head = "inputs:\n  - id: user\n"
+    head = "inputs:\n  - id: user\n    type: STRING\n"
     text = flow(
         log("a", message="{{ inputs.usr }}")
         + log("b", message="{{ outputs.aa.value }} {{ outputs.a.value }}"),
         head=head,
     )
-    found = errors(text)
+    assert not errors(text) and validate_text(text).flow is not None  # flowd's own check: a warning
+    found = warnings(text)
     assert found["tasks[0].message"].message == "'inputs.usr' is not a declared input"
     assert found["tasks[0].message"].hint == "did you mean 'user'?"
     assert found["tasks[1].message"].message == "'outputs.aa' names no task of this flow"
+    strict = errors(text, strict=True)
+    assert strict["tasks[0].message"].message == "'inputs.usr' is not a declared input"
+    assert "tasks[1].message" in strict
 
 
 def test_expressions_checked_in_nested_and_block_tags(expressions: None) -> None:
@@ -188,9 +197,10 @@ def test_expressions_checked_in_nested_and_block_tags(expressions: None) -> None
         + "    "
         + log("x", message="{{ inputs.nope }}").replace("\n  ", "\n      ")
     )
-    found = errors(text)
+    found = errors(text, strict=True)
     assert "invalid expression" in found["tasks[0].condition"].message
     assert "inputs.nope" in found["tasks[0].then[0].message"].message
+    assert "tasks[0].condition" in warnings(text) and not errors(text)
 
 
 def test_descriptions_are_not_expressions(expressions: None) -> None:

@@ -81,12 +81,12 @@ def test_unknown_property_in_nested_model_and_flow() -> None:
 
 def test_ignored_kestra_property_is_a_warning() -> None:
     d = only(
-        flow("- id: t\n  type: io.kestra.plugin.core.log.Log\n  message: hi\n  workerGroup: gpu\n"), "warning"
+        flow("- id: t\n  type: io.kestra.plugin.core.log.Log\n  message: hi\n  logToFile: true\n"), "warning"
     )
-    assert d.message == "'workerGroup' is accepted but ignored by flowd"
-    assert (d.line, d.path) == (7, "tasks[0].workerGroup")
+    assert d.message == "'logToFile' is accepted but ignored by flowd"
+    assert (d.line, d.path) == (7, "tasks[0].logToFile")
     assert validate_text(
-        flow("- id: t\n  type: io.kestra.plugin.core.log.Log\n  message: hi\n  workerGroup: gpu\n")
+        flow("- id: t\n  type: io.kestra.plugin.core.log.Log\n  message: hi\n  logToFile: true\n")
     ).ok
 
 
@@ -103,9 +103,7 @@ def test_unsupported_task_type_suggests_and_points_to_docs() -> None:
     assert d.path == "tasks[0].type" and (d.line, d.column) == (5, 11)
     assert d.message == "unsupported task type 'io.kestra.plugin.core.log.Logg'"
     assert d.hint is not None
-    assert (
-        "did you mean 'io.kestra.plugin.core.log.Log'?" in d.hint and "docs/kestra-compatibility.md" in d.hint
-    )
+    assert "did you mean 'io.kestra.plugin.core.log.Log'?" in d.hint and "flowd plugins" in d.hint
 
 
 def test_unsupported_task_type_without_close_match() -> None:

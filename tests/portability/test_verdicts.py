@@ -191,16 +191,16 @@ def test_rule_trigger_and_input_ids_are_unique() -> None:
 
 @pytest.mark.parametrize(
     ("where", "bad"),
-    [("task", "has space"), ("task", "_leading"), ("task", "x" * 101), ("input", "a.b")],
+    [("task", "has space"), ("task", "_leading"), ("task", "x" * 101), ("input", "a b"), ("input", ".a")],
 )
 def test_rule_ids_match_kestras_id_pattern(where: str, bad: str) -> None:
-    """Kestra: ids match ^[a-zA-Z0-9][a-zA-Z0-9_-]* (at most 100 characters)."""
+    """Kestra: ids match ^[a-zA-Z0-9][a-zA-Z0-9_-]* (at most 100 characters); input ids may hold dots."""
     inputs = f"inputs:\n  - id: '{bad}'\n    type: STRING\n" if where == "input" else ""
     task_id = "ok" if where == "input" else bad
     error = only_error(
         f"{inputs}tasks:\n  - id: '{task_id}'\n    type: io.kestra.plugin.core.log.Log\n    message: m\n"
     )
-    assert "is not a valid id" in error.message or "at most 100" in error.message
+    assert "is not a valid" in error.message or "at most 100" in error.message
 
 
 def test_rule_namespace_pattern() -> None:
@@ -265,7 +265,7 @@ def test_rule_system_labels_are_reserved(where: str) -> None:
     elif where == "trigger":
         body = (
             "tasks:\n" + task + "triggers:\n  - id: s\n    type: io.kestra.plugin.core.trigger.Schedule\n"
-            "    cron: '@daily'\n    labels:\n      system.readOnly: 'true'\n"
+            "    cron: '@daily'\n    labels:\n      system.username: me\n"
         )
     else:
         body = (
@@ -352,10 +352,10 @@ def test_rule_invalid_timezone_and_duration() -> None:
 
 
 def test_rule_unknown_type_points_to_the_compatibility_table() -> None:
-    """Kestra: 'Invalid type' for a type no plugin provides; flowd names its compatibility table."""
+    """Kestra: 'Invalid type' for a type no plugin provides; flowd points to 'flowd plugins'."""
     error = only_error("tasks:\n  - id: t\n    type: io.kestra.plugin.core.storage.Concat\n    files: []\n")
     assert "unsupported task type" in error.message
-    assert "docs/kestra-compatibility.md" in (error.hint or "")
+    assert "flowd plugins" in (error.hint or "")
     legacy = errors("tasks:\n  - id: t\n    type: io.kestra.core.tasks.storages.Concat\n    files: []\n")
     assert "now named 'io.kestra.plugin.core.storage.Concat'" in legacy[0].message
 
@@ -391,4 +391,4 @@ def test_cli_accepts_the_valid_etl_and_rejects_an_unsupported_type(tmp_path: Pat
     bad = CliRunner().invoke(cli, ["validate", str(tmp_path)])
     assert bad.exit_code == 1
     assert "unsupported task type 'io.kestra.plugin.core.log.Fetch'" in bad.output
-    assert "docs/kestra-compatibility.md" in bad.output
+    assert "flowd plugins" in bad.output

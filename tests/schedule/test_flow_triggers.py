@@ -42,7 +42,11 @@ def trigger(**data: Any) -> FlowTrigger:
         ([{"type": f"{CORE}.ExecutionNamespace", "namespace": "company", "prefix": True}], ended(), True),
         ([{"type": "io.kestra.core.models.conditions.types.ExecutionStatusCondition", "in": ["SUCCESS"]}],
          ended(), True),
-        ([{"type": f"{CORE}.DayWeek", "dayOfWeek": "MONDAY"}], ended(), False),
+        # date conditions test the end (here: start) of the execution, 2024-01-01, a Monday
+        ([{"type": f"{CORE}.DayWeek", "dayOfWeek": "MONDAY"}], ended(), True),
+        ([{"type": f"{CORE}.DayWeek", "dayOfWeek": "TUESDAY"}], ended(), False),
+        ([{"type": f"{CORE}.Not", "conditions": [{"type": f"{CORE}.Weekend"}]}], ended(), True),
+        ([{"type": f"{CORE}.PublicHoliday", "country": "FR"}], ended(), False),
     ],
 )  # fmt: skip
 def test_conditions(conditions: list[dict[str, Any]], execution: Execution, expected: bool) -> None:
