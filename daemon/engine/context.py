@@ -54,6 +54,8 @@ class RunContext:
     now_fn: Callable[[], datetime]
     cancelled: asyncio.Event = field(default_factory=asyncio.Event)
     default_runner: str = "PROCESS"
+    # where plugins keep rebuildable caches (Python environments); None: a temporary folder
+    cache_dir: Path | None = None
     # set by plugins that change the execution itself (Labels, Exit)
     execution_effects: dict[str, Any] = field(default_factory=dict)
 
