@@ -22,6 +22,7 @@ from daemon.language.tasks_core import (
     ReturnTask,
     SleepTask,
 )
+from daemon.language.tasks_data import DBT_COMMAND_TASKS, DbtCliTask, DuckDbQueriesTask
 from daemon.language.tasks_io import (
     DuckDbQueryTask,
     HttpDownloadTask,
@@ -80,6 +81,9 @@ _TABLE: list[tuple[type[TaskBase], str, str]] = [
     (PostgresQueriesTask, "postgres", "run_queries"),
     (PostgresCopyInTask, "postgres_copy", "run_copy_in"),
     (DuckDbQueryTask, "duckdb", "run_duckdb_query"),
+    (DuckDbQueriesTask, "duckdb", "run_duckdb_queries"),
+    (DbtCliTask, "dbt", "run_dbt_cli"),
+    *[(model, "dbt", "run_dbt_command") for model in DBT_COMMAND_TASKS],
     (SlackIncomingWebhookTask, "slack", "run_slack_incoming_webhook"),
 ]
 
