@@ -37,17 +37,17 @@ SHELL_SCRIPT_FILE = ".flowd_script.sh"
 PYTHON_SCRIPT_FILE = ".flowd_script.py"
 
 
-def _render_all(ctx: RunContext, lines: list[str]) -> list[str]:
+def render_lines(ctx: RunContext, lines: list[str]) -> list[str]:
     return [str(ctx.render(line, workingDir=str(ctx.workdir))) for line in lines]
 
 
-def _command_line(task: ScriptTask, ctx: RunContext, body: list[str], install: str = "") -> str:
+def command_line(task: ScriptTask, ctx: RunContext, body: list[str], install: str = "") -> str:
     prelude = ["set -e"] if task.failFast else []
     setup = [install] if install else []
-    return "\n".join([*prelude, *setup, *_render_all(ctx, task.beforeCommands), *body])
+    return "\n".join([*prelude, *setup, *render_lines(ctx, task.beforeCommands), *body])
 
 
-def _prepare(task: ScriptTask, ctx: RunContext) -> None:
+def prepare_workdir(task: ScriptTask, ctx: RunContext) -> None:
     """Namespace files first, then ``inputFiles`` (which win on a name both give)."""
     copy_namespace_files(ctx, task.namespaceFiles)
     write_input_files(ctx, task.inputFiles)
@@ -79,7 +79,7 @@ async def _python(task: PythonTask, ctx: RunContext, where: Placement) -> tuple[
     return str(python), {"PATH": path, "VIRTUAL_ENV": str(python.parent.parent)}, ""
 
 
-async def _run(
+async def run_command(
     task: ScriptTask, ctx: RunContext, where: Placement, command: str, extra_env: dict[str, str] | None = None
 ) -> TaskResult:
     """Run ``command`` with the task's interpreter where ``where`` says; shape the outputs."""
@@ -113,28 +113,28 @@ async def _run(
 async def run_shell_commands(task: ShellCommandsTask, ctx: RunContext) -> TaskResult:
     """``beforeCommands`` + ``commands``, one per line, run by the interpreter."""
     where = placement(task, ctx, default_image=SHELL_IMAGE)
-    _prepare(task, ctx)
-    return await _run(task, ctx, where, _command_line(task, ctx, _render_all(ctx, task.commands)))
+    prepare_workdir(task, ctx)
+    return await run_command(task, ctx, where, command_line(task, ctx, render_lines(ctx, task.commands)))
 
 
 async def run_python_commands(task: PythonCommandsTask, ctx: RunContext) -> TaskResult:
     """Python ``Commands`` are shell commands (``python script.py`` ...) run in a Python environment."""
     where = placement(task, ctx, default_image=PYTHON_IMAGE)
-    _prepare(task, ctx)
+    prepare_workdir(task, ctx)
     _, env, install = await _python(task, ctx, where)
-    command = _command_line(task, ctx, _render_all(ctx, task.commands), install)
-    return await _run(task, ctx, where, command, env)
+    command = command_line(task, ctx, render_lines(ctx, task.commands), install)
+    return await run_command(task, ctx, where, command, env)
 
 
 async def run_shell_script(task: ShellScriptTask, ctx: RunContext) -> TaskResult:
     """Write the rendered ``script`` to a file and run it with the interpreter's shell."""
     where = placement(task, ctx, default_image=SHELL_IMAGE)
-    _prepare(task, ctx)
+    prepare_workdir(task, ctx)
     script = ctx.workdir / SHELL_SCRIPT_FILE
     script.write_text(str(ctx.render(task.script, workingDir=str(ctx.workdir))))
     shell = (task.interpreter or DEFAULT_INTERPRETER)[0]
     run_line = shlex.join([shell, *(["-e"] if task.failFast else []), SHELL_SCRIPT_FILE])
-    return await _run(task, ctx, where, _command_line(task, ctx, [run_line]))
+    return await run_command(task, ctx, where, command_line(task, ctx, [run_line]))
 
 
 async def run_python_script(task: PythonScriptTask, ctx: RunContext) -> TaskResult:
@@ -143,9 +143,9 @@ async def run_python_script(task: PythonScriptTask, ctx: RunContext) -> TaskResu
     In a local process that is the daemon's own interpreter (``sys.executable``); in a container, ``python``.
     """
     where = placement(task, ctx, default_image=PYTHON_IMAGE)
-    _prepare(task, ctx)
+    prepare_workdir(task, ctx)
     script = ctx.workdir / PYTHON_SCRIPT_FILE
     script.write_text(str(ctx.render(task.script, workingDir=str(ctx.workdir))))
     python, env, install = await _python(task, ctx, where)
-    command = _command_line(task, ctx, [shlex.join([python, PYTHON_SCRIPT_FILE])], install)
-    return await _run(task, ctx, where, command, env)
+    command = command_line(task, ctx, [shlex.join([python, PYTHON_SCRIPT_FILE])], install)
+    return await run_command(task, ctx, where, command, env)
