@@ -35,6 +35,12 @@ class StoragePort(Protocol):
     def delete_execution_files(self, execution_id: str) -> int: ...
 
 
+class NamespaceFilesPort(Protocol):
+    """A namespace's synced files (``namespaceFiles``), read-only."""
+
+    def files(self, namespace: str) -> dict[str, bytes]: ...
+
+
 @dataclass
 class RunContext:
     """Services and variables for one attempt of one task run."""
@@ -56,6 +62,7 @@ class RunContext:
     default_runner: str = "PROCESS"
     # where plugins keep rebuildable caches (Python environments); None: a temporary folder
     cache_dir: Path | None = None
+    namespace_files: NamespaceFilesPort | None = None
     # set by plugins that change the execution itself (Labels, Exit)
     execution_effects: dict[str, Any] = field(default_factory=dict)
 

@@ -32,6 +32,7 @@ from daemon.settings import Settings
 from daemon.store import Execution, LogEntry, LogLine, Store, new_id
 from daemon.store.flows import DeployedFlow, FlowRevision
 from daemon.store.storage import InternalStorage
+from daemon.tasks.namespace_files import file_reader
 
 STALE_AFTER = timedelta(seconds=30)  # an owner that has not beaten for this long is gone
 BEAT_EVERY = 5.0
@@ -190,7 +191,7 @@ class Runtime:
         services = Services(
             secret=self._secret, kv=self._kv_function(view), now=self.clock, envs=self._envs,
             error_logs=lambda: self._error_logs(view),
-            read=lambda uri: self.storage.path_of(uri).read_text(),
+            read=file_reader(self.storage.path_of, self.store.namespace_files, view.execution.namespace),
         )  # fmt: skip
         base = execution_context(view, services)
         self._bases[view.id] = (view, base)

@@ -80,7 +80,7 @@ def _env(task: DbtTask, ctx: RunContext, project: Path, profiles: Path | None) -
 
 async def _run_dbt(task: DbtTask, ctx: RunContext, body: list[str]) -> TaskResult:
     where = placement(task, ctx, default_image=DBT_IMAGE)
-    prepare_workdir(task, ctx)
+    await prepare_workdir(task, ctx)
     project = project_dir(task, ctx)
     env = _env(task, ctx, project, write_profiles(task, ctx))
     # run_results.json of an earlier command in the same folder must not pass for this run's

@@ -69,7 +69,7 @@ async def _run(task: DuckDbQueryTask, ctx: RunContext, *, each: bool) -> TaskRes
         duckdb: Any = importlib.import_module("duckdb")
     except ImportError as exc:
         raise TaskError(MISSING) from exc
-    copy_namespace_files(ctx, task.namespaceFiles)
+    await copy_namespace_files(ctx, task.namespaceFiles)
     write_input_files(ctx, task.inputFiles)
     files = output_paths(ctx, [str(ctx.render(n)) for n in task.outputFiles])
     statement = str(ctx.render(task.sql, workingDir=str(ctx.workdir), outputFiles=files))

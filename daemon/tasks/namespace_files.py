@@ -1,59 +1,44 @@
-"""Namespace files in a task's working directory (``namespaceFiles: {enabled: true}``).
+"""Namespace files in a task's working directory (``namespaceFiles: {enabled: true}``), and ``read(path)``.
 
-The sync keeps the current version of each namespace's files in internal storage under
-``kestra:///<namespace as path>/_files/<path>`` (Kestra's own layout); a task copies those matching
-``include`` and not matching ``exclude`` into its working directory, keeping their relative paths.
+The sync stores each namespace's files (the ``_files/`` folders of the flows repository) in the database,
+versioned; a task copies the current version of those matching ``include`` and not matching ``exclude``
+into its working directory, keeping their relative paths.
 """
 
 from __future__ import annotations
 
-import shutil
+import asyncio
+from collections.abc import Callable
 from fnmatch import fnmatchcase
 from pathlib import Path
 
-from daemon.engine.context import RunContext
-from daemon.errors import FlowdError, TaskError
+from daemon.engine.context import NamespaceFilesPort, RunContext
+from daemon.errors import TaskError
 from daemon.language.namespace_files import NamespaceFiles
+from daemon.tasks.workfiles import safe_relative
 
-FILES_FOLDER = "_files"
-
-
-def namespace_files_uri(namespace: str, path: str = "") -> str:
-    """The internal-storage URI of a namespace file (or of the namespace's files folder)."""
-    base = f"kestra:///{namespace.replace('.', '/')}/{FILES_FOLDER}"
-    return f"{base}/{path.lstrip('/')}" if path else base
-
-
-def namespace_files_dir(ctx: RunContext, namespace: str) -> Path | None:
-    """The local folder holding ``namespace``'s current files; None when it has none."""
-    try:
-        folder = ctx.storage.path_of(namespace_files_uri(namespace))
-    except FlowdError:
-        return None
-    return folder if folder.is_dir() else None
+STORAGE_SCHEME = "kestra://"
 
 
 def _matches(rel: str, patterns: list[str]) -> bool:
-    # Kestra's globs are relative paths; ``**/x`` also matches ``x`` at the top
-    return any(
-        fnmatchcase(rel, p) or (p.startswith("**/") and fnmatchcase(rel, p[3:])) or fnmatchcase("/" + rel, p)
-        for p in patterns
+    # Kestra's globs are relative paths; ``**/x`` also matches ``x`` at the top, ``dir/**`` all below dir
+    for pattern in patterns:
+        p = pattern.lstrip("/")
+        if fnmatchcase(rel, p) or (p.startswith("**/") and fnmatchcase(rel, p[3:])):
+            return True
+        if p.endswith("/**") and rel.startswith(p[:-2]):
+            return True
+    return False
+
+
+def selected(paths: list[str], spec: NamespaceFiles) -> list[str]:
+    """The paths ``include`` (everything when empty) keeps and ``exclude`` drops, sorted."""
+    return sorted(
+        rel
+        for rel in paths
+        if (not spec.include or _matches(rel, spec.include))
+        and not (spec.exclude and _matches(rel, spec.exclude))
     )
-
-
-def selected_files(folder: Path, spec: NamespaceFiles) -> dict[str, Path]:
-    """The files of ``folder`` that ``include`` (everything when empty) keeps and ``exclude`` drops."""
-    found: dict[str, Path] = {}
-    for path in sorted(folder.rglob("*")):
-        if not path.is_file():
-            continue
-        rel = path.relative_to(folder).as_posix()
-        if spec.include and not _matches(rel, spec.include):
-            continue
-        if spec.exclude and _matches(rel, spec.exclude):
-            continue
-        found[rel] = path
-    return found
 
 
 def _enabled(ctx: RunContext, spec: NamespaceFiles | None) -> bool:
@@ -63,25 +48,42 @@ def _enabled(ctx: RunContext, spec: NamespaceFiles | None) -> bool:
     return str(value).strip().lower() == "true"
 
 
-def copy_namespace_files(ctx: RunContext, spec: NamespaceFiles | None) -> list[str]:
+async def copy_namespace_files(ctx: RunContext, spec: NamespaceFiles | None) -> list[str]:
     """Copy the selected namespace files into the working directory; their relative paths."""
     if not _enabled(ctx, spec):
         return []
     assert spec is not None
+    port = ctx.namespace_files
+    if port is None:
+        raise TaskError("namespaceFiles: this daemon has no namespace files store")
     copied: list[str] = []
     for namespace in [ctx.namespace, *[str(ctx.render(n)) for n in spec.namespaces]]:
-        folder = namespace_files_dir(ctx, namespace)
-        if folder is None:
-            continue
-        for rel, path in selected_files(folder, spec).items():
-            target = ctx.workdir / (f"{namespace}/{rel}" if spec.folderPerNamespace else rel)
+        files = await asyncio.to_thread(port.files, namespace)
+        for rel in selected(list(files), spec):
+            name = f"{namespace}/{rel}" if spec.folderPerNamespace else rel
+            target = safe_relative(ctx.workdir, name)
             if target.exists() and spec.ifExists.upper() == "FAIL":
                 raise TaskError(f"namespaceFiles: {rel} already exists in the working directory")
             if target.exists() and spec.ifExists.upper() == "SKIP":
                 continue
             target.parent.mkdir(parents=True, exist_ok=True)
-            shutil.copyfile(path, target)
+            target.write_bytes(files[rel])
             copied.append(rel)
-    if copied:
-        ctx.log("DEBUG", f"namespaceFiles: {len(copied)} file(s) in the working directory")
+    ctx.log("DEBUG", f"namespaceFiles: {len(copied)} file(s) copied into the working directory")
     return copied
+
+
+def file_reader(
+    read_storage: Callable[[str], Path], port: NamespaceFilesPort, namespace: str
+) -> Callable[[str], str]:
+    """``read(x)`` for expressions: an internal-storage URI, else a namespace file's path."""
+
+    def read(path: str) -> str:
+        if path.startswith(STORAGE_SCHEME):
+            return read_storage(path).read_text()
+        content = port.files(namespace).get(path.lstrip("/"))
+        if content is None:
+            raise LookupError(f"no namespace file '{path}' in namespace '{namespace}'")
+        return content.decode()
+
+    return read

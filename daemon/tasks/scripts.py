@@ -47,9 +47,9 @@ def command_line(task: ScriptTask, ctx: RunContext, body: list[str], install: st
     return "\n".join([*prelude, *setup, *render_lines(ctx, task.beforeCommands), *body])
 
 
-def prepare_workdir(task: ScriptTask, ctx: RunContext) -> None:
+async def prepare_workdir(task: ScriptTask, ctx: RunContext) -> None:
     """Namespace files first, then ``inputFiles`` (which win on a name both give)."""
-    copy_namespace_files(ctx, task.namespaceFiles)
+    await copy_namespace_files(ctx, task.namespaceFiles)
     write_input_files(ctx, task.inputFiles)
 
 
@@ -113,14 +113,14 @@ async def run_command(
 async def run_shell_commands(task: ShellCommandsTask, ctx: RunContext) -> TaskResult:
     """``beforeCommands`` + ``commands``, one per line, run by the interpreter."""
     where = placement(task, ctx, default_image=SHELL_IMAGE)
-    prepare_workdir(task, ctx)
+    await prepare_workdir(task, ctx)
     return await run_command(task, ctx, where, command_line(task, ctx, render_lines(ctx, task.commands)))
 
 
 async def run_python_commands(task: PythonCommandsTask, ctx: RunContext) -> TaskResult:
     """Python ``Commands`` are shell commands (``python script.py`` ...) run in a Python environment."""
     where = placement(task, ctx, default_image=PYTHON_IMAGE)
-    prepare_workdir(task, ctx)
+    await prepare_workdir(task, ctx)
     _, env, install = await _python(task, ctx, where)
     command = command_line(task, ctx, render_lines(ctx, task.commands), install)
     return await run_command(task, ctx, where, command, env)
@@ -129,7 +129,7 @@ async def run_python_commands(task: PythonCommandsTask, ctx: RunContext) -> Task
 async def run_shell_script(task: ShellScriptTask, ctx: RunContext) -> TaskResult:
     """Write the rendered ``script`` to a file and run it with the interpreter's shell."""
     where = placement(task, ctx, default_image=SHELL_IMAGE)
-    prepare_workdir(task, ctx)
+    await prepare_workdir(task, ctx)
     script = ctx.workdir / SHELL_SCRIPT_FILE
     script.write_text(str(ctx.render(task.script, workingDir=str(ctx.workdir))))
     shell = (task.interpreter or DEFAULT_INTERPRETER)[0]
@@ -143,7 +143,7 @@ async def run_python_script(task: PythonScriptTask, ctx: RunContext) -> TaskResu
     In a local process that is the daemon's own interpreter (``sys.executable``); in a container, ``python``.
     """
     where = placement(task, ctx, default_image=PYTHON_IMAGE)
-    prepare_workdir(task, ctx)
+    await prepare_workdir(task, ctx)
     script = ctx.workdir / PYTHON_SCRIPT_FILE
     script.write_text(str(ctx.render(task.script, workingDir=str(ctx.workdir))))
     python, env, install = await _python(task, ctx, where)

@@ -7,6 +7,7 @@ import os
 import shutil
 import uuid
 from collections.abc import Iterator
+from datetime import UTC, datetime
 from pathlib import Path
 
 import psycopg
@@ -45,10 +46,14 @@ def warehouse(pg_admin_url: str) -> Iterator[str]:
 def harness(store: Store, tmp_path: Path) -> Harness:
     if dbt_bin() is None:
         pytest.skip("dbt is not installed (pip install 'flowd[dbt]' or run .ci/dbt-setup.sh)")
-    harness = Harness(store, tmp_path / "home")
-    # the project as the namespace's files, where the sync keeps them
-    shutil.copytree(PROJECT, harness.settings.storage_dir / "test" / "dbt" / "_files" / "dbt")
-    return harness
+    # the project as the namespace's files, as a sync of ``test/dbt/_files/dbt/...`` stores them
+    files = {
+        (NAMESPACE, "dbt/" + path.relative_to(PROJECT).as_posix()): path.read_bytes()
+        for path in PROJECT.rglob("*")
+        if path.is_file()
+    }
+    store.namespace_files.replace_all(files, commit=None, now=datetime.now(UTC))
+    return Harness(store, tmp_path / "home")
 
 
 def task(kind: str, body: str, warehouse: str, pg_admin_url: str) -> str:
