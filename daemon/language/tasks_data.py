@@ -72,4 +72,13 @@ DBT_COMMAND_TASKS: list[type[DbtCommandTask]] = [
     )
 ]
 
-DATA_TASKS: list[type[TaskBase]] = [DuckDbQueriesTask, DbtCliTask, *DBT_COMMAND_TASKS]
+
+class KvGetKeysTask(TaskBase):
+    """The keys of a namespace's key-value store (those starting with ``prefix``)."""
+
+    TYPE = "io.kestra.plugin.core.kv.GetKeys"
+    prefix: str | None = None
+    namespace: str | None = None
+
+
+DATA_TASKS: list[type[TaskBase]] = [DuckDbQueriesTask, DbtCliTask, *DBT_COMMAND_TASKS, KvGetKeysTask]

@@ -22,7 +22,7 @@ from daemon.language.tasks_core import (
     ReturnTask,
     SleepTask,
 )
-from daemon.language.tasks_data import DBT_COMMAND_TASKS, DbtCliTask, DuckDbQueriesTask
+from daemon.language.tasks_data import DBT_COMMAND_TASKS, DbtCliTask, DuckDbQueriesTask, KvGetKeysTask
 from daemon.language.tasks_io import (
     DuckDbQueryTask,
     HttpDownloadTask,
@@ -71,6 +71,7 @@ _TABLE: list[tuple[type[TaskBase], str, str]] = [
     (KvSetTask, "kv", "run_kv_set"),
     (KvGetTask, "kv", "run_kv_get"),
     (KvDeleteTask, "kv", "run_kv_delete"),
+    (KvGetKeysTask, "kv", "run_kv_get_keys"),
     (ShellCommandsTask, "scripts", "run_shell_commands"),
     (ShellScriptTask, "scripts", "run_shell_script"),
     (PythonCommandsTask, "scripts", "run_python_commands"),
