@@ -11,6 +11,7 @@ from typing import Any
 
 from daemon.engine import states as S
 from daemon.engine.attempts import Attempts
+from daemon.engine.labels import CORRELATION_ID
 from daemon.engine.view import ExecView, RunView
 from daemon.errors import FlowdError, TaskError
 from daemon.expressions import render_value
@@ -95,6 +96,7 @@ class FlowableRuns(Attempts):
             raise TaskError(f"subflow {namespace}/{flow_id} is not deployed")
         inputs = render_value(task.inputs, context)
         labels = {**(view.labels if task.inheritLabels else {}), **render_value(task.labels, context)}
+        labels[CORRELATION_ID] = view.labels.get(CORRELATION_ID) or view.id  # the root's, inherited
         child = self.create_execution(
             record, inputs, labels=labels, parent=(view.id, run.id),
             trigger={"id": task.id, "type": task.type,

@@ -23,6 +23,7 @@ from daemon.engine import states as S
 from daemon.engine.attempt import Outcome
 from daemon.engine.context import PluginFn
 from daemon.engine.flowcache import FlowCache
+from daemon.engine.globals_config import load_globals
 from daemon.engine.services import KvAdapter, Secrets, env_vars
 from daemon.engine.variables import Services, execution_context
 from daemon.engine.view import ExecView, RunView
@@ -90,6 +91,7 @@ class Runtime:
         self.secrets = Secrets(env)
         self._secret_values = self.secrets.values()
         self._envs = env_vars(env)
+        self._globals = load_globals(env)
         self.flows = FlowCache(store)
         self.storage = InternalStorage(settings.storage_dir)
         self._kv = KvAdapter(store.kv, clock.now)
@@ -190,6 +192,7 @@ class Runtime:
             return cached[1]
         services = Services(
             secret=self._secret, kv=self._kv_function(view), now=self.clock, envs=self._envs,
+            globals=self._globals,
             error_logs=lambda: self._error_logs(view),
             read=file_reader(self.storage.path_of, self.store.namespace_files, view.execution.namespace),
         )  # fmt: skip
