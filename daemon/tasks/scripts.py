@@ -58,7 +58,7 @@ def _env(task: ScriptTask, ctx: RunContext) -> dict[str, str]:
     return {str(k): "" if v is None else str(v) for k, v in rendered.items()}
 
 
-async def _python(task: PythonTask, ctx: RunContext, where: Placement) -> tuple[str, dict[str, str], str]:
+async def python_for(task: PythonTask, ctx: RunContext, where: Placement) -> tuple[str, dict[str, str], str]:
     """The ``python`` to run, the environment it needs, and a line installing ``dependencies`` first.
 
     In a local process ``dependencies`` (or a ``pythonVersion``) select a cached virtual environment; in a
@@ -121,7 +121,7 @@ async def run_python_commands(task: PythonCommandsTask, ctx: RunContext) -> Task
     """Python ``Commands`` are shell commands (``python script.py`` ...) run in a Python environment."""
     where = placement(task, ctx, default_image=PYTHON_IMAGE)
     await prepare_workdir(task, ctx)
-    _, env, install = await _python(task, ctx, where)
+    _, env, install = await python_for(task, ctx, where)
     command = command_line(task, ctx, render_lines(ctx, task.commands), install)
     return await run_command(task, ctx, where, command, env)
 
@@ -146,6 +146,6 @@ async def run_python_script(task: PythonScriptTask, ctx: RunContext) -> TaskResu
     await prepare_workdir(task, ctx)
     script = ctx.workdir / PYTHON_SCRIPT_FILE
     script.write_text(str(ctx.render(task.script, workingDir=str(ctx.workdir))))
-    python, env, install = await _python(task, ctx, where)
+    python, env, install = await python_for(task, ctx, where)
     command = command_line(task, ctx, [shlex.join([python, PYTHON_SCRIPT_FILE])], install)
     return await run_command(task, ctx, where, command, env)

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import hashlib
+import sys
 import zipfile
 from pathlib import Path
 
@@ -157,3 +159,31 @@ def test_unavailable_package_fails_with_one_clear_line(
     # nothing half-built is left to be mistaken for a ready environment
     envs = tmp_path / "home" / "cache" / "python-envs"
     assert not [p for p in envs.iterdir() if p.is_dir()]
+
+
+@SQLITE_ONLY
+def test_python_version_selects_the_interpreter(store: Store, tmp_path: Path, offline_index: Path) -> None:
+    harness = Harness(store, tmp_path / "home")
+    version = f"{sys.version_info.major}.{sys.version_info.minor}"
+    body = f"""    pythonVersion: "{version}"
+    script: |
+      import sys, flowdtiny
+      print('::{{"outputs": {{"v": "%d.%d"}}}}::' % sys.version_info[:2])
+"""
+    ex = harness.run(flow(SCRIPT, body))
+    assert ex.state == "SUCCESS", harness.logs(ex.id)
+    assert harness.runs(ex.id, "py")[0].outputs["vars"] == {"v": version}
+
+
+def test_docker_runner_installs_the_dependencies_in_the_container(tmp_path: Path) -> None:
+    # no image with pip is reachable here: check the command the container runs
+    from daemon.tasks.script_runner import Placement
+    from daemon.tasks.scripts import python_for
+    from tests.tasks.conftest import Harness as PluginHarness
+    from tests.tasks.conftest import make_task
+
+    task = make_task({"type": SCRIPT, "script": "print(1)", "dependencies": ["pandas==2.2.3", "requests"]})
+    ctx = PluginHarness(tmp_path).context()
+    python, env, install = asyncio.run(python_for(task, ctx, Placement(kind="DOCKER", image="python:3.12-slim")))
+    assert python == "python" and env == {}
+    assert install.startswith("python -m pip install") and install.endswith("pandas==2.2.3 requests")
