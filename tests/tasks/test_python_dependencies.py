@@ -184,6 +184,7 @@ def test_docker_runner_installs_the_dependencies_in_the_container(tmp_path: Path
 
     task = make_task({"type": SCRIPT, "script": "print(1)", "dependencies": ["pandas==2.2.3", "requests"]})
     ctx = PluginHarness(tmp_path).context()
-    python, env, install = asyncio.run(python_for(task, ctx, Placement(kind="DOCKER", image="python:3.12-slim")))
+    where = Placement(kind="DOCKER", image="python:3.12-slim")
+    python, env, install = asyncio.run(python_for(task, ctx, where))
     assert python == "python" and env == {}
     assert install.startswith("python -m pip install") and install.endswith("pandas==2.2.3 requests")
