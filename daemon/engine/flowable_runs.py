@@ -19,6 +19,7 @@ from daemon.language.tasks_core import PauseTask
 from daemon.language.tasks_flow import SubflowTask, WorkingDirectoryTask
 from daemon.store import Execution
 from daemon.store.flows import DeployedFlow, FlowRevision
+from daemon.tasks.namespace_files import fill_working_directory
 
 
 class FlowableRuns(Attempts):
@@ -44,6 +45,10 @@ class FlowableRuns(Attempts):
         folder = self.settings.home / "work" / view.id / run.id
         folder.mkdir(parents=True, exist_ok=True)
         run.meta["workdir"] = str(folder)
+        fill_working_directory(
+            self.store.namespace_files, task.namespaceFiles, folder, view.execution.namespace,
+            lambda value: render_value(value, context),
+        )  # fmt: skip
         files = render_value(task.inputFiles, context) if task.inputFiles else {}
         if isinstance(files, str):
             files = json.loads(files)

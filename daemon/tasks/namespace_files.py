@@ -11,6 +11,7 @@ import asyncio
 from collections.abc import Callable
 from fnmatch import fnmatchcase
 from pathlib import Path
+from typing import Any
 
 from daemon.engine.context import NamespaceFilesPort, RunContext
 from daemon.errors import TaskError
@@ -41,36 +42,67 @@ def selected(paths: list[str], spec: NamespaceFiles) -> list[str]:
     )
 
 
-def _enabled(ctx: RunContext, spec: NamespaceFiles | None) -> bool:
+def is_enabled(spec: NamespaceFiles | None, render: Callable[[Any], Any]) -> bool:
+    """Whether ``namespaceFiles`` is given and ``enabled`` (an expression is rendered)."""
     if spec is None:
         return False
-    value = ctx.render(spec.enabled) if isinstance(spec.enabled, str) else spec.enabled
+    value = render(spec.enabled) if isinstance(spec.enabled, str) else spec.enabled
     return str(value).strip().lower() == "true"
+
+
+def place_files(files: dict[str, bytes], spec: NamespaceFiles, workdir: Path, namespace: str) -> list[str]:
+    """Write the selected ``files`` of ``namespace`` under ``workdir`` (honouring ``ifExists``)."""
+    placed: list[str] = []
+    for rel in selected(list(files), spec):
+        name = f"{namespace}/{rel}" if spec.folderPerNamespace else rel
+        target = safe_relative(workdir, name)
+        if target.exists() and spec.ifExists.upper() == "FAIL":
+            raise TaskError(f"namespaceFiles: {rel} already exists in the working directory")
+        if target.exists() and spec.ifExists.upper() == "SKIP":
+            continue
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_bytes(files[rel])
+        placed.append(rel)
+    return placed
+
+
+def namespaces_of(spec: NamespaceFiles, namespace: str, render: Callable[[Any], Any]) -> list[str]:
+    """The flow's namespace, then the other ``namespaces`` the spec names."""
+    return [namespace, *[str(render(n)) for n in spec.namespaces]]
 
 
 async def copy_namespace_files(ctx: RunContext, spec: NamespaceFiles | None) -> list[str]:
     """Copy the selected namespace files into the working directory; their relative paths."""
-    if not _enabled(ctx, spec):
+    if not is_enabled(spec, ctx.render):
         return []
     assert spec is not None
     port = ctx.namespace_files
     if port is None:
         raise TaskError("namespaceFiles: this daemon has no namespace files store")
     copied: list[str] = []
-    for namespace in [ctx.namespace, *[str(ctx.render(n)) for n in spec.namespaces]]:
+    for namespace in namespaces_of(spec, ctx.namespace, ctx.render):
         files = await asyncio.to_thread(port.files, namespace)
-        for rel in selected(list(files), spec):
-            name = f"{namespace}/{rel}" if spec.folderPerNamespace else rel
-            target = safe_relative(ctx.workdir, name)
-            if target.exists() and spec.ifExists.upper() == "FAIL":
-                raise TaskError(f"namespaceFiles: {rel} already exists in the working directory")
-            if target.exists() and spec.ifExists.upper() == "SKIP":
-                continue
-            target.parent.mkdir(parents=True, exist_ok=True)
-            target.write_bytes(files[rel])
-            copied.append(rel)
+        copied += place_files(files, spec, ctx.workdir, namespace)
     ctx.log("DEBUG", f"namespaceFiles: {len(copied)} file(s) copied into the working directory")
     return copied
+
+
+def fill_working_directory(
+    port: NamespaceFilesPort,
+    spec: NamespaceFiles | None,
+    folder: Path,
+    namespace: str,
+    render: Callable[[Any], Any],
+) -> list[str]:
+    """A WorkingDirectory's ``namespaceFiles``: the selected files written into its shared folder."""
+    if not is_enabled(spec, render):
+        return []
+    assert spec is not None
+    return [
+        rel
+        for ns in namespaces_of(spec, namespace, render)
+        for rel in place_files(port.files(ns), spec, folder, ns)
+    ]
 
 
 def file_reader(

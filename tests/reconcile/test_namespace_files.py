@@ -174,3 +174,34 @@ def test_include_exclude_select_files(store: Store, tmp_path: Path) -> None:
     ex = asyncio.run(asyncio.wait_for(harness.executor.run_until_done(ex_id), 60))
     assert ex.state == "SUCCESS", harness.logs(ex.id)
     assert "./q.sql ./sub/r.sql " in harness.logs(ex.id)
+
+
+@pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)
+def test_working_directory_gets_namespace_files(store: Store, tmp_path: Path) -> None:
+    root = tmp_path / "repo"
+    write(
+        root,
+        "ns/wd.yml",
+        """id: wd
+namespace: ns
+tasks:
+  - id: dir
+    type: io.kestra.plugin.core.flow.WorkingDirectory
+    namespaceFiles: {enabled: true, exclude: ["*.md"]}
+    tasks:
+      - id: first
+        type: io.kestra.plugin.scripts.shell.Commands
+        taskRunner: {type: io.kestra.plugin.core.runner.Process}
+        commands: ["cat query.sql", "test ! -e notes.md"]
+""",
+    )
+    write(root, "ns/_files/query.sql", "select 42")
+    write(root, "ns/_files/notes.md", "no")
+    Reconciler(store, LocalFolderSource(root)).sync()
+    harness = Harness(store, tmp_path / "home")
+    record = store.flows.get("ns", "wd")
+    assert record is not None
+    ex_id = harness.executor.create_execution(record, {})
+    ex = asyncio.run(asyncio.wait_for(harness.executor.run_until_done(ex_id), 60))
+    assert ex.state == "SUCCESS", harness.logs(ex.id)
+    assert "select 42" in harness.logs(ex.id)
