@@ -72,8 +72,15 @@ class NamespaceFilesRepository(Repository):
 
     def get(self, namespace: str, path: str, *, conn: Connection | None = None) -> bytes | None:
         """The content of the live file, or None when there is none."""
-        found = self.current(namespace, conn=conn).get(path.lstrip("/"))
-        return None if found is None else found.content
+        query = (
+            sa.select(nf.c.content, nf.c.deleted)
+            .where(nf.c.namespace == namespace, nf.c.path == path.lstrip("/"))
+            .order_by(nf.c.revision.desc())
+            .limit(1)
+        )
+        with self._read(conn) as c:
+            row = c.execute(query).one_or_none()
+        return None if row is None or row.deleted else bytes(row.content or b"")
 
     def history(self, namespace: str, path: str, *, conn: Connection | None = None) -> list[NamespaceFile]:
         """Every revision of one file, oldest first."""

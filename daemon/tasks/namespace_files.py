@@ -11,7 +11,7 @@ import asyncio
 from collections.abc import Callable
 from fnmatch import fnmatchcase
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 from daemon.engine.context import NamespaceFilesPort, RunContext
 from daemon.errors import TaskError
@@ -105,15 +105,21 @@ def fill_working_directory(
     ]
 
 
+class NamespaceFileGetter(Protocol):
+    """One namespace file's current content (None when there is none)."""
+
+    def get(self, namespace: str, path: str) -> bytes | None: ...
+
+
 def file_reader(
-    read_storage: Callable[[str], Path], port: NamespaceFilesPort, namespace: str
+    read_storage: Callable[[str], Path], port: NamespaceFileGetter, namespace: str
 ) -> Callable[[str], str]:
     """``read(x)`` for expressions: an internal-storage URI, else a namespace file's path."""
 
     def read(path: str) -> str:
         if path.startswith(STORAGE_SCHEME):
             return read_storage(path).read_text()
-        content = port.files(namespace).get(path.lstrip("/"))
+        content = port.get(namespace, path)
         if content is None:
             raise LookupError(f"no namespace file '{path}' in namespace '{namespace}'")
         return content.decode()
