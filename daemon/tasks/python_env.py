@@ -24,6 +24,7 @@ from daemon.errors import TaskError
 
 ENVS_DIR = "python-envs"
 READY_MARK = ".flowd-ready"
+LOCK_POLL_SECONDS = 0.2
 # installer lines that say why an install failed, best first
 _REASONS = ("No matching distribution", "not found", "unsatisfiable", "Could not", "error:", "ERROR:")
 
@@ -68,7 +69,12 @@ async def _run(argv: list[str], log: Callable[[str, str], None]) -> tuple[int, l
     proc = await asyncio.create_subprocess_exec(
         *argv, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT
     )
-    out, _ = await proc.communicate()
+    try:
+        out, _ = await proc.communicate()
+    except asyncio.CancelledError:  # the task was cancelled or timed out: stop the installer too
+        proc.kill()
+        await proc.wait()
+        raise
     lines = out.decode(errors="replace").splitlines()
     for line in lines:
         log("DEBUG", line)
@@ -111,10 +117,23 @@ async def _build(
             )
 
 
-def _lock(path: Path) -> int:
+async def _lock(path: Path) -> int:
+    """An exclusive lock on ``path`` (its descriptor); polled, so a cancelled task never leaves it taken."""
     fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
-    fcntl.flock(fd, fcntl.LOCK_EX)
-    return fd
+    while True:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            return fd
+        except BlockingIOError:
+            pass
+        except BaseException:
+            os.close(fd)
+            raise
+        try:
+            await asyncio.sleep(LOCK_POLL_SECONDS)
+        except BaseException:
+            os.close(fd)
+            raise
 
 
 async def ensure_env(
@@ -134,7 +153,7 @@ async def ensure_env(
         log("INFO", f"Python dependencies: using the cached environment {key}")
         return python
     # one builder per requirement set, across tasks and daemons sharing the folder
-    fd = await asyncio.to_thread(_lock, root / f"{key}.lock")
+    fd = await _lock(root / f"{key}.lock")
     try:
         if (target / READY_MARK).is_file():
             log("INFO", f"Python dependencies: using the environment {key} another task built")

@@ -24,6 +24,7 @@ from daemon.language.tasks_scripts import (
 )
 from daemon.runners import runner_for
 from daemon.runners.process import DEFAULT_PATH
+from daemon.tasks.cancel import until_cancelled
 from daemon.tasks.namespace_files import copy_namespace_files
 from daemon.tasks.python_env import default_cache_dir, ensure_env
 from daemon.tasks.script_runner import Placement, build_spec, placement
@@ -73,7 +74,8 @@ async def python_for(task: PythonTask, ctx: RunContext, where: Placement) -> tup
     if not deps and not task.pythonVersion:
         return sys.executable, {}, ""
     cache = getattr(ctx, "cache_dir", None) or default_cache_dir()
-    python = await ensure_env(deps, task.pythonVersion, cache_dir=cache, log=ctx.log)
+    building = ensure_env(deps, task.pythonVersion, cache_dir=cache, log=ctx.log)
+    python = await until_cancelled(building, ctx.cancelled)  # a timeout or kill stops the installer
     bin_dir = str(python.parent)
     path = f"{bin_dir}:{os.environ.get('PATH', DEFAULT_PATH)}"
     return str(python), {"PATH": path, "VIRTUAL_ENV": str(python.parent.parent)}, ""

@@ -188,3 +188,22 @@ def test_docker_runner_installs_the_dependencies_in_the_container(tmp_path: Path
     python, env, install = asyncio.run(python_for(task, ctx, where))
     assert python == "python" and env == {}
     assert install.startswith("python -m pip install") and install.endswith("pandas==2.2.3 requests")
+
+
+@SQLITE_ONLY
+def test_a_build_cut_short_leaves_no_lock_and_no_half_environment(
+    store: Store, tmp_path: Path, offline_index: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # an installer that hangs: the task times out while building
+    hanging = tmp_path / "hanging-uv"
+    hanging.write_text("#!/bin/sh\nmkdir -p \"$5\" && exec sleep 60\n")
+    hanging.chmod(0o755)
+    monkeypatch.setattr(python_env, "uv_binary", lambda: str(hanging))
+    harness = Harness(store, tmp_path / "home")
+    slow = flow(SCRIPT, "    timeout: PT1S\n" + SCRIPT_BODY)
+    assert harness.run(slow).state == "FAILED"
+    # the next task (with a working installer) takes the lock and builds from scratch
+    monkeypatch.setattr(python_env, "uv_binary", lambda: None)
+    ex = harness.run(flow(SCRIPT, SCRIPT_BODY))
+    assert ex.state == "SUCCESS", harness.logs(ex.id)
+    assert harness.runs(ex.id, "py")[0].outputs["vars"] == {"value": 42}
