@@ -196,7 +196,7 @@ def test_a_build_cut_short_leaves_no_lock_and_no_half_environment(
 ) -> None:
     # an installer that hangs: the task times out while building
     hanging = tmp_path / "hanging-uv"
-    hanging.write_text("#!/bin/sh\nmkdir -p \"$5\" && exec sleep 60\n")
+    hanging.write_text('#!/bin/sh\nmkdir -p "$5" && exec sleep 60\n')
     hanging.chmod(0o755)
     monkeypatch.setattr(python_env, "uv_binary", lambda: str(hanging))
     harness = Harness(store, tmp_path / "home")
