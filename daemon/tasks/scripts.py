@@ -73,7 +73,7 @@ async def python_for(task: PythonTask, ctx: RunContext, where: Placement) -> tup
         return "python", {}, install if deps else ""
     if not deps and not task.pythonVersion:
         return sys.executable, {}, ""
-    cache = getattr(ctx, "cache_dir", None) or default_cache_dir()
+    cache = ctx.cache_dir or default_cache_dir()
     building = ensure_env(deps, task.pythonVersion, cache_dir=cache, log=ctx.log)
     python = await until_cancelled(building, ctx.cancelled)  # a timeout or kill stops the installer
     bin_dir = str(python.parent)
