@@ -68,6 +68,16 @@ class PythonTask(ScriptTask):
     dependencies: list[str] = Field(default_factory=new_list)
     pythonVersion: str | None = None
 
+    @model_validator(mode="before")
+    @classmethod
+    def _legacy_requirements(cls, data: Any) -> Any:
+        # the legacy Python task installed ``requirements`` (pip lines) into a virtualenv
+        legacy = isinstance(data, dict) and str(data.get("type", "")).startswith(LEGACY_SCRIPTS)
+        if legacy and isinstance(data.get("requirements"), list):
+            data = dict(data)
+            data.setdefault("dependencies", data.pop("requirements"))
+        return data
+
 
 class PythonCommandsTask(PythonTask):
     TYPE = f"{PYTHON}.Commands"

@@ -207,3 +207,20 @@ def test_a_build_cut_short_leaves_no_lock_and_no_half_environment(
     ex = harness.run(flow(SCRIPT, SCRIPT_BODY))
     assert ex.state == "SUCCESS", harness.logs(ex.id)
     assert harness.runs(ex.id, "py")[0].outputs["vars"] == {"value": 42}
+
+
+def test_legacy_python_requirements_are_dependencies() -> None:
+    from tests.tasks.conftest import make_task
+
+    legacy = make_task(
+        {
+            "type": "io.kestra.core.tasks.scripts.Python",
+            "script": "print(1)",
+            "requirements": ["requests==2.31"],
+        }
+    )
+    assert legacy.dependencies == ["requests==2.31"]
+    current = make_task(
+        {"type": SCRIPT, "script": "print(1)", "dependencies": ["a"], "pythonVersion": "3.12"}
+    )
+    assert (current.dependencies, current.pythonVersion) == (["a"], "3.12")
