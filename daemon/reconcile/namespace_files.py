@@ -13,6 +13,7 @@ files a deletion version (``daemon.store.namespace_files``).
 
 from __future__ import annotations
 
+import functools
 import logging
 import os
 import posixpath
@@ -77,13 +78,19 @@ def _git_walk(clone_dir: Path, commit: str, subpath: str) -> Iterator[tuple[str,
     yield from walk(tree, subpath)
 
 
+@functools.lru_cache(maxsize=4)
+def _git_files(clone_dir: str, commit: str, subpath: str) -> tuple[tuple[str, bytes], ...]:
+    # a commit's content never changes: a daemon re-syncing the same commit does not walk it again
+    return tuple(_git_walk(Path(clone_dir), commit, subpath))
+
+
 def read_source_files(source: Any, snapshot: Any) -> dict[str, bytes]:
     """Every file below a ``_files`` folder of the snapshot's source, by repository-relative path."""
     subpath = getattr(snapshot, "path", "") or ""
     if hasattr(source, "namespace_files"):  # a source that lists them itself
         return dict(source.namespace_files(snapshot))
     if hasattr(source, "clone_dir") and getattr(snapshot, "commit", None):
-        return dict(_git_walk(Path(source.clone_dir), snapshot.commit, subpath))
+        return dict(_git_files(str(source.clone_dir), snapshot.commit, subpath))
     if hasattr(source, "root"):
         root = Path(source.root)
         return dict(_folder_walk(root, root / subpath if subpath else root))
