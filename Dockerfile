@@ -13,7 +13,7 @@ ENV PYTHONDONTWRITEBYTECODE=1 \
 # Install the project from a throw-away copy of the source tree (see .dockerignore for what is left out).
 WORKDIR /tmp/flowd-src
 COPY . .
-RUN pip install . \
+RUN pip install '.[duckdb,uv]' \
     && mkdir -p /usr/local/share/flowd \
     && cp -r flows-repo-template schema /usr/local/share/flowd/ \
     && cd / \

@@ -76,6 +76,8 @@ def decide(task: TaskBase, context: Mapping[str, Any]) -> dict[str, Any]:
     if isinstance(task, SwitchTask):
         value = render_value(task.value, context) if isinstance(task.value, str) else task.value
         key = _text(value)
+        if key not in task.cases and not task.defaults:  # Kestra fails such a Switch
+            raise ValueError(f"Switch '{task.id}': value '{key}' matches no case and there are no defaults")
         return {"decided": True, "case": key if key in task.cases else None, "value": key}
     if isinstance(task, ForEachTask):
         return {"decided": True, "values": [_text(v) for v in _values(task.values, context)]}

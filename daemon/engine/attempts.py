@@ -53,7 +53,8 @@ class Attempts(Runtime):
             log_fn=lambda level, msg: self._log(view, run, level, msg), kv=self._kv,
             storage=StorageAdapter(self.storage, ex.namespace, ex.flow_id, task.id),
             secret_fn=self.secrets.get, now_fn=self.clock.now, cancelled=cancelled,
-            default_runner=self.settings.default_runner,
+            default_runner=self.settings.default_runner, cache_dir=self.settings.cache_dir,
+            namespace_files=self.store.namespace_files,
         )  # fmt: skip
 
     def _run_inline(self, view: ExecView, run: RunView, now: datetime) -> Outcome:

@@ -25,6 +25,7 @@ class KvPort(Protocol):
     def get(self, namespace: str, key: str) -> Any | None: ...
     def set(self, namespace: str, key: str, value: Any, *, ttl_seconds: float | None = None) -> None: ...
     def delete(self, namespace: str, key: str) -> bool: ...
+    def keys(self, namespace: str) -> list[str]: ...
 
 
 class StoragePort(Protocol):
@@ -33,6 +34,12 @@ class StoragePort(Protocol):
     def put_file(self, execution_id: str, task_run_id: str, name: str, src: Path) -> str: ...
     def path_of(self, uri: str) -> Path: ...
     def delete_execution_files(self, execution_id: str) -> int: ...
+
+
+class NamespaceFilesPort(Protocol):
+    """A namespace's synced files (``namespaceFiles``), read-only."""
+
+    def files(self, namespace: str) -> dict[str, bytes]: ...
 
 
 @dataclass
@@ -54,6 +61,9 @@ class RunContext:
     now_fn: Callable[[], datetime]
     cancelled: asyncio.Event = field(default_factory=asyncio.Event)
     default_runner: str = "PROCESS"
+    # where plugins keep rebuildable caches (Python environments); None: a temporary folder
+    cache_dir: Path | None = None
+    namespace_files: NamespaceFilesPort | None = None
     # set by plugins that change the execution itself (Labels, Exit)
     execution_effects: dict[str, Any] = field(default_factory=dict)
 

@@ -11,6 +11,7 @@ from typing import Any
 
 from daemon.engine import states as S
 from daemon.engine.attempts import Attempts
+from daemon.engine.labels import CORRELATION_ID
 from daemon.engine.view import ExecView, RunView
 from daemon.errors import FlowdError, TaskError
 from daemon.expressions import render_value
@@ -18,6 +19,7 @@ from daemon.language.tasks_core import PauseTask
 from daemon.language.tasks_flow import SubflowTask, WorkingDirectoryTask
 from daemon.store import Execution
 from daemon.store.flows import DeployedFlow, FlowRevision
+from daemon.tasks.namespace_files import fill_working_directory
 
 
 class FlowableRuns(Attempts):
@@ -43,6 +45,10 @@ class FlowableRuns(Attempts):
         folder = self.settings.home / "work" / view.id / run.id
         folder.mkdir(parents=True, exist_ok=True)
         run.meta["workdir"] = str(folder)
+        fill_working_directory(
+            self.store.namespace_files, task.namespaceFiles, folder, view.execution.namespace,
+            lambda value: render_value(value, context),
+        )  # fmt: skip
         files = render_value(task.inputFiles, context) if task.inputFiles else {}
         if isinstance(files, str):
             files = json.loads(files)
@@ -95,6 +101,7 @@ class FlowableRuns(Attempts):
             raise TaskError(f"subflow {namespace}/{flow_id} is not deployed")
         inputs = render_value(task.inputs, context)
         labels = {**(view.labels if task.inheritLabels else {}), **render_value(task.labels, context)}
+        labels[CORRELATION_ID] = view.labels.get(CORRELATION_ID) or view.id  # the root's, inherited
         child = self.create_execution(
             record, inputs, labels=labels, parent=(view.id, run.id),
             trigger={"id": task.id, "type": task.type,

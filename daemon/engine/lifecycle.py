@@ -14,6 +14,7 @@ from sqlalchemy.engine import Connection
 
 from daemon.engine import states as S
 from daemon.engine.inputs import resolve_inputs
+from daemon.engine.labels import with_system_labels
 from daemon.engine.persistence import Persistence
 from daemon.engine.runtime import CREATED_ENDS_KEPT, INLINE_BUDGET, STALE_AFTER, Batch, parse_date
 from daemon.engine.view import ExecView, RunView
@@ -70,7 +71,8 @@ class Lifecycle(Persistence):
         execution = Execution(
             id=execution_id, namespace=flow.namespace, flow_id=flow.id, flow_revision=flow_record.revision,
             state=state, start_date=now, histories=histories, inputs=values,
-            labels={**flow.labels, **(labels or {})}, trigger=trigger,
+            labels=with_system_labels({**flow.labels, **(labels or {})}, execution_id=execution_id),
+            trigger=trigger,
             parent_execution_id=parent[0] if parent else None,
             parent_task_run_id=parent[1] if parent else None,
             end_date=now if S.is_terminal(state) else None,

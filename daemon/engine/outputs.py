@@ -3,6 +3,7 @@ input of that type). Pure."""
 
 from __future__ import annotations
 
+import ast
 import json
 from typing import Any
 
@@ -12,7 +13,7 @@ _FALSE = frozenset({"false", "0", "no", "off"})
 
 def typed_output(output_type: str, value: Any) -> Any:
     """``value`` (usually the rendered text) as ``output_type``: INT -> int, FLOAT -> float, BOOLEAN ->
-    bool, JSON -> parsed; other types are kept as rendered. Raises ValueError saying what is wrong."""
+    bool, JSON -> parsed, ARRAY -> list; other types are kept as rendered. ValueError says what is wrong."""
     if output_type == "INT":
         return _int(value)
     if output_type == "FLOAT":
@@ -36,6 +37,18 @@ def typed_output(output_type: str, value: Any) -> Any:
             return json.loads(value)
         except json.JSONDecodeError as exc:
             raise ValueError(f"not valid JSON: {exc}") from None
+    if output_type == "ARRAY" and isinstance(value, str):
+        # rendered text of a list (JSON, or Python's repr of a rendered list)
+        try:
+            loaded = json.loads(value)
+        except json.JSONDecodeError:
+            try:
+                loaded = ast.literal_eval(value.strip())
+            except (ValueError, SyntaxError):
+                raise ValueError(f"{value!r} is not an array") from None
+        if not isinstance(loaded, list | tuple):
+            raise ValueError(f"{value!r} is not an array")
+        return list(loaded)
     return value
 
 

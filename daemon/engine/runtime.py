@@ -23,6 +23,7 @@ from daemon.engine import states as S
 from daemon.engine.attempt import Outcome
 from daemon.engine.context import PluginFn
 from daemon.engine.flowcache import FlowCache
+from daemon.engine.globals_config import load_globals
 from daemon.engine.services import KvAdapter, Secrets, env_vars
 from daemon.engine.variables import Services, execution_context
 from daemon.engine.view import ExecView, RunView
@@ -32,6 +33,7 @@ from daemon.settings import Settings
 from daemon.store import Execution, LogEntry, LogLine, Store, new_id
 from daemon.store.flows import DeployedFlow, FlowRevision
 from daemon.store.storage import InternalStorage
+from daemon.tasks.namespace_files import file_reader
 
 STALE_AFTER = timedelta(seconds=30)  # an owner that has not beaten for this long is gone
 BEAT_EVERY = 5.0
@@ -89,6 +91,7 @@ class Runtime:
         self.secrets = Secrets(env)
         self._secret_values = self.secrets.values()
         self._envs = env_vars(env)
+        self._globals = load_globals(env)
         self.flows = FlowCache(store)
         self.storage = InternalStorage(settings.storage_dir)
         self._kv = KvAdapter(store.kv, clock.now)
@@ -191,8 +194,9 @@ class Runtime:
             return cached[1]
         services = Services(
             secret=self._secret, kv=self._kv_function(view), now=self.clock, envs=self._envs,
+            globals=self._globals,
             error_logs=lambda: self._error_logs(view),
-            read=lambda uri: self.storage.path_of(uri).read_text(),
+            read=file_reader(self.storage.path_of, self.store.namespace_files, view.execution.namespace),
         )  # fmt: skip
         base = execution_context(view, services)
         self._bases[view.id] = (view, base)

@@ -94,6 +94,9 @@ class KvAdapter:
     def delete(self, namespace: str, key: str) -> bool:
         return self._repo.delete(namespace, key)
 
+    def keys(self, namespace: str) -> list[str]:
+        return self._repo.keys(namespace, now=self._now())
+
 
 class StorageAdapter:
     """Internal storage as a task's ``StoragePort`` (bound to one execution's flow)."""

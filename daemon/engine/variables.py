@@ -26,6 +26,7 @@ class Services:
     envs: Mapping[str, str] = field(default_factory=dict)
     error_logs: Callable[[], list[Any]] | None = None
     read: Callable[[str], str] | None = None
+    globals: Mapping[str, Any] = field(default_factory=dict)
 
 
 def nest_dotted(values: Mapping[str, Any]) -> dict[str, Any]:
@@ -64,6 +65,7 @@ def execution_context(view: ExecView, services: Services) -> dict[str, Any]:
         "labels": view.labels,
         "trigger": (ex.trigger or {}).get("variables") or {},
         "envs": dict(services.envs),
+        "globals": services.globals,
         "tasks": view.task_states,
         "secret": SecretAccessor(services.secret),
         SECRET_KEY: services.secret,
@@ -79,7 +81,6 @@ def execution_context(view: ExecView, services: Services) -> dict[str, Any]:
 
 def task_context(base: Mapping[str, Any], view: ExecView, run: RunView, task: TaskBase) -> dict[str, Any]:
     """``base`` plus ``task``, ``taskrun``, ``parent`` and ``parents`` for one run."""
-    chain = view.value_chain(run)
     start = run.histories[0]["date"] if run.histories else None
     taskrun = {
         "id": run.id,
@@ -89,8 +90,13 @@ def task_context(base: Mapping[str, Any], view: ExecView, run: RunView, task: Ta
         "iteration": run.iteration,
         "parentId": run.parent_id,
     }
-    # nearest enclosing ForEach iteration first; the innermost is the run's own value
-    parents = [{"taskrun": {"value": v, "iteration": i}} for v, i in reversed(chain[:-1])]
+    # every enclosing flowable's run, nearest first, as Kestra gives them: inside ForEach > If, ``parent`` is
+    # the If's run, whose value is the iteration's (Kestra's documented ``parent.taskrun.value``)
+    parents = []
+    ancestor = view.runs.get(run.parent_id) if run.parent_id else None
+    while ancestor is not None:
+        parents.append({"taskrun": {"value": ancestor.value, "iteration": ancestor.iteration}})
+        ancestor = view.runs.get(ancestor.parent_id) if ancestor.parent_id else None
     ctx = {**base, "task": {"id": task.id, "type": task.type}, "taskrun": taskrun, "parents": parents}
     if parents:
         ctx["parent"] = parents[0]

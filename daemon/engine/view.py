@@ -11,6 +11,7 @@ from datetime import datetime
 from typing import Any
 
 from daemon.engine import states as S
+from daemon.engine.labels import Labels
 from daemon.engine.planner import TaskIndex
 from daemon.store.executions import Execution
 from daemon.store.task_runs import TaskRun, TaskRunUpdate
@@ -90,6 +91,9 @@ class ExecView:
     after: str | None = None
     done: bool = False
     final: Execution | None = None  # the ended row (state, end date, outputs), once the execution ended
+
+    def __post_init__(self) -> None:
+        self.labels = Labels(self.labels)  # ``labels.system.correlationId`` in expressions
 
     @property
     def id(self) -> str:

@@ -9,7 +9,7 @@ from typing import Any
 from jinja2 import Undefined, nodes
 from jinja2.sandbox import ImmutableSandboxedEnvironment
 
-from daemon.expressions import dates, jq, json_fns, sequences, services, strings
+from daemon.expressions import absorb, dates, jq, json_fns, sequences, services, strings
 from daemon.expressions.parser import BOX, CONTAINS, DEFINED, ITERATE, PRESENT, UNBOX, parse
 from daemon.expressions.translate import translate
 from daemon.expressions.undefined import Missing
@@ -84,6 +84,7 @@ def build_environment(extra_functions: Mapping[str, Callable[..., Any]]) -> Flow
     env.globals.update(json_fns.FUNCTIONS)
     env.globals.update(sequences.FUNCTIONS)
     env.globals.update(services.FUNCTIONS)
+    env.globals.update(absorb.FUNCTIONS)
     env.globals.update(extra_functions)
     env.filters.update(
         {

@@ -1,4 +1,8 @@
-"""A small subset of jq, enough for the paths Kestra flows use: ``value | jq('.a.b')`` returns a list.
+"""``value | jq(program)`` returns a list of results, as Kestra's ``jq`` filter does.
+
+With the ``jq`` package (a binding of the C jq library) installed, any jq program runs, except those
+reaching outside the value (``env``/``$ENV`` would hand out the daemon's environment, ``input``, ``halt``,
+``debug``...). Without it, a path subset runs:
 
 Grammar: filters joined by ``|``; a filter is ``.`` followed by steps: ``.name``, ``."quoted name"``,
 ``["name"]``, ``[N]`` (negative counts from the end), ``[]`` (every element or map value); a step may end
@@ -8,6 +12,8 @@ A string input holding JSON is parsed first.
 
 from __future__ import annotations
 
+import functools
+import importlib
 import json
 import re
 from collections.abc import Iterator, Mapping
@@ -87,13 +93,64 @@ def _apply(step: _Step, value: Any) -> Iterator[Any]:
         raise ExpressionError(f"jq: cannot iterate over {type(value).__name__}")
 
 
+# jq builtins that read or leave the process rather than the value
+_OUTSIDE = re.compile(
+    r"\$ENV\b|\$__loc__|\$__prog_args|(?<![\w$.])(env|input|inputs|input_filename|input_line_number|debug|stderr"
+    r"|halt|halt_error|get_search_list|getpath_env|splits_env|import|include|modulemeta)\b"
+)
+_STRINGS = re.compile(r'"(?:[^"\\]|\\.)*"')
+MAX_RESULTS = 100_000
+
+
+def _message(exc: Exception) -> str:
+    return "jq: " + str(exc).splitlines()[0].removeprefix("jq: ").removeprefix("error: ")
+
+
+@functools.lru_cache(maxsize=256)
+def _compiled(program: str) -> Any:
+    try:
+        engine = importlib.import_module("jq")
+    except ImportError:
+        return None
+    if _OUTSIDE.search(_STRINGS.sub('""', program)):
+        raise ExpressionError(
+            f"jq: {program!r} reaches outside the value (env, input, halt... are not allowed)"
+        )
+    try:
+        return engine.compile(program)
+    except ValueError as exc:
+        raise ExpressionError(_message(exc)) from exc
+
+
+def check_program(program: str) -> None:
+    """Raise ExpressionError when ``program`` does not compile (for validation of literal programs)."""
+    if _compiled(program) is None:
+        _compile(program)
+
+
 def jq(value: Any, program: str) -> list[Any]:
-    """Run a jq path program on ``value``; returns every result, as Kestra's ``jq`` filter does."""
+    """Run a jq program on ``value``; returns every result, as Kestra's ``jq`` filter does."""
     if isinstance(value, str):
         try:
             value = json.loads(value)
         except ValueError:
             pass
+    compiled = _compiled(program)
+    if compiled is not None:
+        plain = json.loads(json.dumps(value, default=str))  # dates and other objects as jq sees them: text
+        try:
+            results: list[Any] = []
+            for item in compiled.input_value(plain):
+                results.append(item)
+                if len(results) > MAX_RESULTS:
+                    raise ExpressionError(f"jq: {program!r} gives more than {MAX_RESULTS} results")
+            return results
+        except ValueError as exc:
+            raise ExpressionError(_message(exc)) from exc
+    return _run_paths(value, program)
+
+
+def _run_paths(value: Any, program: str) -> list[Any]:
     results = [value]
     for steps in _compile(program):
         for step in steps:

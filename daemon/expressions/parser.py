@@ -19,6 +19,7 @@ from jinja2 import nodes
 from jinja2.environment import Environment
 from jinja2.parser import Parser
 
+from daemon.expressions.absorb import TRY_CALL
 from daemon.expressions.translate import COALESCE, COALESCE_UNDEFINED, TERNARY
 
 PRESENT = "__flowd_present__"
@@ -68,6 +69,11 @@ class PebbleParser(Parser):
             else:
                 return left
             right = super().parse_or()
+            if isinstance(left, nodes.Call):  # a failing call reads as undefined (see absorb.py)
+                left = nodes.Call(
+                    nodes.Name(TRY_CALL, "load", lineno=lineno), [left.node, *left.args], left.kwargs,
+                    left.dyn_args, left.dyn_kwargs, lineno=lineno,
+                )  # fmt: skip
             boxed = nodes.Or(_filter(check, left, [], lineno), _filter(BOX, right, [], lineno), lineno=lineno)
             left = _filter(UNBOX, boxed, [], lineno)
 

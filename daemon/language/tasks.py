@@ -10,12 +10,13 @@ from daemon.language.aliases import TASK_ALIASES
 from daemon.language.common import tagged_union
 from daemon.language.task_base import COMMON_IGNORED, TaskBase
 from daemon.language.tasks_core import CORE_TASKS
+from daemon.language.tasks_data import DATA_TASKS
 from daemon.language.tasks_flow import FLOW_TASKS, Flowable
 from daemon.language.tasks_io import IO_TASKS
 from daemon.language.tasks_scripts import LEGACY_SCRIPTS, SCRIPT_TASKS, PythonCommandsTask
 
 TASK_CLASSES: dict[str, type[TaskBase]] = {
-    cls.TYPE: cls for cls in (*CORE_TASKS, *FLOW_TASKS, *SCRIPT_TASKS, *IO_TASKS)
+    cls.TYPE: cls for cls in (*CORE_TASKS, *FLOW_TASKS, *SCRIPT_TASKS, *IO_TASKS, *DATA_TASKS)
 }
 SUPPORTED_TASK_TYPES: frozenset[str] = frozenset(TASK_CLASSES) | frozenset(
     alias for alias, current in TASK_ALIASES.items() if current in TASK_CLASSES

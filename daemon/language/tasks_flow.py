@@ -11,6 +11,7 @@ from pydantic import ConfigDict, Field, model_validator
 
 from daemon.language.aliases import CORE
 from daemon.language.common import Strict, new_dict, new_list, normalize_labels
+from daemon.language.namespace_files import NamespaceFiles
 from daemon.language.task_base import TaskBase
 
 if TYPE_CHECKING:
@@ -124,8 +125,9 @@ class AllowFailureTask(Flowable):
 
 class WorkingDirectoryTask(Flowable):
     TYPE = f"{CORE}.flow.WorkingDirectory"
-    IGNORED = frozenset({"namespaceFiles", "cache"})
+    IGNORED = frozenset({"cache"})
     tasks: list[Task] = Field(min_length=1)
+    namespaceFiles: NamespaceFiles | None = None
     inputFiles: dict[str, str] | str | None = None
     outputFiles: list[str] = Field(default_factory=new_list)
 

@@ -8,6 +8,7 @@ from pydantic import Field, model_validator
 
 from daemon.language.aliases import CORE
 from daemon.language.common import new_dict, new_list
+from daemon.language.namespace_files import NamespaceFiles
 from daemon.language.task_base import TaskBase
 
 FetchType = Literal["NONE", "FETCH", "FETCH_ONE", "STORE"]
@@ -116,10 +117,15 @@ class PostgresCopyInTask(JdbcTask):
 
 class DuckDbQueryTask(FetchingTask):
     TYPE = "io.kestra.plugin.jdbc.duckdb.Query"
+    IGNORED = frozenset({"timeZoneId", "autoCommit", "fetchSize", "username", "password"})
     url: str | None = None
     databaseUri: str | None = None
+    databaseFile: str | None = None  # the older name: a local path
+    outputDbFile: bool = False
+    parameters: dict[str, Any] | None = None
     inputFiles: dict[str, str] | str | None = None
     outputFiles: list[str] = Field(default_factory=new_list)
+    namespaceFiles: NamespaceFiles | None = None
 
 
 class SlackIncomingWebhookTask(TaskBase):

@@ -7,6 +7,7 @@ from typing import Any, Literal
 from pydantic import Field, model_validator
 
 from daemon.language.common import new_dict, new_list
+from daemon.language.namespace_files import NamespaceFiles
 from daemon.language.task_base import TaskBase
 
 SHELL = "io.kestra.plugin.scripts.shell"
@@ -17,9 +18,7 @@ LEGACY_SCRIPTS = "io.kestra.core.tasks.scripts."
 class ScriptTask(TaskBase):
     """What every script task shares: files in and out, environment, where it runs."""
 
-    IGNORED = frozenset(
-        {"namespaceFiles", "targetOS", "dockerOptions", "outputDirectory", "requirements", "virtualEnv"}
-    )
+    IGNORED = frozenset({"targetOS", "dockerOptions", "outputDirectory", "requirements", "virtualEnv"})
     env: dict[str, str] = Field(default_factory=new_dict)
     beforeCommands: list[str] = Field(default_factory=new_list)
     inputFiles: dict[str, str] | str | None = None
@@ -30,6 +29,7 @@ class ScriptTask(TaskBase):
     # legacy runner selection: runner: DOCKER with docker: {image: ...}
     runner: Literal["PROCESS", "DOCKER"] | None = None
     docker: dict[str, Any] | None = None
+    namespaceFiles: NamespaceFiles | None = None
 
     @model_validator(mode="before")
     @classmethod
@@ -61,12 +61,30 @@ class ShellScriptTask(ScriptTask):
     script: str
 
 
-class PythonCommandsTask(ScriptTask):
+class PythonTask(ScriptTask):
+    """Python tasks may ask for pip requirements, installed into a cached virtual environment."""
+
+    IGNORED = ScriptTask.IGNORED | {"dependencyCacheEnabled", "packageManager", "uvAutoInstallEnabled"}
+    dependencies: list[str] = Field(default_factory=new_list)
+    pythonVersion: str | None = None
+
+    @model_validator(mode="before")
+    @classmethod
+    def _legacy_requirements(cls, data: Any) -> Any:
+        # the legacy Python task installed ``requirements`` (pip lines) into a virtualenv
+        legacy = isinstance(data, dict) and str(data.get("type", "")).startswith(LEGACY_SCRIPTS)
+        if legacy and isinstance(data.get("requirements"), list):
+            data = dict(data)
+            data.setdefault("dependencies", data.pop("requirements"))
+        return data
+
+
+class PythonCommandsTask(PythonTask):
     TYPE = f"{PYTHON}.Commands"
     commands: list[str] = Field(min_length=1)
 
 
-class PythonScriptTask(ScriptTask):
+class PythonScriptTask(PythonTask):
     TYPE = f"{PYTHON}.Script"
     script: str
 

@@ -25,6 +25,7 @@ from daemon.clock import Clock, SystemClock
 from daemon.errors import FlowdError, SourceError, StoreError
 from daemon.reconcile.apply import apply_plan, load_deployed, lock_for_sync, old_sources
 from daemon.reconcile.collect import Collected, FileChecker
+from daemon.reconcile.namespace_files import sync_namespace_files
 from daemon.reconcile.plan import DeployedFlow, DesiredFlow, InvalidFile, Plan, plan, with_diffs
 from daemon.store import Store
 
@@ -132,6 +133,7 @@ class Reconciler:
                 result = self._plan(collected.desired, deployed, collected.invalid, conn=conn)
                 if not result.refused:
                     apply_plan(self.store, result, commit=commit, now=self.clock.now(), conn=conn)
+                    sync_namespace_files(self.store, self.source, snapshot, collected.desired, commit=commit, now=self.clock.now(), conn=conn)  # fmt: skip  # noqa: E501
         except Exception as exc:
             message = exc.message if isinstance(exc, FlowdError) else f"{type(exc).__name__}: {exc}"
             self.store.syncs.finish(

@@ -46,7 +46,8 @@ class _Debounced(FileSystemEventHandler):
             return
         # Editors save via a temporary file renamed over the original: the destination of a move counts.
         # A moved or deleted folder may carry flow files with it, so those count too.
-        relevant = any(is_yaml_name(p) for p in paths if p) or (
+        # namespace files (anything below a ``_files`` folder) are synced with the flows
+        relevant = any(is_yaml_name(p) or "/_files/" in p for p in paths if p) or (
             event.is_directory and event.event_type in ("moved", "deleted", "created")
         )
         if relevant:

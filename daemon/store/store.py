@@ -16,6 +16,7 @@ from daemon.store.flows import FlowRepository
 from daemon.store.heartbeats import HeartbeatRepository
 from daemon.store.kv import KvRepository
 from daemon.store.logs import LogRepository
+from daemon.store.namespace_files import NamespaceFilesRepository
 from daemon.store.syncs import SyncRepository
 from daemon.store.triggers import TriggerRepository
 
@@ -33,6 +34,7 @@ class Store:
         self.triggers = TriggerRepository(engine)
         self.kv = KvRepository(engine)
         self.heartbeats = HeartbeatRepository(engine)
+        self.namespace_files = NamespaceFilesRepository(engine)
 
     @classmethod
     def open(cls, url: str, *, upgrade: bool = True) -> Store:

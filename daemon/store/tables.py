@@ -182,6 +182,24 @@ kv = sa.Table(
     sa.Column("updated_at", UTCDateTime, nullable=False),
 )
 
+# every version of every namespace file (``_files/`` folders of the flows repository); a deletion is a
+# version with ``deleted`` true and no content, so history is kept like flow revisions
+namespace_files = sa.Table(
+    "namespace_files",
+    metadata,
+    sa.Column("id", BigId, primary_key=True, autoincrement=True),
+    sa.Column("namespace", sa.String(NAME), nullable=False),
+    sa.Column("path", sa.String(1024), nullable=False),
+    sa.Column("revision", sa.Integer, nullable=False),
+    sa.Column("hash", sa.String(64), nullable=True),
+    sa.Column("size", sa.BigInteger, nullable=False),
+    sa.Column("content", sa.LargeBinary, nullable=True),
+    sa.Column("deleted", sa.Boolean, nullable=False),
+    sa.Column("commit", sa.String(64), nullable=True),
+    sa.Column("created_at", UTCDateTime, nullable=False),
+    sa.UniqueConstraint("namespace", "path", "revision"),
+)
+
 heartbeats = sa.Table(
     "heartbeats",
     metadata,

@@ -1,4 +1,4 @@
-"""Key-value store tasks: Set, Get, Delete (namespace-scoped; the flow's namespace by default)."""
+"""Key-value store tasks: Set, Get, Delete, GetKeys (namespace-scoped; the flow's namespace by default)."""
 
 from __future__ import annotations
 
@@ -8,6 +8,7 @@ from typing import Any
 from daemon.engine.context import RunContext, TaskResult
 from daemon.errors import TaskError
 from daemon.language.tasks_core import KvDeleteTask, KvGetTask, KvSetTask
+from daemon.language.tasks_data import KvGetKeysTask
 
 
 def _where(ctx: RunContext, key: str, namespace: str | None) -> tuple[str, str]:
@@ -65,3 +66,10 @@ async def run_kv_delete(task: KvDeleteTask, ctx: RunContext) -> TaskResult:
     if not deleted and task.errorOnMissing:
         raise TaskError(f"kv: no key '{key}' in namespace '{namespace}'")
     return TaskResult(outputs={"deleted": deleted})
+
+
+async def run_kv_get_keys(task: KvGetKeysTask, ctx: RunContext) -> TaskResult:
+    """Output ``{"keys": [...]}``: the live keys of the namespace starting with ``prefix``, sorted."""
+    namespace = str(ctx.render(task.namespace)) if task.namespace else ctx.namespace
+    prefix = str(ctx.render(task.prefix)) if task.prefix else ""
+    return TaskResult(outputs={"keys": [k for k in ctx.kv.keys(namespace) if k.startswith(prefix)]})

@@ -22,6 +22,7 @@ from daemon.language.tasks_core import (
     ReturnTask,
     SleepTask,
 )
+from daemon.language.tasks_data import DBT_COMMAND_TASKS, DbtCliTask, DuckDbQueriesTask, KvGetKeysTask
 from daemon.language.tasks_io import (
     DuckDbQueryTask,
     HttpDownloadTask,
@@ -70,6 +71,7 @@ _TABLE: list[tuple[type[TaskBase], str, str]] = [
     (KvSetTask, "kv", "run_kv_set"),
     (KvGetTask, "kv", "run_kv_get"),
     (KvDeleteTask, "kv", "run_kv_delete"),
+    (KvGetKeysTask, "kv", "run_kv_get_keys"),
     (ShellCommandsTask, "scripts", "run_shell_commands"),
     (ShellScriptTask, "scripts", "run_shell_script"),
     (PythonCommandsTask, "scripts", "run_python_commands"),
@@ -80,6 +82,9 @@ _TABLE: list[tuple[type[TaskBase], str, str]] = [
     (PostgresQueriesTask, "postgres", "run_queries"),
     (PostgresCopyInTask, "postgres_copy", "run_copy_in"),
     (DuckDbQueryTask, "duckdb", "run_duckdb_query"),
+    (DuckDbQueriesTask, "duckdb", "run_duckdb_queries"),
+    (DbtCliTask, "dbt", "run_dbt_cli"),
+    *[(model, "dbt", "run_dbt_command") for model in DBT_COMMAND_TASKS],
     (SlackIncomingWebhookTask, "slack", "run_slack_incoming_webhook"),
 ]
 

@@ -7,6 +7,7 @@ stderr lines as WARN; ``::{"outputs": {...}}::`` lines become the ``vars`` outpu
 
 from __future__ import annotations
 
+import os
 import shlex
 import sys
 from typing import Any
@@ -16,11 +17,16 @@ from daemon.errors import TaskError
 from daemon.language.tasks_scripts import (
     PythonCommandsTask,
     PythonScriptTask,
+    PythonTask,
     ScriptTask,
     ShellCommandsTask,
     ShellScriptTask,
 )
 from daemon.runners import runner_for
+from daemon.runners.process import DEFAULT_PATH
+from daemon.tasks.cancel import until_cancelled
+from daemon.tasks.namespace_files import copy_namespace_files
+from daemon.tasks.python_env import default_cache_dir, ensure_env
 from daemon.tasks.script_runner import Placement, build_spec, placement
 from daemon.tasks.workfiles import store_output_files, write_input_files
 
@@ -32,13 +38,20 @@ SHELL_SCRIPT_FILE = ".flowd_script.sh"
 PYTHON_SCRIPT_FILE = ".flowd_script.py"
 
 
-def _render_all(ctx: RunContext, lines: list[str]) -> list[str]:
+def render_lines(ctx: RunContext, lines: list[str]) -> list[str]:
     return [str(ctx.render(line, workingDir=str(ctx.workdir))) for line in lines]
 
 
-def _command_line(task: ScriptTask, ctx: RunContext, body: list[str]) -> str:
+def command_line(task: ScriptTask, ctx: RunContext, body: list[str], install: str = "") -> str:
     prelude = ["set -e"] if task.failFast else []
-    return "\n".join([*prelude, *_render_all(ctx, task.beforeCommands), *body])
+    setup = [install] if install else []
+    return "\n".join([*prelude, *setup, *render_lines(ctx, task.beforeCommands), *body])
+
+
+async def prepare_workdir(task: ScriptTask, ctx: RunContext) -> None:
+    """Namespace files first, then ``inputFiles`` (which win on a name both give)."""
+    await copy_namespace_files(ctx, task.namespaceFiles)
+    write_input_files(ctx, task.inputFiles)
 
 
 def _env(task: ScriptTask, ctx: RunContext) -> dict[str, str]:
@@ -46,11 +59,36 @@ def _env(task: ScriptTask, ctx: RunContext) -> dict[str, str]:
     return {str(k): "" if v is None else str(v) for k, v in rendered.items()}
 
 
-async def _run(task: ScriptTask, ctx: RunContext, where: Placement, command: str) -> TaskResult:
+async def python_for(task: PythonTask, ctx: RunContext, where: Placement) -> tuple[str, dict[str, str], str]:
+    """The ``python`` to run, the environment it needs, and a line installing ``dependencies`` first.
+
+    In a local process ``dependencies`` (or a ``pythonVersion``) select a cached virtual environment; in a
+    container they are installed by pip before the commands run.
+    """
+    deps = [str(d) for d in ctx.render(task.dependencies)]
+    if where.kind == "DOCKER":
+        install = shlex.join(
+            ["python", "-m", "pip", "install", "--quiet", "--disable-pip-version-check", *deps]
+        )
+        return "python", {}, install if deps else ""
+    if not deps and not task.pythonVersion:
+        return sys.executable, {}, ""
+    cache = ctx.cache_dir or default_cache_dir()
+    building = ensure_env(deps, task.pythonVersion, cache_dir=cache, log=ctx.log)
+    python = await until_cancelled(building, ctx.cancelled)  # a timeout or kill stops the installer
+    bin_dir = str(python.parent)
+    path = f"{bin_dir}:{os.environ.get('PATH', DEFAULT_PATH)}"
+    return str(python), {"PATH": path, "VIRTUAL_ENV": str(python.parent.parent)}, ""
+
+
+async def run_command(
+    task: ScriptTask, ctx: RunContext, where: Placement, command: str, extra_env: dict[str, str] | None = None
+) -> TaskResult:
     """Run ``command`` with the task's interpreter where ``where`` says; shape the outputs."""
     interpreter = task.interpreter or DEFAULT_INTERPRETER
     timeout = task.timeout.total_seconds() if task.timeout is not None else None
-    spec = build_spec(where, ctx, argv=[*interpreter, command], env=_env(task, ctx), timeout=timeout)
+    env = {**(extra_env or {}), **_env(task, ctx)}
+    spec = build_spec(where, ctx, argv=[*interpreter, command], env=env, timeout=timeout)
     stderr_lines = 0
 
     def on_line(stream: str, line: str) -> None:
@@ -77,26 +115,28 @@ async def _run(task: ScriptTask, ctx: RunContext, where: Placement, command: str
 async def run_shell_commands(task: ShellCommandsTask, ctx: RunContext) -> TaskResult:
     """``beforeCommands`` + ``commands``, one per line, run by the interpreter."""
     where = placement(task, ctx, default_image=SHELL_IMAGE)
-    write_input_files(ctx, task.inputFiles)
-    return await _run(task, ctx, where, _command_line(task, ctx, _render_all(ctx, task.commands)))
+    await prepare_workdir(task, ctx)
+    return await run_command(task, ctx, where, command_line(task, ctx, render_lines(ctx, task.commands)))
 
 
 async def run_python_commands(task: PythonCommandsTask, ctx: RunContext) -> TaskResult:
     """Python ``Commands`` are shell commands (``python script.py`` ...) run in a Python environment."""
     where = placement(task, ctx, default_image=PYTHON_IMAGE)
-    write_input_files(ctx, task.inputFiles)
-    return await _run(task, ctx, where, _command_line(task, ctx, _render_all(ctx, task.commands)))
+    await prepare_workdir(task, ctx)
+    _, env, install = await python_for(task, ctx, where)
+    command = command_line(task, ctx, render_lines(ctx, task.commands), install)
+    return await run_command(task, ctx, where, command, env)
 
 
 async def run_shell_script(task: ShellScriptTask, ctx: RunContext) -> TaskResult:
     """Write the rendered ``script`` to a file and run it with the interpreter's shell."""
     where = placement(task, ctx, default_image=SHELL_IMAGE)
-    write_input_files(ctx, task.inputFiles)
+    await prepare_workdir(task, ctx)
     script = ctx.workdir / SHELL_SCRIPT_FILE
     script.write_text(str(ctx.render(task.script, workingDir=str(ctx.workdir))))
     shell = (task.interpreter or DEFAULT_INTERPRETER)[0]
     run_line = shlex.join([shell, *(["-e"] if task.failFast else []), SHELL_SCRIPT_FILE])
-    return await _run(task, ctx, where, _command_line(task, ctx, [run_line]))
+    return await run_command(task, ctx, where, command_line(task, ctx, [run_line]))
 
 
 async def run_python_script(task: PythonScriptTask, ctx: RunContext) -> TaskResult:
@@ -105,8 +145,9 @@ async def run_python_script(task: PythonScriptTask, ctx: RunContext) -> TaskResu
     In a local process that is the daemon's own interpreter (``sys.executable``); in a container, ``python``.
     """
     where = placement(task, ctx, default_image=PYTHON_IMAGE)
-    write_input_files(ctx, task.inputFiles)
+    await prepare_workdir(task, ctx)
     script = ctx.workdir / PYTHON_SCRIPT_FILE
     script.write_text(str(ctx.render(task.script, workingDir=str(ctx.workdir))))
-    python = "python" if where.kind == "DOCKER" else sys.executable
-    return await _run(task, ctx, where, _command_line(task, ctx, [shlex.join([python, PYTHON_SCRIPT_FILE])]))
+    python, env, install = await python_for(task, ctx, where)
+    command = command_line(task, ctx, [shlex.join([python, PYTHON_SCRIPT_FILE])], install)
+    return await run_command(task, ctx, where, command, env)

@@ -75,7 +75,8 @@ def test_multipart_inputs_wait_until_the_execution_ends(app: Api) -> None:
     assert body["namespace"] == "company.team" and body["flowId"] == "greet"
     assert body["inputs"] == {"name": "Ada", "count": 3}
     labels = {label["key"]: label["value"] for label in body["labels"]}
-    assert labels == {"team": "data", "env": "prod", "owner": "me"}
+    # every execution carries the system label system.correlationId (its root execution's id), as in Kestra
+    assert labels == {"team": "data", "env": "prod", "owner": "me", "system.correlationId": body["id"]}
     assert [run["taskId"] for run in body["taskRunList"]] == ["hello", "quiet"]
     logs = app.client.get(f"/api/v1/logs/{body['id']}").json()
     assert any(line["message"] == "hello Ada x3" for line in logs)

@@ -64,3 +64,13 @@ def test_burst_is_debounced_and_stop_is_final(tmp_path: Path) -> None:
     assert calls < 20
     (root / "late.yml").write_text("x")
     assert not counter.event.wait(0.5) or counter.calls == calls
+
+
+def test_sees_namespace_file_changes(watched: tuple[Path, Counter]) -> None:
+    root, counter = watched
+    # a new folder counts by itself; its files (not YAML) count because they are below _files/
+    counter.expect_call(lambda: (root / "sub" / "_files").mkdir())
+    target = root / "sub" / "_files" / "query.sql"
+    counter.expect_call(lambda: target.write_text("select 1"))
+    counter.expect_call(lambda: target.write_text("select 2"))
+    counter.expect_call(lambda: target.unlink())

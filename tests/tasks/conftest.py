@@ -48,6 +48,9 @@ class MemoryKv:
     def delete(self, namespace: str, key: str) -> bool:
         return self.data.pop((namespace, key), None) is not None
 
+    def keys(self, namespace: str) -> list[str]:
+        return sorted(k for ns, k in self.data if ns == namespace)
+
 
 class FolderStorage:
     """StoragePort on a folder: ``kestra:///<execution>/<task run>/<name>``."""

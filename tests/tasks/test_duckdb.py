@@ -14,7 +14,7 @@ DUCKDB = "io.kestra.plugin.jdbc.duckdb.Query"
 
 @pytest.mark.skipif(importlib.util.find_spec("duckdb") is not None, reason="duckdb is installed")
 def test_missing_duckdb_names_the_package(harness: Harness) -> None:
-    with pytest.raises(TaskError, match="pip install duckdb"):
+    with pytest.raises(TaskError, match=r"pip install .flowd\[duckdb\]."):
         harness.run(make_task({"type": DUCKDB, "sql": "SELECT 1"}))
 
 
