@@ -3,9 +3,13 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+if TYPE_CHECKING:
+    from daemon.reconcile.plan import MassDeleteGuard
 
 
 class Settings(BaseSettings):
@@ -30,6 +34,19 @@ class Settings(BaseSettings):
     grace_period: str = "30s"
     # keep parsed flows under ``cache_dir`` so running a deployed flow skips re-validating it
     flow_cache: bool = True
+    # the mass-delete guard of a sync (see ``daemon.reconcile.plan.MassDeleteGuard``)
+    allow_mass_delete: bool = False
+    mass_delete_share: float = 0.25
+    mass_delete_max: int = 50
+
+    def mass_delete_guard(self, *, allow: bool = False) -> MassDeleteGuard:
+        """The sync's mass-delete guard; ``allow`` (``--allow-mass-delete``) lifts it like the setting."""
+        from daemon.reconcile.plan import MassDeleteGuard
+
+        return MassDeleteGuard(
+            share=self.mass_delete_share, max_count=self.mass_delete_max,
+            allowed=allow or self.allow_mass_delete,
+        )  # fmt: skip
 
     def db_url(self) -> str:
         """The SQLAlchemy URL: the configured one, or the embedded SQLite file under ``home``."""

@@ -13,7 +13,7 @@ import sys
 import click
 
 from daemon.cli.common import db_option, handle_errors
-from daemon.cli.sync import open_reconciler, source_options
+from daemon.cli.sync import mass_delete_option, open_reconciler, source_options
 
 
 @click.command("plan")
@@ -30,19 +30,40 @@ from daemon.cli.sync import open_reconciler, source_options
     show_default=True,
     help="Output format.",
 )
+@mass_delete_option
 @handle_errors
 def command(
-    source: str, ref: str | None, path: str | None, db: str | None, exit_code: bool, fmt: str
+    source: str,
+    ref: str | None,
+    path: str | None,
+    db: str | None,
+    exit_code: bool,
+    fmt: str,
+    allow_mass_delete: bool,
 ) -> None:
     """Compare a source with the deployed flows and print the plan (create/update/delete/unchanged)."""
-    sys.exit(run(source=source, ref=ref, path=path, db=db, exit_code=exit_code, fmt=fmt))
+    sys.exit(
+        run(source=source, ref=ref, path=path, db=db, exit_code=exit_code, fmt=fmt,
+            allow_mass_delete=allow_mass_delete)
+    )  # fmt: skip
 
 
-def run(*, source: str, ref: str | None, path: str | None, db: str | None, exit_code: bool, fmt: str) -> int:
+def run(
+    *,
+    source: str,
+    ref: str | None,
+    path: str | None,
+    db: str | None,
+    exit_code: bool,
+    fmt: str,
+    allow_mass_delete: bool = False,
+) -> int:
     """Print the plan; return the exit code. SourceError propagates (exit 2 through ``handle_errors``)."""
     from daemon.reconcile.render import plan_lines
 
-    store, reconciler = open_reconciler(source=source, ref=ref, path=path, db=db)
+    store, reconciler = open_reconciler(
+        source=source, ref=ref, path=path, db=db, allow_mass_delete=allow_mass_delete
+    )
     with store:
         plan = reconciler.plan()
     if fmt == "json":

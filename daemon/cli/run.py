@@ -48,6 +48,10 @@ def parse_seconds(text: str, *, option: str) -> float:
     "--grace-period", "grace_period", envvar="FLOWD_GRACE_PERIOD", default="30s", show_default=True,
     help="On SIGTERM, how long running tasks may take to finish before they are killed.",
 )  # fmt: skip
+@click.option(
+    "--allow-mass-delete", "allow_mass_delete", is_flag=True,
+    help="Let syncs delete more than FLOWD_MASS_DELETE_SHARE (25%) or FLOWD_MASS_DELETE_MAX (50) flows.",
+)  # fmt: skip
 @db_option
 @handle_errors
 def command(
@@ -59,11 +63,12 @@ def command(
     workers: int,
     grace_period: str,
     db: str | None,
+    allow_mass_delete: bool,
 ) -> None:
     """Run the daemon: keep the flows of SOURCE deployed, fire their triggers and run their executions."""
     sys.exit(
         run(source=source, ref=ref, path=path, interval=interval, listen=listen, workers=workers,
-            grace_period=grace_period, db=db)
+            grace_period=grace_period, db=db, allow_mass_delete=allow_mass_delete)
     )  # fmt: skip
 
 
@@ -77,6 +82,7 @@ def run(
     workers: int,
     grace_period: str,
     db: str | None,
+    allow_mass_delete: bool = False,
 ) -> int:
     """Parse the options and run the daemon until it is stopped; returns the exit status."""
     from daemon.server.process import DaemonOptions, run_daemon, split_listen
@@ -92,7 +98,7 @@ def run(
         source=source, ref=ref, path=path, listen=listen, workers=workers,
         interval=parse_seconds(interval, option="--interval"),
         grace=parse_seconds(grace_period, option="--grace-period"),
-        db_url=normalize_db_url(db) if db else None,
+        db_url=normalize_db_url(db) if db else None, allow_mass_delete=allow_mass_delete,
     )  # fmt: skip
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     settings = Settings()

@@ -25,7 +25,15 @@ from daemon.clock import Clock, SystemClock
 from daemon.errors import FlowdError, SourceError, StoreError
 from daemon.reconcile.apply import apply_plan, load_deployed, lock_for_sync, old_sources
 from daemon.reconcile.collect import Collected, FileChecker
-from daemon.reconcile.plan import DeployedFlow, DesiredFlow, InvalidFile, Plan, plan, with_diffs
+from daemon.reconcile.plan import (
+    DeployedFlow,
+    DesiredFlow,
+    InvalidFile,
+    MassDeleteGuard,
+    Plan,
+    plan,
+    with_diffs,
+)
 from daemon.store import Store
 
 SyncResult = Literal["SUCCESS", "PARTIAL", "REFUSED", "SOURCE_ERROR", "FAILED"]
@@ -80,6 +88,7 @@ class Reconciler:
         ref: str | None = None,
         clock: Clock | None = None,
         trust_deployed: bool = True,
+        mass_delete: MassDeleteGuard | None = None,
     ) -> None:
         self.store = store
         self.source = source
@@ -90,6 +99,7 @@ class Reconciler:
         self.ref = ref if ref is not None else getattr(source, "ref", None)
         self.clock = clock or SystemClock()
         self.trust_deployed = trust_deployed
+        self.mass_delete = mass_delete
         self._checker = FileChecker()
         self._snapshot: Any = None
 
@@ -162,7 +172,7 @@ class Reconciler:
         return snapshot
 
     def _collect(self, snapshot: SnapshotLike, deployed: list[DeployedFlow]) -> Collected:
-        return self._checker.collect(snapshot.files, deployed=deployed if self.trust_deployed else None)
+        return self._checker.collect(snapshot.files, deployed=deployed, trust=self.trust_deployed)
 
     def _plan(
         self,
@@ -172,5 +182,7 @@ class Reconciler:
         *,
         conn: Connection | None = None,
     ) -> Plan:
-        result = plan(desired, deployed, invalid, prune=self.prune, allow_empty=self.allow_empty)
+        result = plan(
+            desired, deployed, invalid, prune=self.prune, allow_empty=self.allow_empty, guard=self.mass_delete
+        )
         return with_diffs(result, old_sources(self.store, result, conn=conn))

@@ -51,6 +51,7 @@ class DaemonOptions:
     workers: int = 8
     grace: float = 30.0
     db_url: str | None = None
+    allow_mass_delete: bool = False
 
 
 def split_listen(listen: str) -> tuple[str, int]:
@@ -75,7 +76,8 @@ def build_services(settings: Settings, options: DaemonOptions, *, clock: Clock |
             options.source, cache_dir=settings.repos_dir, ref=options.ref, path=options.path,
             token=settings.git_token, ssh_key=settings.git_ssh_key,
         )  # fmt: skip
-        reconciler = Reconciler(store, source, ref=options.ref, clock=clock)
+        guard = settings.mass_delete_guard(allow=options.allow_mass_delete)
+        reconciler = Reconciler(store, source, ref=options.ref, clock=clock, mass_delete=guard)
     return Services(settings=settings, store=store, executor=executor, reconciler=reconciler, clock=clock)
 
 
