@@ -26,6 +26,8 @@ class Settings(BaseSettings):
     interval: str = "30s"
     listen: str = "127.0.0.1:8080"
     api_token: str | None = None
+    # Host names the HTTP server answers (comma-separated; "*" any); default: loopback and the bound host
+    allowed_hosts: str | None = None
     webhook_secret: str | None = None
     git_token: str | None = None
     git_ssh_key: str | None = None

@@ -1,30 +1,38 @@
-"""Who may call the API: the bearer token (or the web UI's cookie) and the signatures of Git push hooks.
+"""Who may call the API: the bearer token (or the web UI's session cookie) and the signatures of Git push
+hooks.
 
-Every comparison of a secret is constant-time (``hmac.compare_digest``).
+Every comparison of a secret is constant-time (``hmac.compare_digest``). The cookie is a signed, expiring
+session (``daemon.server.session``), never the token itself.
 """
 
 from __future__ import annotations
 
 import hashlib
 import hmac
+import time
 from collections.abc import Mapping
 
 from fastapi import HTTPException, Request, status
 
-TOKEN_COOKIE = "flowd_token"
+from daemon.server.session import SESSION_COOKIE, valid
+
+TOKEN_COOKIE = SESSION_COOKIE
 
 
 def _same(given: str, expected: str) -> bool:
     return hmac.compare_digest(given.encode(), expected.encode())
 
 
-def token_matches(headers: Mapping[str, str], cookies: Mapping[str, str], expected: str) -> bool:
-    """Whether ``Authorization: Bearer <token>`` or the ``flowd_token`` cookie carries ``expected``."""
+def token_matches(
+    headers: Mapping[str, str], cookies: Mapping[str, str], expected: str, *, now: float | None = None
+) -> bool:
+    """Whether ``Authorization: Bearer <token>`` carries ``expected``, or the ``flowd_session`` cookie is a
+    live session issued for it."""
     scheme, _, credentials = headers.get("authorization", "").partition(" ")
     if scheme.lower() == "bearer" and _same(credentials.strip(), expected):
         return True
-    cookie = cookies.get(TOKEN_COOKIE)
-    return cookie is not None and _same(cookie, expected)
+    cookie = cookies.get(SESSION_COOKIE)
+    return cookie is not None and valid(cookie, expected, now=time.time() if now is None else now)
 
 
 def require_token(request: Request) -> None:

@@ -89,7 +89,7 @@ class _Server(uvicorn.Server):
         yield
 
 
-def _app(services: Services) -> Any:
+def _app(services: Services, host: str | None = None) -> Any:
     try:
         from daemon.server.api import create_app
     except ImportError:  # the API package is optional while it is being written
@@ -98,7 +98,7 @@ def _app(services: Services) -> Any:
         app = FastAPI(title="flowd")
         app.get("/api/health")(lambda: {"status": "UP"})
         return app
-    return create_app(services)
+    return create_app(services, bound_host=host)
 
 
 def cleanup_docker() -> None:
@@ -189,12 +189,14 @@ class Daemon:
             loop.add_signal_handler(sig, self.request_stop)
         self.heartbeat.beat()
         released = release_gone(store, services.clock.now(), me=executor.worker_id)
+        if store.syncs.close_interrupted(now=services.clock.now()):
+            log.info("closed the record of a sync interrupted by an earlier stop")
         if released:
             log.info("took over %d execution(s) of a daemon that is gone", released)
         await asyncio.to_thread(cleanup_docker)
         host, port = split_listen(self.options.listen)
         server = _Server(
-            uvicorn.Config(_app(services), host=host, port=port, log_level="warning", lifespan="on")
+            uvicorn.Config(_app(services, host), host=host, port=port, log_level="warning", lifespan="on")
         )
         executor_stop = asyncio.Event()
         tasks = [
