@@ -36,6 +36,9 @@ class Settings(BaseSettings):
     grace_period: str = "30s"
     # keep parsed flows under ``cache_dir`` so running a deployed flow skips re-validating it
     flow_cache: bool = True
+    # what one task attempt may log, and one line of it (bytes; 0 = no cap)
+    max_log_bytes: int = 10 * 1024 * 1024
+    max_log_line_bytes: int = 64 * 1024
     # the mass-delete guard of a sync (see ``daemon.reconcile.plan.MassDeleteGuard``)
     allow_mass_delete: bool = False
     mass_delete_share: float = 0.25

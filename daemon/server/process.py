@@ -67,6 +67,9 @@ def build_services(settings: Settings, options: DaemonOptions, *, clock: Clock |
     from daemon.sources import open_source
     from daemon.tasks.registry import PLUGINS
 
+    from daemon.runners.output_cap import OutputLimits, configure
+
+    configure(OutputLimits(settings.max_log_bytes, settings.max_log_line_bytes))
     clock = clock or SystemClock()
     store = Store.open(options.db_url or settings.db_url())
     executor = Executor(store, settings, clock, PLUGINS, workers=options.workers)
