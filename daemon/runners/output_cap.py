@@ -1,7 +1,8 @@
 """How much one task attempt may log: a cap on the whole (``max_bytes``) and on each line (``max_line``).
 
 Past the cap, lines are dropped and counted; ``summary()`` gives the one line saying how much was dropped
-(logged when the attempt's output ends). A line over ``max_line`` keeps its beginning and says how much was cut.
+(logged when the attempt's output ends). A line over ``max_line`` keeps its beginning and says how much was
+cut.
 Sizes are UTF-8 bytes. The defaults come from the settings (``FLOWD_MAX_LOG_BYTES``,
 ``FLOWD_MAX_LOG_LINE_BYTES``) through ``configure`` at start-up.
 """

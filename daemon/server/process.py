@@ -64,10 +64,9 @@ def split_listen(listen: str) -> tuple[str, int]:
 
 def build_services(settings: Settings, options: DaemonOptions, *, clock: Clock | None = None) -> Services:
     """The object graph: store, executor, reconciler (when there is a source)."""
+    from daemon.runners.output_cap import OutputLimits, configure
     from daemon.sources import open_source
     from daemon.tasks.registry import PLUGINS
-
-    from daemon.runners.output_cap import OutputLimits, configure
 
     configure(OutputLimits(settings.max_log_bytes, settings.max_log_line_bytes))
     clock = clock or SystemClock()
