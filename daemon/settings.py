@@ -36,6 +36,8 @@ class Settings(BaseSettings):
     grace_period: str = "30s"
     # keep parsed flows under ``cache_dir`` so running a deployed flow skips re-validating it
     flow_cache: bool = True
+    # run script tasks as this user (name or uid) when the daemon runs as root (docs/security.md)
+    task_user: str | None = None
     # what one task attempt may log, and one line of it (bytes; 0 = no cap)
     max_log_bytes: int = 10 * 1024 * 1024
     max_log_line_bytes: int = 64 * 1024

@@ -85,6 +85,7 @@ def run(
     allow_mass_delete: bool = False,
 ) -> int:
     """Parse the options and run the daemon until it is stopped; returns the exit status."""
+    from daemon.security.hardening import harden_process
     from daemon.server.process import DaemonOptions, run_daemon, split_listen
     from daemon.settings import Settings, normalize_db_url
 
@@ -101,6 +102,9 @@ def run(
         db_url=normalize_db_url(db) if db else None, allow_mass_delete=allow_mass_delete,
     )  # fmt: skip
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    # before the settings are read: re-exec without secrets in the initial environment, become
+    # non-dumpable (docs/security.md)
+    harden_process()
     settings = Settings()
     settings.home.mkdir(parents=True, exist_ok=True)
     if not source:

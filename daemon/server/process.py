@@ -27,6 +27,7 @@ from daemon.engine.executor import Executor
 from daemon.reconcile import Reconciler, SyncOutcome
 from daemon.schedule.flow_triggers import FlowTriggerHook
 from daemon.schedule.scheduler import Scheduler, changes_flows
+from daemon.security.hardening import scrub_environ
 from daemon.server.counters import Counters
 from daemon.server.heartbeat import HeartbeatLoop, release_gone
 from daemon.server.services import Services
@@ -65,10 +66,12 @@ def split_listen(listen: str) -> tuple[str, int]:
 def build_services(settings: Settings, options: DaemonOptions, *, clock: Clock | None = None) -> Services:
     """The object graph: store, executor, reconciler (when there is a source)."""
     from daemon.runners.output_cap import OutputLimits, configure
+    from daemon.security.task_user import configure as configure_task_user
     from daemon.sources import open_source
     from daemon.tasks.registry import PLUGINS
 
     configure(OutputLimits(settings.max_log_bytes, settings.max_log_line_bytes))
+    configure_task_user(settings.task_user)
     clock = clock or SystemClock()
     store = Store.open(options.db_url or settings.db_url())
     executor = Executor(store, settings, clock, PLUGINS, workers=options.workers)
@@ -255,6 +258,7 @@ def run_daemon(settings: Settings, options: DaemonOptions) -> int:
 
     async def main() -> int:
         services = build_services(settings, options)
+        scrub_environ()  # the secrets live on in the settings and the executor only (docs/security.md)
         return await Daemon(services, options).run()
 
     return asyncio.run(main())
