@@ -75,7 +75,9 @@ class LogRepository(Repository):
         params = [
             {
                 "execution_id": e.execution_id, "task_run_id": e.task_run_id, "task_id": e.task_id,
-                "attempt": e.attempt, "level": e.level, "timestamp": e.timestamp, "message": e.message,
+                "attempt": e.attempt, "level": e.level, "timestamp": e.timestamp,
+                # PostgreSQL text cannot hold NUL: a task printing one must not break the executor's writes
+                "message": e.message.replace("\x00", "\ufffd") if "\x00" in e.message else e.message,
             }
             for e in entries
         ]  # fmt: skip

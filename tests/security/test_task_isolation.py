@@ -123,6 +123,7 @@ def test_a_task_reads_none_of_the_daemons_secrets(open_home: Path, db_url: str, 
         done = wait_for(
             lambda: (e := store.executions.get(execution_id)) is not None and is_terminal(e.state) and e,
             "the probe to end",
+            timeout=90,
         )
     finally:
         daemon.stop()
