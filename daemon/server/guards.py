@@ -5,7 +5,9 @@
   a name it controls;
 - a state-changing request (POST, PUT, PATCH, DELETE) whose ``Origin`` (or, without one, ``Referer``) is
   another site is 403, token or not: a page elsewhere cannot make a browser start, kill or sync anything.
-  Clients that send neither (curl, forges' hooks, the CLI) are not affected;
+  Clients that send neither (curl, forges' hooks, the CLI) are not affected. Webhook triggers are exempt:
+  their URL carries their own secret key, which a foreign page cannot know, and they are meant to be called
+  from anywhere;
 - with an API token configured, the OpenAPI document and its pages need it like the API.
 """
 
@@ -22,6 +24,7 @@ from daemon.server.api_auth import token_matches
 
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS", "TRACE"})
 DOC_PATHS = ("/openapi.json", "/docs", "/redoc")
+CROSS_ORIGIN_OK = ("/api/v1/executions/webhook/", "/api/v1/main/executions/webhook/")
 LOOPBACK = ("localhost", "127.0.0.1", "::1")
 
 
@@ -75,7 +78,7 @@ class RequestGuard:
         host = host_name(conn.headers.get("host", ""))
         if self.hosts is not None and host not in self.hosts:
             return 400, f"Host '{host}' is not served here (FLOWD_ALLOWED_HOSTS)"
-        if scope["method"] not in SAFE_METHODS:
+        if scope["method"] not in SAFE_METHODS and not scope["path"].startswith(CROSS_ORIGIN_OK):
             origin = conn.headers.get("origin") or conn.headers.get("referer")
             if origin is not None and not self._same_site(origin, host):
                 return 403, "cross-origin request refused (Origin is not this daemon)"

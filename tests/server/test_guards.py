@@ -69,6 +69,14 @@ def test_cross_origin_state_change_is_refused_without_a_token(open_app: Api, met
     assert open_app.store.executions.search(namespace="demo")[1] == 0  # nothing was started
 
 
+def test_webhook_triggers_may_be_called_from_other_sites(open_app: Api) -> None:
+    # the key in the URL is the credential; a foreign page cannot know it
+    hooked = open_app.client.post(
+        "/api/v1/executions/webhook/demo/hello/the-key", json={}, headers={"Origin": "https://app.example"}
+    )
+    assert hooked.status_code == 200, hooked.text
+
+
 def test_same_origin_and_originless_posts_pass(open_app: Api) -> None:
     same = open_app.client.post("/api/v1/executions/demo/hello", headers={"Origin": "http://localhost:8080"})
     assert same.status_code == 200, same.text
