@@ -11,7 +11,7 @@ from jinja2.runtime import Context
 from jinja2.sandbox import ImmutableSandboxedEnvironment
 
 from daemon.expressions import dates, jq, json_fns, limits, sequences, services, strings
-from daemon.expressions.parser import BOX, CONTAINS, DEFINED, ITERATE, PRESENT, UNBOX, parse
+from daemon.expressions.parser import BOX, CONCAT, CONTAINS, DEFINED, ITERATE, PRESENT, UNBOX, parse
 from daemon.expressions.translate import translate
 from daemon.expressions.undefined import Missing
 
@@ -90,6 +90,11 @@ class FlowdEnvironment(ImmutableSandboxedEnvironment):
                 raise
             raise TemplateSyntaxError("number too large (more than 4300 digits)", 1) from None
 
+    def call(__self, __context: Context, __obj: Any, *args: Any, **kwargs: Any) -> Any:
+        """Every call of a template (functions, macros) counts against the render's budget."""
+        limits.charge_call()
+        return super().call(__context, __obj, *args, **kwargs)
+
     def call_binop(self, context: Context, operator: str, left: Any, right: Any) -> Any:
         """Every ``*``, ``**``, ``%`` and ``+`` goes through here (``intercepted_binops``): results that would
         exhaust memory or the CPU are refused before they are computed."""
@@ -125,6 +130,7 @@ def build_environment(extra_functions: Mapping[str, Callable[..., Any]]) -> Flow
             UNBOX: sequences.unbox,
             CONTAINS: sequences.contains,
             ITERATE: lambda value, targets: limits.counted(sequences.iterate(value, targets)),
+            CONCAT: limits.concat,
         }
     )
     for name in ("center", "indent", "nindent", "format"):

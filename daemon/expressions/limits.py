@@ -1,12 +1,13 @@
 """Bounds on what one expression may cost, so no flow can exhaust the daemon through a template.
 
-- operators (the sandbox's ``call_binop``): ``'a' * n``, ``list * n``, ``a + b`` may not build a string or
-  list longer than ``MAX_SEQUENCE``; ``a ** b`` and ``a * b`` may not make an integer longer than
-  ``MAX_INT_BITS`` (about 4,300 digits, what Python itself will print); ``'%999999999d' % x`` may not pad
-  beyond ``MAX_WIDTH``;
+- operators (the sandbox's ``call_binop``, and ``~`` through the parser): ``'a' * n``, ``list * n``,
+  ``a + b``, ``a ~ b`` may not build a string or list longer than ``MAX_SEQUENCE``; ``a ** b`` and
+  ``a * b`` may not make an integer longer than ``MAX_INT_BITS`` (about 4,300 digits, what Python itself
+  will print); ``'%999999999d' % x`` may not pad beyond ``MAX_WIDTH``;
 - padding filters (``center``, ``indent``, ``nindent``, ``format``) the same width bound;
 - one render (and the renders it makes, ``render()`` inside an expression) may run at most
-  ``MAX_ITERATIONS`` loop iterations and print at most ``MAX_OUTPUT`` characters (``Budget``);
+  ``MAX_ITERATIONS`` loop iterations and ``MAX_CALLS`` function or macro calls, and print at most
+  ``MAX_OUTPUT`` characters (``Budget``);
 - brackets may nest at most ``MAX_NESTING`` deep (the parser would otherwise hit Python's recursion limit).
 
 Every refusal is an ``ExpressionError``; ``render`` adds the expression's text to it.
@@ -28,6 +29,7 @@ MAX_SEQUENCE = 10_000_000
 MAX_INT_BITS = 14_300  # 4,300 decimal digits
 MAX_WIDTH = 100_000
 MAX_ITERATIONS = 1_000_000
+MAX_CALLS = 100_000  # a macro or function call costs ~100 times a loop iteration
 MAX_OUTPUT = 16_000_000
 MAX_NESTING = 50
 CHECKED_BINOPS = ("*", "**", "+", "%")
@@ -40,6 +42,7 @@ class Budget:
     """What one render has spent."""
 
     iterations: int = 0
+    calls: int = 0
     output: int = 0
 
 
@@ -69,6 +72,16 @@ def charge_output(size: int) -> None:
     current.output += size
     if current.output > MAX_OUTPUT:
         raise ExpressionError(f"expression output exceeds {MAX_OUTPUT} characters")
+
+
+def charge_call() -> None:
+    """Count one call (function, macro, method) of the current render: a macro calling itself twice per
+    level cannot run for ever."""
+    current = _BUDGET.get()
+    if current is not None:
+        current.calls += 1
+        if current.calls > MAX_CALLS:
+            raise ExpressionError(f"expression makes more than {MAX_CALLS} function or macro calls")
 
 
 def counted(items: Iterable[Any]) -> Iterator[Any]:
@@ -111,6 +124,14 @@ def check_binop(operator: str, left: Any, right: Any) -> None:
             raise ExpressionError(f"'+' would make a sequence of more than {MAX_SEQUENCE} items")
     elif operator == "%" and isinstance(left, str):
         check_format(left, right)
+
+
+def concat(values: tuple[Any, ...]) -> str:
+    """``a ~ b ~ ...``: the values' texts joined (as Jinja's ``~``), refused past ``MAX_SEQUENCE``."""
+    texts = [str(v) for v in values]
+    if sum(len(t) for t in texts) > MAX_SEQUENCE:
+        raise ExpressionError(f"'~' would make a string of more than {MAX_SEQUENCE} characters")
+    return "".join(texts)
 
 
 def check_format(template: str, args: Any) -> None:

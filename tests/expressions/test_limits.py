@@ -29,6 +29,16 @@ from daemon.expressions.render import check_syntax, render
         ("{{ 'x' | indent(999999999) }}", {}, "indent: width"),
         ("{% for i in range(0, 99999) %}{% for j in range(0, 99999) %}{% endfor %}{% endfor %}", {}, "loops"),
         ("{% for i in range(0, 99999) %}{{ 'x' * 1000000 }}{% endfor %}", {}, "output exceeds"),
+        (
+            "{% macro f(s, n) %}{% if n > 0 %}{{ f(s ~ s, n - 1) }}{% endif %}{% endmacro %}{{ f('a', 40) }}",
+            {},
+            "'~' would make a string",
+        ),
+        (
+            "{% macro f(n) %}{% if n > 0 %}{{ f(n-1) }}{{ f(n-1) }}{% endif %}{% endmacro %}{{ f(30) }}",
+            {},
+            "function or macro calls",
+        ),
     ],
 )
 def test_costly_expressions_are_refused(template: str, context: dict[str, Any], message: str) -> None:
@@ -47,6 +57,7 @@ def test_costly_expressions_are_refused(template: str, context: dict[str, Any], 
         ("{% for x in [1, 2, 3] %}{{ loop.index }}{{ loop.last }}{% endfor %}", "0false1false2true"),
         ("{% for k, v in {'a': 1} %}{{ k }}={{ v }}{% endfor %}", "a=1"),
         ("{{ ((((1 + 2)))) }}", "3"),
+        ("{{ 'a' ~ 1 ~ true ~ none }}", "a1TrueNone"),
     ],
 )
 def test_ordinary_expressions_still_work(template: str, expected: str) -> None:
