@@ -10,7 +10,8 @@
   ``MAX_OUTPUT`` characters (``Budget``);
 - brackets may nest at most ``MAX_NESTING`` deep (the parser would otherwise hit Python's recursion limit).
 
-Every refusal is an ``ExpressionError``; ``render`` adds the expression's text to it.
+Every refusal is an ``ExpressionLimitError`` (an ``ExpressionError``); ``render`` adds the expression's
+text to its message, so the task's error names the expression.
 """
 
 from __future__ import annotations
@@ -35,6 +36,17 @@ MAX_NESTING = 50
 CHECKED_BINOPS = ("*", "**", "+", "%")
 
 _WIDTHS = re.compile(r"%[-#0 +]*(\*|\d+)?(?:\.(\*|\d+))?")
+
+
+class ExpressionLimitError(ExpressionError):
+    """An expression would cost more than flowd allows."""
+
+    def naming(self, template: str) -> ExpressionLimitError:
+        """The same error, its message naming the expression (shortened); once only, the innermost."""
+        if self.expression is not None:
+            return self
+        shown = template if len(template) <= 200 else template[:197] + "..."
+        return ExpressionLimitError(f"{self.message}, in expression {shown}", expression=template)
 
 
 @dataclass
@@ -71,7 +83,7 @@ def charge_output(size: int) -> None:
         return
     current.output += size
     if current.output > MAX_OUTPUT:
-        raise ExpressionError(f"expression output exceeds {MAX_OUTPUT} characters")
+        raise ExpressionLimitError(f"expression output exceeds {MAX_OUTPUT} characters")
 
 
 def charge_call() -> None:
@@ -81,7 +93,7 @@ def charge_call() -> None:
     if current is not None:
         current.calls += 1
         if current.calls > MAX_CALLS:
-            raise ExpressionError(f"expression makes more than {MAX_CALLS} function or macro calls")
+            raise ExpressionLimitError(f"expression makes more than {MAX_CALLS} function or macro calls")
 
 
 def counted(items: Iterable[Any]) -> Iterator[Any]:
@@ -91,7 +103,7 @@ def counted(items: Iterable[Any]) -> Iterator[Any]:
         if current is not None:
             current.iterations += 1
             if current.iterations > MAX_ITERATIONS:
-                raise ExpressionError(f"expression loops more than {MAX_ITERATIONS} times")
+                raise ExpressionLimitError(f"expression loops more than {MAX_ITERATIONS} times")
         yield item
 
 
@@ -110,18 +122,20 @@ def check_binop(operator: str, left: Any, right: Any) -> None:
             if _is_sequence(seq) and _is_int(times) and len(seq) * times > MAX_SEQUENCE:
                 size = len(seq) * times
                 kind = type(seq).__name__
-                raise ExpressionError(f"'*' would make a {kind} of {size} items (at most {MAX_SEQUENCE})")
+                raise ExpressionLimitError(
+                    f"'*' would make a {kind} of {size} items (at most {MAX_SEQUENCE})"
+                )
         if _is_int(left) and _is_int(right) and left.bit_length() + right.bit_length() > MAX_INT_BITS:
-            raise ExpressionError(f"'*' would make an integer of more than {MAX_INT_BITS} bits")
+            raise ExpressionLimitError(f"'*' would make an integer of more than {MAX_INT_BITS} bits")
     elif operator == "**":
         big = _is_int(left) and _is_int(right) and right > 1 and abs(left) > 1
         if big and right * math.log2(abs(left)) > MAX_INT_BITS:
-            raise ExpressionError(
+            raise ExpressionLimitError(
                 f"'**' would make an integer of more than {MAX_INT_BITS} bits (about 4300 digits)"
             )
     elif operator == "+":
         if _is_sequence(left) and _is_sequence(right) and len(left) + len(right) > MAX_SEQUENCE:
-            raise ExpressionError(f"'+' would make a sequence of more than {MAX_SEQUENCE} items")
+            raise ExpressionLimitError(f"'+' would make a sequence of more than {MAX_SEQUENCE} items")
     elif operator == "%" and isinstance(left, str):
         check_format(left, right)
 
@@ -130,7 +144,7 @@ def concat(values: tuple[Any, ...]) -> str:
     """``a ~ b ~ ...``: the values' texts joined (as Jinja's ``~``), refused past ``MAX_SEQUENCE``."""
     texts = [str(v) for v in values]
     if sum(len(t) for t in texts) > MAX_SEQUENCE:
-        raise ExpressionError(f"'~' would make a string of more than {MAX_SEQUENCE} characters")
+        raise ExpressionLimitError(f"'~' would make a string of more than {MAX_SEQUENCE} characters")
     return "".join(texts)
 
 
@@ -141,15 +155,15 @@ def check_format(template: str, args: Any) -> None:
         for size in match.groups():
             if size == "*":
                 if any(_is_int(v) and abs(v) > MAX_WIDTH for v in values):
-                    raise ExpressionError(f"format width over {MAX_WIDTH}")
+                    raise ExpressionLimitError(f"format width over {MAX_WIDTH}")
             elif size is not None and int(size) > MAX_WIDTH:
-                raise ExpressionError(f"format width {size} over {MAX_WIDTH}")
+                raise ExpressionLimitError(f"format width {size} over {MAX_WIDTH}")
 
 
 def check_width(width: Any, what: str) -> None:
     """ExpressionError for a padding width over ``MAX_WIDTH``."""
     if _is_int(width) and width > MAX_WIDTH:
-        raise ExpressionError(f"{what}: width {width} over {MAX_WIDTH}")
+        raise ExpressionLimitError(f"{what}: width {width} over {MAX_WIDTH}")
 
 
 def bounded_width(fn: Callable[..., Any], what: str) -> Callable[..., Any]:

@@ -44,6 +44,8 @@ def render(template: str, context: Mapping[str, Any]) -> str:
     try:
         with limits.budget():
             return compiled.render(context)
+    except limits.ExpressionLimitError as exc:
+        raise exc.naming(template) from None
     except ExpressionError as exc:
         if exc.expression is None:
             exc.expression = template

@@ -45,6 +45,7 @@ def test_costly_expressions_are_refused(template: str, context: dict[str, Any], 
     with pytest.raises(ExpressionError, match=re.escape(message)) as caught:
         render(template, context)
     assert caught.value.expression == template
+    assert "in expression {" in caught.value.message  # the task's error names the expression
 
 
 @pytest.mark.parametrize(
