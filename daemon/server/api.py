@@ -32,7 +32,7 @@ from daemon.errors import (
 from daemon.server import api_executions, api_flows, api_logs, api_metrics, api_sync, api_webhooks
 from daemon.server import api_models as m
 from daemon.server.guards import RequestGuard, allowed_host_names
-from daemon.server.ratelimit import DeliveryLog
+from daemon.server.ratelimit import DeliveryLog, FailureLimiter
 from daemon.server.services import Services
 from daemon.server.ui import ui_router
 
@@ -141,6 +141,7 @@ def create_app(services: Services, *, bound_host: str | None = None) -> FastAPI:
     )
     app.state.services = services
     app.state.deliveries = DeliveryLog()
+    app.state.login_limiter = FailureLimiter()  # shared by the UI's login form and the API's bearer tokens
     app.add_middleware(TenantPrefix)
     settings = services.settings
     bound = bound_host if bound_host is not None else settings.listen.rpartition(":")[0].strip("[]")

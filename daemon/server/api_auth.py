@@ -14,6 +14,7 @@ from collections.abc import Mapping
 
 from fastapi import HTTPException, Request, status
 
+from daemon.server.ratelimit import FailureLimiter
 from daemon.server.session import SESSION_COOKIE, valid
 
 TOKEN_COOKIE = SESSION_COOKIE
@@ -36,9 +37,24 @@ def token_matches(
 
 
 def require_token(request: Request) -> None:
-    """FastAPI dependency: 401 unless the request carries the API token (no-op when none is configured)."""
+    """FastAPI dependency: 401 unless the request carries the API token (no-op when none is configured).
+    Wrong bearer tokens count as failed logins of the client (``login_limiter`` on the app): past the limit,
+    429 until the window has passed, right token or not."""
     expected = request.app.state.services.settings.api_token
-    if expected and not token_matches(request.headers, request.cookies, expected):
+    if not expected:
+        return
+    limiter: FailureLimiter | None = getattr(request.app.state, "login_limiter", None)
+    client = request.client.host if request.client else "?"
+    now = time.monotonic()
+    wait = limiter.retry_after(client, now=now) if limiter is not None else 0.0
+    if wait:
+        raise HTTPException(
+            status.HTTP_429_TOO_MANY_REQUESTS, detail="too many wrong tokens: try again later",
+            headers={"Retry-After": str(int(wait) + 1)},
+        )  # fmt: skip
+    if not token_matches(request.headers, request.cookies, expected):
+        if limiter is not None and "authorization" in request.headers:
+            limiter.failed(client, now=now)
         raise HTTPException(
             status.HTTP_401_UNAUTHORIZED,
             detail="missing or wrong API token (Authorization: Bearer <FLOWD_API_TOKEN>)",

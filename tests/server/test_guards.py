@@ -147,6 +147,18 @@ def test_login_is_rate_limited_per_client(secured: Api) -> None:
     assert limited.status_code == 429 and int(limited.headers["retry-after"]) > 0
 
 
+def test_wrong_bearer_tokens_are_rate_limited_with_the_login(secured: Api) -> None:
+    codes = [
+        secured.client.get("/api/v1/flows/demo", headers={"Authorization": f"Bearer guess{i}"}).status_code
+        for i in range(12)
+    ]
+    assert codes[:10] == [401] * 10 and set(codes[10:]) == {429}
+    right = secured.client.get("/api/v1/flows/demo", headers={"Authorization": f"Bearer {TOKEN}"})
+    assert right.status_code == 429 and "retry-after" in right.headers
+    login = secured.client.post("/ui/login", data={"token": TOKEN}, follow_redirects=False)
+    assert login.status_code == 429  # one limit for the API and the UI's login
+
+
 def test_failure_limiter_window() -> None:
     limiter = FailureLimiter(limit=2, window=10)
     limiter.failed("a", now=0)

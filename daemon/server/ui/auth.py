@@ -58,7 +58,7 @@ def login_guard(services: Services) -> Callable[[Request], None]:
 def routes(services: Services) -> APIRouter:
     """``GET/POST /ui/login`` and ``POST /ui/logout``."""
     router = APIRouter()
-    limiter = FailureLimiter()
+    own_limiter = FailureLimiter()  # when the app has none to share with the API
 
     @router.get("/login", response_class=HTMLResponse, include_in_schema=False)
     def login_form(request: Request, next: str | None = None) -> HTMLResponse:
@@ -69,6 +69,7 @@ def routes(services: Services) -> APIRouter:
         request: Request, token: Annotated[str, Form()] = "", next: Annotated[str, Form()] = ""
     ) -> Response:
         expected = services.settings.api_token
+        limiter: FailureLimiter = getattr(request.app.state, "login_limiter", own_limiter)
         client = request.client.host if request.client else "?"
         now = time.monotonic()
         wait = limiter.retry_after(client, now=now)
