@@ -22,8 +22,8 @@ import httpx
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from daemon.store import Execution, LogEntry, Store  # noqa: E402
-from tests.server.daemon_harness import DaemonProcess  # noqa: E402
+from daemon.store import Execution, LogEntry, Store
+from tests.server.daemon_harness import DaemonProcess
 
 
 def peak_mb(pid: int) -> float:
@@ -44,15 +44,20 @@ def main() -> None:
     (root / "home").mkdir()
     store = Store.open(db)
     t0 = datetime(2025, 1, 1, tzinfo=UTC)
-    store.executions.create(Execution(id="bench", namespace="b", flow_id="f", flow_revision=1, state="SUCCESS",
-                                      start_date=t0))  # fmt: skip
+    execution = Execution(
+        id="bench", namespace="b", flow_id="f", flow_revision=1, state="SUCCESS", start_date=t0
+    )
+    store.executions.create(execution)
     started = time.perf_counter()
     batch = 10_000
     for first in range(0, args.n, batch):
-        store.logs.insert([
-            LogEntry("bench", "INFO", t0, f"line {i:09d} " + "x" * 80, task_id="t", task_run_id="r", attempt=1)
-            for i in range(first, min(first + batch, args.n))
-        ])  # fmt: skip
+        text = "x" * 80
+        store.logs.insert(
+            [
+                LogEntry("bench", "INFO", t0, f"line {i:09d} {text}", task_id="t", task_run_id="r", attempt=1)
+                for i in range(first, min(first + batch, args.n))
+            ]
+        )
     print(f"{args.n} lines inserted in {time.perf_counter() - started:.1f} s")
     daemon = DaemonProcess(source=root / "flows", db_url=db, home=root / "home")
     pid = daemon.proc.pid
@@ -67,7 +72,8 @@ def main() -> None:
               f"daemon peak RSS {peak_mb(pid):.0f} MB")  # fmt: skip
         started = time.perf_counter()
         page = httpx.get(base, params={"page": 3, "size": 1000}, timeout=60)
-        print(f"page 3 of 1000 lines: {len(page.content) / 1e3:.0f} kB in {time.perf_counter() - started:.2f} s, "
+        took = time.perf_counter() - started
+        print(f"page 3 of 1000 lines: {len(page.content) / 1e3:.0f} kB in {took:.2f} s, "
               f"total {page.headers['x-total-count']}; daemon peak RSS {peak_mb(pid):.0f} MB")  # fmt: skip
     finally:
         daemon.stop()
