@@ -3,9 +3,13 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+if TYPE_CHECKING:
+    from daemon.reconcile.plan import MassDeleteGuard
 
 
 class Settings(BaseSettings):
@@ -24,6 +28,8 @@ class Settings(BaseSettings):
     api_token: str | None = None
     # serve the API on a non-loopback address without a token (a proxy in front authenticates): see startup.py
     allow_anonymous: bool = False
+    # Host names the HTTP server answers (comma-separated; "*" any); default: loopback and the bound host
+    allowed_hosts: str | None = None
     webhook_secret: str | None = None
     git_token: str | None = None
     git_ssh_key: str | None = None
@@ -34,6 +40,24 @@ class Settings(BaseSettings):
     flow_cache: bool = True
     # validate synced flows strictly: flowd's checks beyond Kestra's (undeclared inputs, ...) become errors
     strict: bool = False
+    # run script tasks as this user (name or uid) when the daemon runs as root (docs/security.md)
+    task_user: str | None = None
+    # what one task attempt may log, and one line of it (bytes; 0 = no cap)
+    max_log_bytes: int = 10 * 1024 * 1024
+    max_log_line_bytes: int = 64 * 1024
+    # the mass-delete guard of a sync (see ``daemon.reconcile.plan.MassDeleteGuard``)
+    allow_mass_delete: bool = False
+    mass_delete_share: float = 0.25
+    mass_delete_max: int = 50
+
+    def mass_delete_guard(self, *, allow: bool = False) -> MassDeleteGuard:
+        """The sync's mass-delete guard; ``allow`` (``--allow-mass-delete``) lifts it like the setting."""
+        from daemon.reconcile.plan import MassDeleteGuard
+
+        return MassDeleteGuard(
+            share=self.mass_delete_share, max_count=self.mass_delete_max,
+            allowed=allow or self.allow_mass_delete,
+        )  # fmt: skip
 
     def db_url(self) -> str:
         """The SQLAlchemy URL: the configured one, or the embedded SQLite file under ``home``."""

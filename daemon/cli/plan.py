@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, Any
 import click
 
 from daemon.cli.common import db_option, handle_errors
-from daemon.cli.sync import open_reconciler, source_options
+from daemon.cli.sync import mass_delete_option, open_reconciler, source_options
 
 if TYPE_CHECKING:
     from daemon.reconcile.plan import Plan
@@ -50,10 +50,11 @@ AGAINST_TIMEOUT = 30.0
     default=None,
     help="API token for --against (FLOWD_API_TOKEN).",
 )
+@mass_delete_option
 @handle_errors
 def command(
     source: str, ref: str | None, path: str | None, db: str | None, exit_code: bool, fmt: str,
-    against: str | None, token: str | None,
+    against: str | None, token: str | None, allow_mass_delete: bool,
 ) -> None:  # fmt: skip
     """Compare a source with the deployed flows and print the plan (create/update/delete/unchanged)."""
     sys.exit(
@@ -66,6 +67,7 @@ def command(
             fmt=fmt,
             against=against,
             token=token,
+            allow_mass_delete=allow_mass_delete,
         )
     )
 
@@ -80,15 +82,18 @@ def run(
     fmt: str,
     against: str | None = None,
     token: str | None = None,
+    allow_mass_delete: bool = False,
 ) -> int:
     """Print the plan; return the exit code. SourceError propagates (exit 2 through ``handle_errors``)."""
     from daemon.reconcile.render import plan_lines
 
     now = datetime.now(UTC)
     if against:
-        review = _review_against(source=source, ref=ref, path=path, url=against, token=token, now=now)
+        review = _review_against(
+            source=source, ref=ref, path=path, url=against, token=token, now=now, allow=allow_mass_delete
+        )
     else:
-        review = _review_store(source=source, ref=ref, path=path, db=db, now=now)
+        review = _review_store(source=source, ref=ref, path=path, db=db, now=now, allow=allow_mass_delete)
     plan = review.plan
     if fmt == "json":
         from daemon.reconcile.review import review_json
@@ -111,10 +116,12 @@ def _status(plan: Plan) -> int:
     return 3 if plan.has_changes else 0
 
 
-def _review_store(*, source: str, ref: str | None, path: str | None, db: str | None, now: datetime) -> Review:
+def _review_store(
+    *, source: str, ref: str | None, path: str | None, db: str | None, now: datetime, allow: bool
+) -> Review:
     from daemon.reconcile.review import build_review
 
-    store, reconciler = open_reconciler(source=source, ref=ref, path=path, db=db)
+    store, reconciler = open_reconciler(source=source, ref=ref, path=path, db=db, allow_mass_delete=allow)
     with store:
         plan = reconciler.plan()
 
@@ -127,7 +134,7 @@ def _review_store(*, source: str, ref: str | None, path: str | None, db: str | N
 
 
 def _review_against(
-    *, source: str, ref: str | None, path: str | None, url: str, token: str | None, now: datetime
+    *, source: str, ref: str | None, path: str | None, url: str, token: str | None, now: datetime, allow: bool
 ) -> Review:
     from daemon.reconcile.collect import FileChecker
     from daemon.reconcile.plan import DeployedFlow, plan, with_diffs
@@ -155,8 +162,9 @@ def _review_against(
         token=settings.git_token, ssh_key=settings.git_ssh_key,
     )  # fmt: skip
     snapshot = opened.snapshot()
-    collected = FileChecker().collect(snapshot.files, deployed=deployed)
-    result = plan(collected.desired, deployed, collected.invalid, prune=True, allow_empty=False)
+    collected = FileChecker(strict=settings.strict).collect(snapshot.files, deployed=deployed)
+    guard = settings.mass_delete_guard(allow=allow)
+    result = plan(collected.desired, deployed, collected.invalid, prune=True, allow_empty=False, guard=guard)
     result = with_diffs(result, {uid: text for uid, text in sources.items() if text is not None})
     return build_review(result, sources.get, now=now)
 

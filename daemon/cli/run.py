@@ -65,6 +65,10 @@ def parse_seconds(text: str, *, option: str) -> float:
     "--grace-period", "grace_period", envvar="FLOWD_GRACE_PERIOD", default="30s", show_default=True,
     help="On SIGTERM, how long running tasks may take to finish before they are killed.",
 )  # fmt: skip
+@click.option(
+    "--allow-mass-delete", "allow_mass_delete", is_flag=True,
+    help="Let syncs delete more than FLOWD_MASS_DELETE_SHARE (25%) or FLOWD_MASS_DELETE_MAX (50) flows.",
+)  # fmt: skip
 @db_option
 @handle_errors
 def command(
@@ -77,6 +81,7 @@ def command(
     workers: int,
     grace_period: str,
     db: str | None,
+    allow_mass_delete: bool,
 ) -> None:
     """Run the daemon: keep the flows of SOURCE deployed, fire their triggers and run their executions.
 
@@ -86,7 +91,8 @@ def command(
     """
     sys.exit(
         run(source=source, ref=ref, path=path, interval=interval, listen=listen, workers=workers,
-            grace_period=grace_period, db=db, follow_commits=follow_commits)
+            grace_period=grace_period, db=db, follow_commits=follow_commits,
+            allow_mass_delete=allow_mass_delete)
     )  # fmt: skip
 
 
@@ -101,9 +107,11 @@ def run(
     grace_period: str,
     db: str | None,
     follow_commits: bool = False,
+    allow_mass_delete: bool = False,
 ) -> int:
-    """Parse the options, bind the address, say the mode, and run the daemon until it is stopped; returns
-    the exit status."""
+    """Parse the options, harden the process, bind the address, say the mode, and run the daemon until it is
+    stopped; returns the exit status."""
+    from daemon.security.hardening import harden_process
     from daemon.server.process import DaemonOptions, run_daemon, split_listen
     from daemon.server.startup import bind_listen, check_exposure, quiet_migrations
     from daemon.settings import Settings, normalize_db_url
@@ -119,10 +127,13 @@ def run(
     grace = parse_seconds(grace_period, option="--grace-period")
     if follow_commits and not source:
         raise UsageError("--follow-commits needs --source (a folder in a Git repository)")
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    # before the settings are read and the port is bound: re-exec without secrets in the initial
+    # environment, become non-dumpable (docs/security.md)
+    harden_process()
     resolved = resolve_source(source, path=path, follow_commits=follow_commits) if source else None
     settings = Settings()
     warning = check_exposure(host, api_token=settings.api_token, allow_anonymous=settings.allow_anonymous)
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     quiet_migrations()
     listen_socket = bind_listen(host, port)  # before the store and the first sync: a busy port stops here
     log = logging.getLogger("flowd.daemon")
@@ -138,7 +149,7 @@ def run(
     options = DaemonOptions(
         source=resolved.source if resolved else None, ref=ref, path=resolved.path if resolved else path,
         listen=listen, workers=workers, interval=every, grace=grace, db_url=db_url,
-        listen_socket=listen_socket,
+        listen_socket=listen_socket, allow_mass_delete=allow_mass_delete,
     )  # fmt: skip
     return run_daemon(settings, options)
 

@@ -34,6 +34,15 @@ def source_options(fn: F) -> F:
     )(fn)  # fmt: skip
 
 
+def mass_delete_option(fn: F) -> F:
+    """``--allow-mass-delete`` (also ``FLOWD_ALLOW_MASS_DELETE``)."""
+    return click.option(
+        "--allow-mass-delete", "allow_mass_delete", is_flag=True,
+        help="Allow a sync deleting more than FLOWD_MASS_DELETE_SHARE (25%) or FLOWD_MASS_DELETE_MAX (50) "
+        "of the deployed flows.",
+    )(fn)  # fmt: skip
+
+
 def open_reconciler(
     *,
     source: str,
@@ -42,6 +51,7 @@ def open_reconciler(
     db: str | None,
     prune: bool = True,
     allow_empty: bool = False,
+    allow_mass_delete: bool = False,
 ) -> tuple[Store, Reconciler]:
     """Settings -> store + source -> a one-shot ``Reconciler`` (the caller closes the store)."""
     # imported here: ``flowd --help`` must not pay for pygit2, SQLAlchemy and the flow model
@@ -56,8 +66,15 @@ def open_reconciler(
         token=settings.git_token, ssh_key=settings.git_ssh_key,
     )  # fmt: skip
     store = Store.open(normalize_db_url(db) if db else settings.db_url())
+    guard = settings.mass_delete_guard(allow=allow_mass_delete)
     return store, Reconciler(
-        store, opened, prune=prune, allow_empty=allow_empty, ref=ref, strict=settings.strict
+        store,
+        opened,
+        prune=prune,
+        allow_empty=allow_empty,
+        ref=ref,
+        strict=settings.strict,
+        mass_delete=guard,
     )
 
 
@@ -65,13 +82,23 @@ def open_reconciler(
 @source_options
 @click.option("--no-prune", is_flag=True, help="Never delete deployed flows missing from the source.")
 @click.option("--allow-empty", is_flag=True, help="Allow a sync that deletes every deployed flow.")
+@mass_delete_option
 @db_option
 @handle_errors
 def command(
-    source: str, ref: str | None, path: str | None, no_prune: bool, allow_empty: bool, db: str | None
+    source: str,
+    ref: str | None,
+    path: str | None,
+    no_prune: bool,
+    allow_empty: bool,
+    allow_mass_delete: bool,
+    db: str | None,
 ) -> None:
     """Reconcile the deployed flows with a source: create, update, delete (prune), record the sync."""
-    sys.exit(run(source=source, ref=ref, path=path, db=db, prune=not no_prune, allow_empty=allow_empty))
+    sys.exit(
+        run(source=source, ref=ref, path=path, db=db, prune=not no_prune, allow_empty=allow_empty,
+            allow_mass_delete=allow_mass_delete)
+    )  # fmt: skip
 
 
 def run(
@@ -82,6 +109,7 @@ def run(
     db: str | None,
     prune: bool = True,
     allow_empty: bool = False,
+    allow_mass_delete: bool = False,
 ) -> int:
     """Sync once, print what was done, return the exit code."""
     from daemon.errors import SourceError
@@ -89,8 +117,9 @@ def run(
 
     try:
         store, reconciler = open_reconciler(
-            source=source, ref=ref, path=path, db=db, prune=prune, allow_empty=allow_empty
-        )
+            source=source, ref=ref, path=path, db=db, prune=prune, allow_empty=allow_empty,
+            allow_mass_delete=allow_mass_delete,
+        )  # fmt: skip
     except SourceError as exc:
         click.echo(f"flowd: cannot read source: {_one_line(exc.message)}", err=True)
         return exc.exit_code

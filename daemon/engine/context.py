@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any, Literal, Protocol
 
 from daemon.language.task_base import TaskBase
+from daemon.runners.output_cap import OutputCap
 
 TaskEndState = Literal["SUCCESS", "WARNING", "FAILED", "KILLED"]
 LogFn = Callable[[str, str], None]  # (level, message)
@@ -66,6 +67,8 @@ class RunContext:
     namespace_files: NamespaceFilesPort | None = None
     # set by plugins that change the execution itself (Labels, Exit)
     execution_effects: dict[str, Any] = field(default_factory=dict)
+    # how much this attempt may log (FLOWD_MAX_LOG_BYTES, FLOWD_MAX_LOG_LINE_BYTES)
+    output_cap: OutputCap = field(default_factory=OutputCap)
 
     def render(self, value: Any, **extra: Any) -> Any:
         """Render every expression inside ``value`` (str, list or dict) with this task's variables."""
@@ -73,8 +76,18 @@ class RunContext:
         return self.render_fn(value, context)
 
     def log(self, level: str, message: str) -> None:
-        """Record one log line of this attempt (secrets are masked by the executor)."""
-        self.log_fn(level, message)
+        """Record one log line of this attempt (secrets are masked by the executor); past the attempt's
+        output cap lines are dropped, and ``end_log`` says how many."""
+        admitted = self.output_cap.admit(message)
+        if admitted is not None:
+            self.log_fn(level, admitted)
+
+    def end_log(self) -> None:
+        """Log the one line saying how much output the cap dropped, if any (when the output ends)."""
+        summary = self.output_cap.summary()
+        if summary is not None:
+            self.output_cap.dropped_lines = 0
+            self.log_fn("WARN", summary)
 
 
 @dataclass

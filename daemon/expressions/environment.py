@@ -6,17 +6,26 @@ from collections.abc import Callable, Mapping
 from datetime import date, datetime
 from typing import Any
 
-from jinja2 import Undefined, nodes
+from jinja2 import TemplateSyntaxError, Undefined, nodes
+from jinja2.runtime import Context
 from jinja2.sandbox import ImmutableSandboxedEnvironment
 
-from daemon.expressions import absorb, dates, jq, json_fns, sequences, services, strings
-from daemon.expressions.parser import BOX, CONTAINS, DEFINED, ITERATE, PRESENT, UNBOX, parse
+from daemon.expressions import absorb, dates, jq, json_fns, limits, sequences, services, strings
+from daemon.expressions.parser import BOX, CONCAT, CONTAINS, DEFINED, ITERATE, PRESENT, UNBOX, parse
 from daemon.expressions.translate import translate
 from daemon.expressions.undefined import Missing
 
 
 def finalize(value: Any) -> Any:
-    """How a ``{{ }}`` value prints: null as empty text, booleans in lower case, maps and lists as JSON."""
+    """How a ``{{ }}`` value prints: null as empty text, booleans in lower case, maps and lists as JSON.
+    What is printed counts against the render's output budget (``limits``)."""
+    printed = _printed(value)
+    if isinstance(printed, str):
+        limits.charge_output(len(printed))
+    return printed
+
+
+def _printed(value: Any) -> Any:
     if type(value) is str:
         return value
     if value is None:
@@ -41,7 +50,10 @@ def to_string(value: Any) -> str:
 
 
 class FlowdEnvironment(ImmutableSandboxedEnvironment):
-    """Sandboxed environment (no mutation of lists/maps, no ``_`` attributes) with Pebble map lookup."""
+    """Sandboxed environment (no mutation of lists/maps, no ``_`` attributes) with Pebble map lookup and
+    bounded operators (``limits``)."""
+
+    intercepted_binops = frozenset(limits.CHECKED_BINOPS)
 
     def getattr(self, obj: Any, attribute: str) -> Any:
         # Pebble looks a map's keys up before anything else: ``outputs.t.values`` is the key "values",
@@ -61,8 +73,33 @@ class FlowdEnvironment(ImmutableSandboxedEnvironment):
         return super().getitem(obj, argument)
 
     def parse_pebble(self, source: str) -> nodes.Template:
-        """Translate and parse Pebble source into a Jinja AST."""
-        return parse(self, translate(source))
+        """Translate and parse Pebble source into a Jinja AST; too deep nesting and too long integer
+        literals are syntax errors (not RecursionError / ValueError from the parser)."""
+        translated = translate(source)
+        nesting = limits.nesting_depth(translated)
+        if nesting > limits.MAX_NESTING:
+            raise TemplateSyntaxError(
+                f"expression nests too deeply ({nesting} levels of brackets; at most {limits.MAX_NESTING})", 1
+            )
+        try:
+            return parse(self, translated)
+        except RecursionError:
+            raise TemplateSyntaxError("expression nests too deeply", 1) from None
+        except ValueError as exc:  # the lexer's int() of a literal of more than 4,300 digits
+            if "digits" not in str(exc):
+                raise
+            raise TemplateSyntaxError("number too large (more than 4300 digits)", 1) from None
+
+    def call(__self, __context: Context, __obj: Any, *args: Any, **kwargs: Any) -> Any:
+        """Every call of a template (functions, macros) counts against the render's budget."""
+        limits.charge_call()
+        return super().call(__context, __obj, *args, **kwargs)
+
+    def call_binop(self, context: Context, operator: str, left: Any, right: Any) -> Any:
+        """Every ``*``, ``**``, ``%`` and ``+`` goes through here (``intercepted_binops``): results that would
+        exhaust memory or the CPU are refused before they are computed."""
+        limits.check_binop(operator, left, right)
+        return super().call_binop(context, operator, left, right)
 
 
 def build_environment(extra_functions: Mapping[str, Callable[..., Any]]) -> FlowdEnvironment:
@@ -93,9 +130,12 @@ def build_environment(extra_functions: Mapping[str, Callable[..., Any]]) -> Flow
             BOX: sequences.box,
             UNBOX: sequences.unbox,
             CONTAINS: sequences.contains,
-            ITERATE: sequences.iterate,
+            ITERATE: lambda value, targets: limits.counted(sequences.iterate(value, targets)),
+            CONCAT: limits.concat,
         }
     )
+    for name in ("center", "indent", "nindent", "format"):
+        env.filters[name] = limits.bounded_width(env.filters[name], name)
     # Jinja's own globals that make no sense in flows.
     for name in ("lipsum", "cycler", "joiner"):
         env.globals.pop(name, None)

@@ -9,6 +9,8 @@
 - ``{% for x in it %}``: ``it`` goes through ``__flowd_iter__`` so a map yields entries (``x.key``,
   ``x.value``) or, with two targets, ``(key, value)`` pairs, as Pebble does.
 - ``loop.index``/``loop.revindex`` are zero-based in Pebble: they become Jinja's ``index0``/``revindex0``.
+- ``a ~ b ~ c`` goes through ``__flowd_concat__``, which joins as Jinja does but refuses a result over the
+  size bound (``limits``): a macro doubling a string at each call cannot exhaust memory.
 """
 
 from __future__ import annotations
@@ -28,7 +30,8 @@ BOX = "__flowd_box__"
 UNBOX = "__flowd_unbox__"
 CONTAINS = "__flowd_contains__"
 ITERATE = "__flowd_iter__"
-INTERNAL_FILTERS = frozenset({PRESENT, DEFINED, BOX, UNBOX, CONTAINS, ITERATE})
+CONCAT = "__flowd_concat__"
+INTERNAL_FILTERS = frozenset({PRESENT, DEFINED, BOX, UNBOX, CONTAINS, ITERATE, CONCAT})
 
 _LOOP_ATTRS = {"index": "index0", "revindex": "revindex0"}
 
@@ -87,6 +90,16 @@ class PebbleParser(Parser):
                 expr = _filter(CONTAINS, expr, [super().parse_compare()], lineno)
             else:
                 return expr
+
+    def parse_concat(self) -> nodes.Expr:
+        lineno = self.stream.current.lineno
+        args = [self.parse_math2()]
+        while self.stream.current.type == "tilde":
+            next(self.stream)
+            args.append(self.parse_math2())
+        if len(args) == 1:
+            return args[0]
+        return _filter(CONCAT, nodes.Tuple(args, "load", lineno=lineno), [], lineno)
 
     def parse_for(self) -> nodes.For:
         node = super().parse_for()

@@ -14,6 +14,7 @@ from jinja2.exceptions import SecurityError, TemplateSyntaxError, UndefinedError
 from jinja2.runtime import Context
 
 from daemon.errors import FlowdError
+from daemon.expressions import limits
 from daemon.expressions.environment import build_environment
 from daemon.expressions.errors import ExpressionError, ExpressionSyntaxError
 from daemon.expressions.references import format_path, missing_prefix, public_path, variable_paths
@@ -42,7 +43,10 @@ def render(template: str, context: Mapping[str, Any]) -> str:
             f"invalid expression: {exc}", expression=template, line=exc.line
         ) from None
     try:
-        return compiled.render(context)
+        with limits.budget():
+            return compiled.render(context)
+    except limits.ExpressionLimitError as exc:
+        raise exc.naming(template) from None
     except ExpressionError as exc:
         if exc.expression is None:
             exc.expression = template
@@ -117,6 +121,8 @@ def _compile(template: str) -> Template:
         compiled = ENV.from_string(ENV.parse_pebble(template))
     except TemplateSyntaxError as exc:
         raise _syntax_error(template, exc) from None
+    except RecursionError:  # the compiler walks the tree recursively too
+        raise ExpressionSyntaxError("expression nests too deeply", expression=template, line=1) from None
     # Each render merges globals and context into a new dict; a plain dict copies far faster than the
     # ChainMap Jinja keeps here.
     compiled.globals = dict(compiled.globals)

@@ -175,28 +175,25 @@ def _graph(nodes: list[tuple[Path, str, list[str]]], key: str, *, entry_level: b
 
 
 def _find_cycle(edges: dict[str, list[str]]) -> list[str] | None:
+    # iterative depth-first search: a chain of thousands of tasks must not hit Python's recursion limit
     state: dict[str, int] = {}  # 1 visiting, 2 done
-    stack: list[str] = []
-
-    def visit(node: str) -> list[str] | None:
-        state[node] = 1
-        stack.append(node)
-        for dep in edges.get(node, []):
-            if state.get(dep) == 1:
+    for root in edges:
+        if root in state:
+            continue
+        state[root] = 1
+        stack: list[str] = [root]
+        pending: list[Iterator[str]] = [iter(edges.get(root, []))]
+        while pending:
+            dep = next(pending[-1], None)
+            if dep is None:
+                state[stack.pop()] = 2
+                pending.pop()
+            elif state.get(dep) == 1:
                 return [*stack[stack.index(dep) :], dep]
-            if dep not in state:
-                found = visit(dep)
-                if found:
-                    return found
-        stack.pop()
-        state[node] = 2
-        return None
-
-    for node in edges:
-        if node not in state:
-            found = visit(node)
-            if found:
-                return found
+            elif dep not in state:
+                state[dep] = 1
+                stack.append(dep)
+                pending.append(iter(edges.get(dep, [])))
     return None
 
 

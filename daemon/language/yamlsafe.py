@@ -255,7 +255,14 @@ class _Builder:
             return node.value
         if tag in _SCALAR_TAGS:
             construct: Callable[[Any, yaml.Node], Any] = self.constructor.yaml_constructors[tag]
-            return construct(self.constructor, node)
+            try:
+                return construct(self.constructor, node)
+            except ValueError:  # Python refuses to convert integers of more than 4,300 digits
+                self.error(
+                    node.start_mark, path, "number too large (more than 4300 digits)",
+                    "quote it to keep it as text",
+                )  # fmt: skip
+                return node.value
         self.error(node.start_mark, path, f"unsupported YAML tag '{tag}'", "flowd reads plain YAML only")
         return node.value
 

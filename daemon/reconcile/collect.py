@@ -13,12 +13,14 @@ Two shortcuts keep a sync of a large repository cheap:
 from __future__ import annotations
 
 import hashlib
+import re
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from daemon.errors import Diagnostic
 from daemon.reconcile.hashing import content_hash
 from daemon.reconcile.plan import DeployedFlow, DesiredFlow, InvalidFile
+from daemon.sources.discovery import is_flow_candidate, may_declare_flow
 
 Checked = DesiredFlow | InvalidFile
 
@@ -32,22 +34,43 @@ class Collected:
     validated: int
 
 
+# never flows whatever they hold: flow unit tests (``*.test.yml``, see daemon.language.validate) and
+# namespace files (below ``_files/``, see daemon.reconcile.namespace_files); a plain pattern keeps the flow
+# model unloaded
+_NEVER_FLOWS = re.compile(r"(^|/)_files/|\.test\.ya?ml$")
+
+
 class FileChecker:
     """Validates snapshot files, caching each result by path and content."""
 
     def __init__(self, *, strict: bool = False) -> None:
-        self._cache: dict[tuple[str, str], Checked] = {}
         self.strict = strict
+        self._cache: dict[tuple[str, str], Checked] = {}
 
-    def collect(self, files: Mapping[str, bytes], *, deployed: list[DeployedFlow] | None = None) -> Collected:
-        """Validate (or recall) every file; ``deployed`` enables the trust-deployed shortcut."""
-        by_path = {(d.path, d.hash): d for d in deployed or () if d.path}
+    def collect(
+        self, files: Mapping[str, bytes], *, deployed: list[DeployedFlow] | None = None, trust: bool = True
+    ) -> Collected:
+        """Validate (or recall) the flow files among ``files`` (every YAML file of the snapshot).
+
+        The discovery rule: a file is a flow when it validates. A file that does not is reported as invalid
+        when it looks like a flow (``is_flow_candidate``) or when a deployed flow came from it (that flow is
+        then kept, never deleted); any other YAML file is not a flow and is ignored. ``trust`` enables the
+        trust-deployed shortcut.
+        """
+        held = {d.path: d.uid for d in deployed or () if d.path}
+        by_path = {(d.path, d.hash): d for d in deployed or () if d.path} if trust else {}
         desired: list[DesiredFlow] = []
         invalid: list[InvalidFile] = []
         cache: dict[tuple[str, str], Checked] = {}
         validated = 0
         for path in sorted(files):
+            if _NEVER_FLOWS.search(path):
+                continue
             raw = files[path]
+            candidate = is_flow_candidate(raw)
+            former = held.get(path)
+            if not candidate and former is None and not may_declare_flow(raw):
+                continue  # cannot be a flow and deployed nothing: some other YAML file
             key = (path, hashlib.sha256(raw).hexdigest())
             found = self._cache.get(key)
             if found is None and by_path:
@@ -60,10 +83,21 @@ class FileChecker:
                 cache[key] = found
             if isinstance(found, DesiredFlow):
                 desired.append(found)
-            else:
-                invalid.append(found)
+            elif candidate:
+                invalid.append(replace(found, former=former))
+            elif former is not None:
+                diagnostics = (*found.diagnostics, _kept(path, former))
+                invalid.append(replace(found, diagnostics=diagnostics, former=former, looks_like_flow=False))
         self._cache = cache  # forget files that are gone: the cache never outgrows one snapshot
         return Collected(desired, invalid, validated)
+
+
+def _kept(path: str, uid: str) -> Diagnostic:
+    return Diagnostic(
+        path, 1, 1, "error", "",
+        f"this file no longer holds a valid flow: {uid} stays deployed at its current revision "
+        "(fix the file, or delete it to delete the flow)",
+    )  # fmt: skip
 
 
 def check_file(path: str, raw: bytes, *, strict: bool = False) -> Checked:

@@ -6,8 +6,12 @@ Rules (each has a test):
 - an invalid file never takes down the flow it used to deploy: a deployed flow whose recorded path is an
   invalid file, or whose ``namespace/id`` an invalid file still declares, is *kept* (sync_state OUT_OF_DATE);
 - two files declaring the same ``namespace/id`` are both refused (the deployed revision stays, as above);
+- a file that held a deployed flow and no longer validates keeps that flow (whatever became of it: emptied,
+  binary, a typo); a flow is deleted only when its file is gone or a valid file no longer defines it;
 - ``prune=False`` never deletes; a plan that would leave nothing deployed (every deployed flow deleted and
-  nothing created: an empty folder, a wrong path or branch) is *refused* unless ``allow_empty``.
+  nothing created: an empty folder, a wrong path or branch) is *refused* unless ``allow_empty``;
+- a plan deleting more than ``MassDeleteGuard.share`` of the deployed flows (at least ``minimum`` of them),
+  or more than ``max_count`` flows, is *refused* unless the guard is ``allowed``.
 """
 
 from __future__ import annotations
@@ -62,11 +66,14 @@ class DeployedFlow:
 
 @dataclass(frozen=True, slots=True)
 class InvalidFile:
-    """A candidate flow file that cannot be deployed; ``uid`` when its YAML could be read that far."""
+    """A flow file that cannot be deployed; ``uid`` when its YAML could be read that far; ``former``: the
+    deployed flow whose recorded path this file is (kept deployed while the file is invalid)."""
 
     path: str
     diagnostics: tuple[Diagnostic, ...]
     uid: str | None = None
+    former: str | None = None
+    looks_like_flow: bool = True
 
 
 @dataclass(frozen=True, slots=True)
@@ -102,6 +109,31 @@ class KeptFlow:
     @property
     def uid(self) -> str:
         return f"{self.namespace}/{self.flow_id}"
+
+
+@dataclass(frozen=True, slots=True)
+class MassDeleteGuard:
+    """When a sync deletes too much to be anything but an accident (Argo CD's and Flux's users ask for it).
+
+    Refused: more than ``share`` of the deployed flows and at least ``minimum`` of them (deleting one or
+    two flows of a small set is ordinary work), or more than ``max_count`` flows; unless ``allowed``."""
+
+    share: float = 0.25
+    max_count: int = 50
+    minimum: int = 3
+    allowed: bool = False
+
+    def refusal(self, deletes: int, deployed: int) -> str | None:
+        """Why a plan deleting ``deletes`` of ``deployed`` flows is refused, or None."""
+        if self.allowed or not deletes:
+            return None
+        if deletes > self.max_count or (deletes >= self.minimum and deletes > self.share * deployed):
+            return (
+                f"refusing to delete {deletes} of {deployed} deployed flows (more than "
+                f"{self.share:.0%} or more than {self.max_count}): pass --allow-mass-delete "
+                "(FLOWD_ALLOW_MASS_DELETE=true) if this is intended"
+            )
+        return None
 
 
 @dataclass(frozen=True, slots=True)
@@ -163,8 +195,12 @@ def plan(
     *,
     prune: bool,
     allow_empty: bool,
+    guard: MassDeleteGuard | None = None,
 ) -> Plan:
     """Compare the source's valid flows with the deployed ones; see the module docstring for the rules."""
+    claimed = {d.uid for d in desired}
+    # a file that is no flow at all and deployed a flow now defined elsewhere (the flow moved) is no news
+    invalid = [f for f in invalid if f.looks_like_flow or f.former not in claimed]
     valid, refused_files = _refuse_duplicates(desired, invalid)
     live = {d.uid: d for d in deployed}
     changes: list[FlowChange] = []
@@ -203,6 +239,8 @@ def plan(
             f"refusing to delete all {len(deployed)} deployed flows: the source has no valid flow "
             "(empty folder, wrong --path or --ref?); pass --allow-empty to do it anyway"
         )
+    elif not (allow_empty and counts["delete"] == len(deployed)):
+        refused = (guard or MassDeleteGuard()).refusal(counts["delete"], len(deployed))
     return replace(result, counts=counts, refused=refused)
 
 

@@ -26,7 +26,15 @@ from daemon.errors import FlowdError, SourceError, StoreError
 from daemon.reconcile.apply import apply_plan, load_deployed, lock_for_sync, old_sources
 from daemon.reconcile.collect import Collected, FileChecker
 from daemon.reconcile.namespace_files import sync_namespace_files
-from daemon.reconcile.plan import DeployedFlow, DesiredFlow, InvalidFile, Plan, plan, with_diffs
+from daemon.reconcile.plan import (
+    DeployedFlow,
+    DesiredFlow,
+    InvalidFile,
+    MassDeleteGuard,
+    Plan,
+    plan,
+    with_diffs,
+)
 from daemon.store import Store
 
 SyncResult = Literal["SUCCESS", "PARTIAL", "REFUSED", "SOURCE_ERROR", "FAILED"]
@@ -82,6 +90,7 @@ class Reconciler:
         clock: Clock | None = None,
         trust_deployed: bool = True,
         strict: bool = False,
+        mass_delete: MassDeleteGuard | None = None,
     ) -> None:
         self.store = store
         self.source = source
@@ -92,6 +101,7 @@ class Reconciler:
         self.ref = ref if ref is not None else getattr(source, "ref", None)
         self.clock = clock or SystemClock()
         self.trust_deployed = trust_deployed
+        self.mass_delete = mass_delete
         self._checker = FileChecker(strict=strict)
         self._snapshot: Any = None
 
@@ -165,7 +175,7 @@ class Reconciler:
         return snapshot
 
     def _collect(self, snapshot: SnapshotLike, deployed: list[DeployedFlow]) -> Collected:
-        return self._checker.collect(snapshot.files, deployed=deployed if self.trust_deployed else None)
+        return self._checker.collect(snapshot.files, deployed=deployed, trust=self.trust_deployed)
 
     def _plan(
         self,
@@ -175,5 +185,7 @@ class Reconciler:
         *,
         conn: Connection | None = None,
     ) -> Plan:
-        result = plan(desired, deployed, invalid, prune=self.prune, allow_empty=self.allow_empty)
+        result = plan(
+            desired, deployed, invalid, prune=self.prune, allow_empty=self.allow_empty, guard=self.mass_delete
+        )
         return with_diffs(result, old_sources(self.store, result, conn=conn))

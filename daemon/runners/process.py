@@ -8,10 +8,12 @@ import os
 import signal
 from collections.abc import Mapping
 from pathlib import Path
+from typing import Any
 
 from daemon.errors import TaskError
 from daemon.runners.lines import LineSink, LineSplitter
 from daemon.runners.spec import LineHandler, RunResult, ScriptSpec
+from daemon.security.task_user import hand_over, task_ids
 
 # Variables of the daemon's own environment a script may see; everything else (database URLs, tokens)
 # stays private to the daemon. ``spec.env`` is merged on top.
@@ -48,6 +50,11 @@ class ProcessRunner:
         sink = LineSink(on_line)
         if cancelled.is_set():
             return RunResult(exit_code=None, outputs={}, killed=True)
+        as_user: dict[str, Any] = {}
+        ids = task_ids()  # FLOWD_TASK_USER: the task cannot read the daemon's /proc files (docs/security.md)
+        if ids is not None:
+            hand_over(Path(spec.workdir), ids)
+            as_user = {"user": ids[0], "group": ids[1], "extra_groups": []}
         try:
             proc = await asyncio.create_subprocess_exec(
                 *spec.argv,
@@ -57,6 +64,7 @@ class ProcessRunner:
                 stdout=asyncio.subprocess.PIPE,
                 stderr=asyncio.subprocess.PIPE,
                 start_new_session=True,
+                **as_user,
             )
         except OSError as exc:
             what = spec.argv[0] if spec.argv else "<empty command>"

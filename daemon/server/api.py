@@ -31,6 +31,8 @@ from daemon.errors import (
 )
 from daemon.server import api_executions, api_flows, api_logs, api_metrics, api_plan, api_sync, api_webhooks
 from daemon.server import api_models as m
+from daemon.server.guards import RequestGuard, allowed_host_names
+from daemon.server.ratelimit import DeliveryLog, FailureLimiter
 from daemon.server.services import Services
 from daemon.server.ui import ui_router
 
@@ -127,18 +129,29 @@ def store_up(services: Services) -> tuple[bool, str | None]:
     return True, None
 
 
-def create_app(services: Services) -> FastAPI:
-    """The HTTP API over ``services``; serve it with uvicorn on the daemon's loop."""
+def create_app(services: Services, *, bound_host: str | None = None) -> FastAPI:
+    """The HTTP API over ``services``; serve it with uvicorn on the daemon's loop. ``bound_host`` (the
+    listening address, default from ``FLOWD_LISTEN``) joins the loopback names as an allowed ``Host``."""
     app = FastAPI(
         title="flowd",
         summary="Git-synced workflow orchestrator running Kestra flows",
         description="Kestra-compatible HTTP API. Authenticate with `Authorization: Bearer <FLOWD_API_TOKEN>` "
-        "(or the `flowd_token` cookie) when a token is configured.",
+        "(or the web UI's `flowd_session` cookie) when a token is configured.",
         version=_version(),
         openapi_tags=TAGS,
     )
     app.state.services = services
+    app.state.deliveries = DeliveryLog()
+    app.state.login_limiter = FailureLimiter()  # shared by the UI's login form and the API's bearer tokens
     app.add_middleware(TenantPrefix)
+    settings = services.settings
+    bound = bound_host if bound_host is not None else settings.listen.rpartition(":")[0].strip("[]")
+    # added last: it runs first, before the tenant prefix and any route
+    app.add_middleware(
+        RequestGuard,
+        hosts=allowed_host_names(settings.allowed_hosts, bound),
+        token=lambda: settings.api_token,
+    )
     app.add_exception_handler(FlowdError, _flowd_error)
     app.add_exception_handler(HTTPException, _http_error)
     app.add_exception_handler(Exception, _unexpected)

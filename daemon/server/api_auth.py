@@ -1,36 +1,60 @@
-"""Who may call the API: the bearer token (or the web UI's cookie) and the signatures of Git push hooks.
+"""Who may call the API: the bearer token (or the web UI's session cookie) and the signatures of Git push
+hooks.
 
-Every comparison of a secret is constant-time (``hmac.compare_digest``).
+Every comparison of a secret is constant-time (``hmac.compare_digest``). The cookie is a signed, expiring
+session (``daemon.server.session``), never the token itself.
 """
 
 from __future__ import annotations
 
 import hashlib
 import hmac
+import time
 from collections.abc import Mapping
 
 from fastapi import HTTPException, Request, status
 
-TOKEN_COOKIE = "flowd_token"
+from daemon.server.ratelimit import FailureLimiter
+from daemon.server.session import SESSION_COOKIE, valid
+
+TOKEN_COOKIE = SESSION_COOKIE
 
 
 def _same(given: str, expected: str) -> bool:
     return hmac.compare_digest(given.encode(), expected.encode())
 
 
-def token_matches(headers: Mapping[str, str], cookies: Mapping[str, str], expected: str) -> bool:
-    """Whether ``Authorization: Bearer <token>`` or the ``flowd_token`` cookie carries ``expected``."""
+def token_matches(
+    headers: Mapping[str, str], cookies: Mapping[str, str], expected: str, *, now: float | None = None
+) -> bool:
+    """Whether ``Authorization: Bearer <token>`` carries ``expected``, or the ``flowd_session`` cookie is a
+    live session issued for it."""
     scheme, _, credentials = headers.get("authorization", "").partition(" ")
     if scheme.lower() == "bearer" and _same(credentials.strip(), expected):
         return True
-    cookie = cookies.get(TOKEN_COOKIE)
-    return cookie is not None and _same(cookie, expected)
+    cookie = cookies.get(SESSION_COOKIE)
+    return cookie is not None and valid(cookie, expected, now=time.time() if now is None else now)
 
 
 def require_token(request: Request) -> None:
-    """FastAPI dependency: 401 unless the request carries the API token (no-op when none is configured)."""
+    """FastAPI dependency: 401 unless the request carries the API token (no-op when none is configured).
+    Wrong bearer tokens count as failed logins of the client (``login_limiter`` on the app): past the limit,
+    429 until the window has passed, right token or not."""
     expected = request.app.state.services.settings.api_token
-    if expected and not token_matches(request.headers, request.cookies, expected):
+    if not expected:
+        return
+    limiter: FailureLimiter | None = getattr(request.app.state, "login_limiter", None)
+    client = request.client.host if request.client else "?"
+    now = time.monotonic()
+    wait = limiter.retry_after(client, now=now) if limiter is not None else 0.0
+    if wait:
+        raise HTTPException(
+            status.HTTP_429_TOO_MANY_REQUESTS, detail="too many wrong tokens: try again later",
+            headers={"Retry-After": str(int(wait) + 1)},
+        )  # fmt: skip
+    if not token_matches(request.headers, request.cookies, expected):
+        if limiter is not None and "authorization" in request.headers:
+            limiter.failed(client, now=now)
         raise HTTPException(
             status.HTTP_401_UNAUTHORIZED,
             detail="missing or wrong API token (Authorization: Bearer <FLOWD_API_TOKEN>)",

@@ -19,7 +19,7 @@ from typing import Any
 from fastapi import HTTPException, Request, status
 from starlette.datastructures import UploadFile
 
-from daemon.errors import InputError
+from daemon.errors import InputError, UsageError
 from daemon.language.model import Flow, Input
 
 FORM_TYPES = ("multipart/form-data", "application/x-www-form-urlencoded")
@@ -115,6 +115,11 @@ def staged_uploads(given: RequestInputs) -> Iterator[dict[str, Any]]:
             for n, upload in enumerate(uploads):
                 # the stored file keeps the client's file name (only its last part: no path in it)
                 name = Path(upload.filename or "").name
+                if "\\" in name or any(ord(c) < 32 for c in name):
+                    raise UsageError(
+                        f"input '{input_id}': the uploaded file name {name!r} holds a backslash "
+                        "or a control character"
+                    )
                 if name in ("", ".", ".."):
                     name = input_id
                 target = folder / str(n) / input_id / name

@@ -1,12 +1,15 @@
-"""Execution logs: ``GET /api/v1/logs/{executionId}`` and its server-sent-events stream ``/follow``."""
+"""Execution logs: ``GET /api/v1/logs/{executionId}`` (one page: Kestra's ``page``/``size``), its
+server-sent-events stream ``/follow``, and ``/download``: every line as text, streamed in chunks so no
+log is ever held whole in memory."""
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 from typing import Any
 
-from fastapi import APIRouter, Depends, Header, HTTPException, Query, Request, status
+from fastapi import APIRouter, Depends, Header, HTTPException, Query, Request, Response, status
+from fastapi.responses import StreamingResponse
 from fastapi.sse import EventSourceResponse, ServerSentEvent
 from starlette.concurrency import run_in_threadpool
 
@@ -18,6 +21,9 @@ from daemon.store import Execution, LogLine, Store
 from daemon.store.logs import LEVELS
 
 FOLLOW_POLL = 0.25  # seconds between looks for new lines while following
+DEFAULT_PAGE_SIZE = 1000
+MAX_PAGE_SIZE = 10_000
+DOWNLOAD_CHUNK = 1000  # lines read from the store at a time while downloading
 
 router = APIRouter(prefix="/api/v1/logs", tags=["logs"], dependencies=[Depends(require_token)])
 
@@ -71,14 +77,68 @@ def _lines(
 )
 def get_logs(
     request: Request,
+    response: Response,
     execution: Execution = Depends(_execution),
     minLevel: str | None = Query(None, description="TRACE, DEBUG, INFO, WARN or ERROR"),
     taskId: str | None = Query(None),
     taskRunId: str | None = Query(None),
+    page: int = Query(1, ge=1, description="page number, from 1"),
+    size: int = Query(DEFAULT_PAGE_SIZE, ge=1, le=MAX_PAGE_SIZE, description="lines per page"),
 ) -> list[dict[str, Any]]:
-    """The execution's log lines in order, at least ``minLevel``, optionally of one task (run)."""
+    """One page of the execution's log lines in order, at least ``minLevel``, optionally of one task (run).
+    ``X-Total-Count`` gives the number of lines; ``Link: <...>; rel="next"`` the next page when there is
+    one. Every line at once: ``/download``."""
     store = services_of(request).store
-    return _lines(store, execution, after=0, task_id=taskId, task_run_id=taskRunId, level=_level(minLevel))
+    level = _level(minLevel)
+    lines = store.logs.for_execution(
+        execution.id, task_id=taskId, task_run_id=taskRunId, min_level=level,
+        limit=size, offset=(page - 1) * size,
+    )  # fmt: skip
+    total = store.logs.count_for_execution(
+        execution.id, task_id=taskId, task_run_id=taskRunId, min_level=level
+    )
+    response.headers["X-Total-Count"] = str(total)
+    if page * size < total:
+        following = request.url.include_query_params(page=page + 1, size=size)
+        response.headers["Link"] = f'<{following}>; rel="next"'
+    return [log_entry(execution, line) for line in lines]
+
+
+def _text_lines(
+    store: Store, execution: Execution, *, task_id: str | None, level: str | None
+) -> Iterator[bytes]:
+    after = 0
+    while True:
+        chunk = store.logs.for_execution(
+            execution.id, task_id=task_id, after_id=after, min_level=level, limit=DOWNLOAD_CHUNK
+        )
+        if not chunk:
+            return
+        after = chunk[-1].id
+        yield "".join(
+            f"{iso(line.timestamp)} {line.level} {line.task_id or '-'} {line.message}\n" for line in chunk
+        ).encode()
+
+
+@router.get(
+    "/{executionId}/download",
+    summary="Download the logs of an execution (text, streamed)",
+    response_class=StreamingResponse,
+    responses={200: {"content": {"text/plain": {}}}, **NOT_FOUND},
+)
+def download_logs(
+    request: Request,
+    execution: Execution = Depends(_execution),
+    minLevel: str | None = Query(None),
+    taskId: str | None = Query(None),
+) -> StreamingResponse:
+    """Every line as ``<timestamp> <level> <taskId> <message>``, read and sent a chunk at a time."""
+    store = services_of(request).store
+    lines = _text_lines(store, execution, task_id=taskId, level=_level(minLevel))
+    return StreamingResponse(
+        lines, media_type="text/plain; charset=utf-8",
+        headers={"Content-Disposition": f'attachment; filename="{execution.id}.log"'},
+    )  # fmt: skip
 
 
 @router.get(

@@ -2,12 +2,16 @@
 
 The push hook is authenticated by the hook itself: GitHub's ``X-Hub-Signature-256`` or GitLab's
 ``X-Gitlab-Token`` against ``FLOWD_WEBHOOK_SECRET``; with no secret configured, only by the API token. It
-answers 202 at once and syncs after the response, so a slow fetch never times the hook out.
+answers 202 at once and syncs after the response, so a slow fetch never times the hook out. A delivery seen
+in the last hour (``X-GitHub-Delivery``, ``X-Gitlab-Event-UUID``, else the body's hash) is not synced again:
+a replayed signed hook makes no sync.
 """
 
 from __future__ import annotations
 
+import hashlib
 import logging
+import time
 from typing import Any
 
 from fastapi import APIRouter, BackgroundTasks, Depends, HTTPException, Query, Request, Response, status
@@ -39,6 +43,15 @@ def outcome_body(outcome: SyncOutcome) -> dict[str, Any]:
         "message": outcome.message,
         "counts": dict(outcome.counts),
     }
+
+
+def delivery_key(headers: Any, body: bytes) -> str:
+    """What identifies one push delivery: the forge's delivery id, else the body's hash."""
+    for name in ("x-github-delivery", "x-gitlab-event-uuid"):
+        value = headers.get(name)
+        if value:
+            return f"{name}:{value}"
+    return "sha256:" + hashlib.sha256(body).hexdigest()
 
 
 def _sync_in_background(services: Services) -> None:
@@ -97,5 +110,7 @@ async def push_hook(request: Request, background: BackgroundTasks) -> dict[str, 
         raise HTTPException(status.HTTP_401_UNAUTHORIZED, detail="wrong or missing webhook signature")
     if request.headers.get("x-github-event") == "ping":
         return {"accepted": True, "message": "pong"}
+    if not request.app.state.deliveries.first_time(delivery_key(request.headers, body), now=time.monotonic()):
+        return {"accepted": True, "message": "duplicate delivery: already synced"}
     background.add_task(_sync_in_background, services)
     return {"accepted": True}

@@ -14,8 +14,11 @@ from starlette.concurrency import run_in_threadpool
 from daemon.server import api_models as m
 from daemon.server.api_executions import execution_or_404, services_of
 
-# credentials never end up in an execution's trigger variables
-PRIVATE_HEADERS = frozenset({"authorization", "cookie", "proxy-authorization"})
+# credentials never end up in an execution's trigger variables (nor, with them, in the store)
+PRIVATE_HEADERS = frozenset(
+    {"authorization", "cookie", "proxy-authorization", "x-gitlab-token", "x-api-key", "x-auth-token"}
+)
+PRIVATE_PREFIXES = ("x-hub-signature",)
 
 router = APIRouter(prefix="/api/v1/executions/webhook", tags=["webhooks"])
 
@@ -23,7 +26,7 @@ router = APIRouter(prefix="/api/v1/executions/webhook", tags=["webhooks"])
 def _multi(items: list[tuple[str, str]], *, skip: frozenset[str] = frozenset()) -> dict[str, list[str]]:
     out: dict[str, list[str]] = {}
     for key, value in items:
-        if key.lower() not in skip:
+        if key.lower() not in skip and not (skip and key.lower().startswith(PRIVATE_PREFIXES)):
             out.setdefault(key, []).append(value)
     return out
 

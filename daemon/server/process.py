@@ -28,6 +28,7 @@ from daemon.reconcile import Reconciler, SyncOutcome
 from daemon.schedule.flow_triggers import FlowTriggerHook
 from daemon.schedule.scheduler import Scheduler, changes_flows
 from daemon.schedule.stop_after import StopAfterHook
+from daemon.security.hardening import scrub_environ
 from daemon.server.counters import Counters
 from daemon.server.execution_log import ExecutionLog
 from daemon.server.heartbeat import HeartbeatLoop, release_gone
@@ -55,6 +56,7 @@ class DaemonOptions:
     db_url: str | None = None
     # bound by ``flowd run`` before anything else starts (daemon/server/startup.py); None: uvicorn binds
     listen_socket: Any = None
+    allow_mass_delete: bool = False
 
 
 def split_listen(listen: str) -> tuple[str, int]:
@@ -67,9 +69,13 @@ def split_listen(listen: str) -> tuple[str, int]:
 
 def build_services(settings: Settings, options: DaemonOptions, *, clock: Clock | None = None) -> Services:
     """The object graph: store, executor, reconciler (when there is a source)."""
+    from daemon.runners.output_cap import OutputLimits, configure
+    from daemon.security.task_user import configure as configure_task_user
     from daemon.sources import open_source
     from daemon.tasks.registry import PLUGINS
 
+    configure(OutputLimits(settings.max_log_bytes, settings.max_log_line_bytes))
+    configure_task_user(settings.task_user)
     clock = clock or SystemClock()
     store = Store.open(options.db_url or settings.db_url())
     executor = Executor(store, settings, clock, PLUGINS, workers=options.workers)
@@ -79,7 +85,10 @@ def build_services(settings: Settings, options: DaemonOptions, *, clock: Clock |
             options.source, cache_dir=settings.repos_dir, ref=options.ref, path=options.path,
             token=settings.git_token, ssh_key=settings.git_ssh_key,
         )  # fmt: skip
-        reconciler = Reconciler(store, source, ref=options.ref, clock=clock, strict=settings.strict)
+        guard = settings.mass_delete_guard(allow=options.allow_mass_delete)
+        reconciler = Reconciler(
+            store, source, ref=options.ref, clock=clock, strict=settings.strict, mass_delete=guard
+        )
     return Services(settings=settings, store=store, executor=executor, reconciler=reconciler, clock=clock)
 
 
@@ -91,7 +100,7 @@ class _Server(uvicorn.Server):
         yield
 
 
-def _app(services: Services) -> Any:
+def _app(services: Services, host: str | None = None) -> Any:
     try:
         from daemon.server.api import create_app
     except ImportError:  # the API package is optional while it is being written
@@ -100,7 +109,7 @@ def _app(services: Services) -> Any:
         app = FastAPI(title="flowd")
         app.get("/api/health")(lambda: {"status": "UP"})
         return app
-    return create_app(services)
+    return create_app(services, bound_host=host)
 
 
 def cleanup_docker() -> None:
@@ -199,12 +208,14 @@ class Daemon:
             loop.add_signal_handler(sig, self.request_stop)
         self.heartbeat.beat()
         released = release_gone(store, services.clock.now(), me=executor.worker_id)
+        if store.syncs.close_interrupted(now=services.clock.now()):
+            log.info("closed the record of a sync interrupted by an earlier stop")
         if released:
             log.info("took over %d execution(s) of a daemon that is gone", released)
         await asyncio.to_thread(cleanup_docker)
         host, port = split_listen(self.options.listen)
         server = _Server(
-            uvicorn.Config(_app(services), host=host, port=port, log_level="warning", lifespan="on")
+            uvicorn.Config(_app(services, host), host=host, port=port, log_level="warning", lifespan="on")
         )
         executor_stop = asyncio.Event()
         tasks = [
@@ -265,6 +276,7 @@ def run_daemon(settings: Settings, options: DaemonOptions) -> int:
 
     async def main() -> int:
         services = build_services(settings, options)
+        scrub_environ()  # the secrets live on in the settings and the executor only (docs/security.md)
         return await Daemon(services, options).run()
 
     return asyncio.run(main())

@@ -1,7 +1,7 @@
 """Flow sources: a local folder or a Git repository (pygit2), flow file discovery and folder watching.
 
 ``open_source(spec, ...)`` picks the source; ``source.snapshot(since)`` returns a ``Snapshot`` of the
-candidate flow files (``is_flow_candidate``); every failure to read the source is a ``SourceError``.
+YAML files (which are flows: ``discovery``); every failure to read the source is a ``SourceError``.
 """
 
 from daemon.sources.discovery import is_flow_candidate, is_yaml_name

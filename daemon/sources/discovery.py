@@ -1,4 +1,11 @@
-"""Which files are flows, and the ``--path`` subfolder rules shared by every source."""
+"""Which files are flows, and the ``--path`` subfolder rules shared by every source.
+
+The discovery rule, one for ``flowd validate`` and a sync: every ``*.yml``/``*.yaml`` file is read by the
+source (``Snapshot.files``); a file is a flow when the validator accepts it. ``is_flow_candidate`` (textual,
+cheap) and ``may_declare_flow`` (the three key words appear at all) only decide which files are worth
+validating: a file that passes neither cannot be a valid flow. Whether an invalid file matters is decided
+by the collector: one that held a deployed flow keeps that flow deployed (see ``daemon.reconcile.collect``).
+"""
 
 from __future__ import annotations
 
@@ -25,13 +32,21 @@ def is_flow_candidate(content: bytes) -> bool:
 
     This is deliberately not a YAML parse (a 10,000-file repository must be scanned fast). It may return True
     for a file that later fails to parse or is not a flow after all; that is fine, the validator reports it.
-    It returns False for flow-like files written in flow style (``{id: ...}``) or with indented top-level
-    keys, which are not flows by flowd's discovery rule.
+    A file passing it is reported when invalid (it means to be a flow). It returns False for flows written in
+    flow style (``{id: ...}``) or with indented top-level keys: those are flows when they validate
+    (``may_declare_flow`` selects them for validation), and are ignored silently otherwise.
     """
     if content.startswith(_BOM):
         content = content[len(_BOM) :]
     found = {match.group(1) for match in _TOP_KEY.finditer(content)}
     return found >= _REQUIRED
+
+
+def may_declare_flow(content: bytes) -> bool:
+    """True unless the bytes lack one of the words ``id``, ``namespace``, ``tasks`` (then no YAML reading of
+    them can be a flow). Catches what ``is_flow_candidate`` misses: ``{id: ..., tasks: [...]}`` flow style,
+    indented top-level keys, quoted keys with odd spacing."""
+    return b"id" in content and b"namespace" in content and b"tasks" in content
 
 
 def normalize_subpath(path: str | None) -> str:

@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from daemon.errors import SourceError
-from daemon.sources.discovery import is_flow_candidate, is_yaml_name, normalize_subpath
+from daemon.sources.discovery import is_yaml_name, normalize_subpath
 from daemon.sources.snapshot import Skipped, Snapshot
 
 
@@ -97,5 +97,6 @@ class LocalFolderSource:
         except OSError as exc:
             # Failing loudly is safer than skipping: a skipped flow would look deleted to the pruner.
             raise SourceError(f"cannot read {rel}: {exc.strerror or exc}") from None
-        if is_flow_candidate(content):
-            walk.files[rel] = content
+        # every YAML file, flow or not: a deployed flow's file that stopped looking like a flow must be
+        # seen (and kept as invalid), never taken for a removed file (see ``discovery``)
+        walk.files[rel] = content

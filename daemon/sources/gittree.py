@@ -9,7 +9,7 @@ import pygit2
 from pygit2.enums import DeltaStatus, FileMode
 
 from daemon.errors import SourceError
-from daemon.sources.discovery import is_flow_candidate, is_under, is_yaml_name, resolve_link
+from daemon.sources.discovery import is_under, is_yaml_name, resolve_link
 from daemon.sources.snapshot import Skipped, Snapshot
 
 _MAX_LINK_HOPS = 16
@@ -41,10 +41,9 @@ class _Read:
         return obj.data
 
     def add(self, path: str, oid: pygit2.Oid) -> None:
-        content = self.blob(oid)
-        if is_flow_candidate(content):
-            self.files[path] = content
-            self.blobs[path] = str(oid)
+        # every YAML file (see ``discovery``): which ones are flows is the collector's decision
+        self.files[path] = self.blob(oid)
+        self.blobs[path] = str(oid)
 
 
 def subtree(root: pygit2.Tree, subpath: str, commit: str) -> pygit2.Tree:

@@ -19,7 +19,8 @@ class Snapshot:
     """The candidate flow files of a source at one point in time.
 
     ``files`` maps repository-relative POSIX paths (relative to the repository or folder root, never to the
-    ``path`` subfolder) to their bytes; only files under ``path`` that pass ``is_flow_candidate`` are here.
+    ``path`` subfolder) to their bytes; every ``*.yml``/``*.yaml`` file under ``path``
+    is here, flow or not (the collector decides which are flows).
     ``commit`` is the Git commit read, or None for a plain folder. ``path`` is the normalised subfolder
     ("" for the whole source). ``blobs`` (Git only: path -> blob id) and ``links`` (symlinks that were
     followed: link path -> resolved target) let the next snapshot reuse unchanged content.

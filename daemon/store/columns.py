@@ -8,6 +8,7 @@ chronologically) and given ``UTC`` back when read.
 from __future__ import annotations
 
 import json
+import re
 from datetime import UTC, date, datetime
 from typing import Any
 
@@ -63,9 +64,15 @@ def json_default(value: object) -> str:
     raise TypeError(f"{type(value).__name__} is not JSON serializable")
 
 
+# an escaped NUL (``\u0000``) not itself preceded by an escaped backslash
+_JSON_NUL = re.compile(r"(?<!\\)((?:\\\\)*)\\u0000")
+
+
 def json_dumps(value: object) -> str:
-    """The engine's JSON serializer (see ``json_default``)."""
-    return json.dumps(value, default=json_default, separators=(",", ":"))
+    """The engine's JSON serializer (see ``json_default``). NUL characters become U+FFFD: PostgreSQL's
+    jsonb refuses them, and a task output holding one must not break the executor's writes."""
+    text = json.dumps(value, default=json_default, separators=(",", ":"))
+    return _JSON_NUL.sub(r"\1\\ufffd", text) if "\\u0000" in text else text
 
 
 def json_append(

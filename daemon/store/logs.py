@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
@@ -50,6 +51,20 @@ class LogLine:
     message: str
 
 
+def _filtered(
+    query: sa.Select[Any], execution_id: str, *, task_id: str | None, task_run_id: str | None,
+    min_level: str | None,
+) -> sa.Select[Any]:  # fmt: skip
+    query = query.where(logs.c.execution_id == execution_id)
+    if task_id is not None:
+        query = query.where(logs.c.task_id == task_id)
+    if task_run_id is not None:
+        query = query.where(logs.c.task_run_id == task_run_id)
+    if min_level is not None:
+        query = query.where(logs.c.level.in_(LEVELS[LEVELS.index(min_level) :]))
+    return query
+
+
 class LogRepository(Repository):
     """Log lines (``logs``)."""
 
@@ -60,7 +75,9 @@ class LogRepository(Repository):
         params = [
             {
                 "execution_id": e.execution_id, "task_run_id": e.task_run_id, "task_id": e.task_id,
-                "attempt": e.attempt, "level": e.level, "timestamp": e.timestamp, "message": e.message,
+                "attempt": e.attempt, "level": e.level, "timestamp": e.timestamp,
+                # PostgreSQL text cannot hold NUL: a task printing one must not break the executor's writes
+                "message": e.message.replace("\x00", "\ufffd") if "\x00" in e.message else e.message,
             }
             for e in entries
         ]  # fmt: skip
@@ -75,22 +92,40 @@ class LogRepository(Repository):
         after_id: int = 0,
         min_level: str | None = None,
         limit: int | None = None,
+        offset: int = 0,
+        task_run_id: str | None = None,
         conn: Connection | None = None,
     ) -> list[LogLine]:
-        """Lines of an execution in order, optionally of one task, only those with ``id > after_id`` and at
-        least ``min_level`` (one of ``LEVELS``)."""
+        """Lines of an execution in order, optionally of one task (run), only those with ``id > after_id``
+        and at least ``min_level`` (one of ``LEVELS``); ``limit``/``offset`` give one page."""
         query = (
-            sa.select(logs)
-            .where(logs.c.execution_id == execution_id, logs.c.id > after_id)
+            _filtered(
+                sa.select(logs), execution_id, task_id=task_id, task_run_id=task_run_id, min_level=min_level
+            )
+            .where(logs.c.id > after_id)
             .order_by(logs.c.id)
             .limit(limit)
+            .offset(offset or None)
         )
-        if task_id is not None:
-            query = query.where(logs.c.task_id == task_id)
-        if min_level is not None:
-            query = query.where(logs.c.level.in_(LEVELS[LEVELS.index(min_level) :]))
         with self._read(conn) as c:
             return [LogLine(**row._mapping) for row in c.execute(query)]
+
+    def count_for_execution(
+        self,
+        execution_id: str,
+        *,
+        task_id: str | None = None,
+        task_run_id: str | None = None,
+        min_level: str | None = None,
+        conn: Connection | None = None,
+    ) -> int:
+        """How many lines ``for_execution`` would return without a page."""
+        query = _filtered(
+            sa.select(sa.func.count()).select_from(logs), execution_id,
+            task_id=task_id, task_run_id=task_run_id, min_level=min_level,
+        )  # fmt: skip
+        with self._read(conn) as c:
+            return int(c.execute(query).scalar_one())
 
     def delete_for_execution(self, execution_id: str, *, conn: Connection | None = None) -> int:
         """Delete the lines of an execution; returns how many."""

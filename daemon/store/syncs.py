@@ -2,7 +2,8 @@
 
 Rows come back as ``SyncRun`` frozen dataclasses. A run is ``start``-ed (result None while it runs) and
 then ``finish``-ed with one of ``SUCCESS``, ``PARTIAL`` (some files invalid), ``FAILED``, ``SOURCE_ERROR``,
-``REFUSED`` (the plan would have deleted every deployed flow).
+``REFUSED`` (the plan would have deleted every deployed flow), or ``INTERRUPTED`` when the process died
+mid-sync (closed at the next start by ``close_interrupted``).
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ from daemon.errors import StoreError
 from daemon.store.repository import Repository
 from daemon.store.tables import syncs
 
-SyncResult = Literal["SUCCESS", "PARTIAL", "FAILED", "SOURCE_ERROR", "REFUSED"]
+SyncResult = Literal["SUCCESS", "PARTIAL", "FAILED", "SOURCE_ERROR", "REFUSED", "INTERRUPTED"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -86,6 +87,21 @@ class SyncRepository(Repository):
         if row is None:
             raise StoreError(f"sync {sync_id} does not exist")
         return SyncRun(**row._mapping)
+
+    def close_interrupted(self, *, now: datetime, conn: Connection | None = None) -> int:
+        """Close every sync left open by a process that died (``kill -9``, a crash) as INTERRUPTED; returns
+        how many. Called at start-up. A sync another live daemon runs right now would be closed too, but its
+        own ``finish`` then writes the real result over it."""
+        stmt = (
+            syncs.update()
+            .where(syncs.c.result.is_(None))
+            .values(
+                result="INTERRUPTED", finished_at=now,
+                errors=[{"message": "the flowd process stopped during this sync; nothing of it was applied"}],
+            )
+        )  # fmt: skip
+        with self._write(conn) as c:
+            return int(c.execute(stmt).rowcount)
 
     def get(self, sync_id: int, *, conn: Connection | None = None) -> SyncRun | None:
         """One sync run."""

@@ -99,7 +99,10 @@ async def run_command(
         else:
             ctx.log("INFO", line)
 
-    result = await runner_for(where.kind).run(spec, on_line=on_line, cancelled=ctx.cancelled)
+    try:
+        result = await runner_for(where.kind).run(spec, on_line=on_line, cancelled=ctx.cancelled)
+    finally:
+        ctx.end_log()  # the one line saying how much output the attempt's log cap dropped
     outputs: dict[str, Any] = {"exitCode": result.exit_code, "vars": result.outputs}
     if result.timed_out:
         raise TaskError(f"Command timed out after {timeout:g} seconds")

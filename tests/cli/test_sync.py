@@ -188,3 +188,29 @@ def test_source_from_environment_and_json_plan(db_url: str, repo: Repo, flowd_ho
     assert data["formatVersion"] == 1
     assert [c["uid"] for c in data["created"]] == ["team/a"]
     assert data["updated"] == data["deleted"] == []
+
+
+def test_mass_delete_needs_the_flag(db_url: str, repo: Repo, flowd_home: Path) -> None:
+    repo.commit({f"f{i}.yml": flow(f"f{i}") for i in range(8)})
+    assert flowd(db_url, "sync", "--source", repo.url).exit_code == 0
+    repo.commit({f"f{i}.yml": None for i in range(4)})  # half of the deployed flows
+    plan = flowd(db_url, "plan", "--source", repo.url, "--exit-code")
+    assert plan.exit_code == 2 and "--allow-mass-delete" in plan.output
+    refused = flowd(db_url, "sync", "--source", repo.url)
+    assert refused.exit_code == 2 and "--allow-mass-delete" in refused.output
+    assert len(deployed(db_url)) == 8
+    by_setting = flowd(
+        db_url, "plan", "--source", repo.url, "--exit-code", env={"FLOWD_ALLOW_MASS_DELETE": "1"}
+    )
+    assert by_setting.exit_code == 3
+    allowed = flowd(db_url, "sync", "--source", repo.url, "--allow-mass-delete")
+    assert allowed.exit_code == 0 and len(deployed(db_url)) == 4
+
+
+def test_an_emptied_file_keeps_its_flow(db_url: str, repo: Repo, flowd_home: Path) -> None:
+    repo.commit({"a.yml": flow("a"), "b.yml": flow("b")})
+    flowd(db_url, "sync", "--source", repo.url)
+    repo.commit({"a.yml": ""})
+    result = flowd(db_url, "sync", "--source", repo.url)
+    assert result.exit_code == 1 and "stays deployed" in result.output
+    assert deployed(db_url) == {"team/a": (1, "OUT_OF_DATE"), "team/b": (1, "SYNCED")}

@@ -37,3 +37,16 @@ def test_longest_secret_first_and_regex_chars() -> None:
 def test_no_secrets_or_text() -> None:
     assert mask_secrets("plain", []) == "plain"
     assert mask_secrets("", ["secret"]) == ""
+
+
+def test_base64_forms_are_masked_too() -> None:
+    import base64
+
+    secret = "a?>~secret"
+    standard = base64.b64encode(secret.encode()).decode()
+    urlsafe = base64.urlsafe_b64encode(secret.encode()).decode()
+    assert standard != urlsafe and standard.endswith("=")
+    text = f"SECRET_DB={standard} url={urlsafe} bare={standard.rstrip('=')} plain={secret}"
+    masked = mask_secrets(text, [secret])
+    assert secret not in masked and standard.rstrip("=") not in masked and urlsafe.rstrip("=") not in masked
+    assert masked.count("******") == 4

@@ -94,5 +94,7 @@ def api(store: Store, tmp_path: Path, **settings: Any) -> Iterator[Api]:
     Daemon(services, DaemonOptions(source=str(source_dir)))  # wires counters and the sync hook, runs nothing
     with served(executor) as loop:
         services.loop = loop
-        with TestClient(create_app(services), raise_server_exceptions=False) as client:
+        with TestClient(
+            create_app(services), base_url="http://localhost", raise_server_exceptions=False
+        ) as client:
             yield Api(client, services, store, source_dir)

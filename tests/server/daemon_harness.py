@@ -45,11 +45,20 @@ def wait_for(check: Callable[[], T | None], what: str, timeout: float = GIVE_UP)
 class DaemonProcess:
     """``flowd run`` on a free port, with its own FLOWD_HOME."""
 
-    def __init__(self, *, source: Path, db_url: str, home: Path, extra: list[str] | None = None) -> None:
+    def __init__(
+        self,
+        *,
+        source: Path,
+        db_url: str,
+        home: Path,
+        extra: list[str] | None = None,
+        env: dict[str, str] | None = None,
+    ) -> None:
         self.port = free_port()
         self.log = home / f"daemon-{self.port}.log"
-        env = {**os.environ, "FLOWD_HOME": str(home), "FLOWD_DATABASE_URL": db_url}
-        env.pop("FLOWD_API_TOKEN", None)
+        base = {**os.environ, "FLOWD_HOME": str(home), "FLOWD_DATABASE_URL": db_url}
+        base.pop("FLOWD_API_TOKEN", None)
+        env = {**base, **(env or {})}
         argv = [*FLOWD, "run", "--source", str(source),
                 "--listen", f"127.0.0.1:{self.port}", "--interval", "1s", *(extra or [])]  # fmt: skip
         self._out = self.log.open("wb")

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
+from daemon.server.session import issue
 from daemon.store import Store
 from tests.server.api_harness import Api, api
 
@@ -56,13 +58,16 @@ def test_without_or_with_a_wrong_token_is_401(app: Api, method: str, path: str) 
     assert wrong.status_code == 401
     assert wrong.headers["www-authenticate"] == "Bearer"
     assert app.client.request(method, path, headers={"Authorization": TOKEN}).status_code == 401
-    assert app.client.request(method, path, headers={"Cookie": "flowd_token=nope"}).status_code == 401
+    assert app.client.request(method, path, headers={"Cookie": "flowd_session=nope"}).status_code == 401
 
 
-def test_bearer_token_and_cookie_are_accepted(app: Api) -> None:
+def test_bearer_token_and_session_cookie_are_accepted(app: Api) -> None:
     bearer = app.client.get("/api/v1/flows/demo/hello", headers={"Authorization": f"Bearer {TOKEN}"})
     assert bearer.status_code == 200
-    app.client.cookies.set("flowd_token", TOKEN)
+    app.client.cookies.set("flowd_token", TOKEN)  # the raw token as a cookie is no longer a login
+    assert app.client.get("/api/v1/flows/demo/hello").status_code == 401
+    app.client.cookies.clear()
+    app.client.cookies.set("flowd_session", issue(TOKEN, now=time.time()))
     assert app.client.get("/api/v1/flows/demo/hello").status_code == 200
     assert app.client.get("/metrics").status_code == 200
 
@@ -98,7 +103,7 @@ def test_health_is_down_when_the_store_is_gone(tmp_path: Path) -> None:
     clock = SystemClock()
     executor = Executor(unreachable, settings, clock, PLUGINS, environ={})
     services = Services(settings=settings, store=unreachable, executor=executor, reconciler=None, clock=clock)
-    with TestClient(create_app(services)) as client:
+    with TestClient(create_app(services), base_url="http://localhost") as client:
         response = client.get("/api/health")
     assert response.status_code == 503
     assert response.json()["status"] == "DOWN" and response.json()["message"]

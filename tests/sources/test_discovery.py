@@ -83,3 +83,18 @@ def test_is_under() -> None:
 )
 def test_resolve_link(link: str, target: str, resolved: str | None) -> None:
     assert resolve_link(link, target) == resolved
+
+
+@pytest.mark.parametrize(
+    ("text", "worth_validating"),
+    [
+        ("{id: a, namespace: n, tasks: []}\n", True),
+        ("  id: a\n  namespace: n\n  tasks: []\n", True),
+        ("version: 3\nservices:\n  web: {}\n", False),
+        ("", False),
+    ],
+)
+def test_may_declare_flow(text: str, worth_validating: bool) -> None:
+    from daemon.sources.discovery import may_declare_flow
+
+    assert may_declare_flow(text.encode()) is worth_validating

@@ -25,17 +25,18 @@ def tree(tmp_path: Path, flow_text: Callable[..., str]) -> Path:
     return root
 
 
-def test_reads_flow_candidates_only(tree: Path) -> None:
+def test_reads_every_yaml_file(tree: Path) -> None:
+    # every YAML file: which are flows is the collector's decision (a deployed flow's emptied file counts)
     snap = LocalFolderSource(tree).snapshot()
     assert snap.commit is None
-    assert sorted(snap.files) == ["team/a.yml", "team/deep/b.yaml", "top.yml"]
+    assert sorted(snap.files) == ["team/a.yml", "team/compose.yml", "team/deep/b.yaml", "top.yml"]
     assert snap.files["team/a.yml"] == (tree / "team" / "a.yml").read_bytes()
     assert snap.skipped == ()
 
 
 def test_path_subfolder_keeps_root_relative_paths(tree: Path) -> None:
     snap = LocalFolderSource(tree, "team/").snapshot()
-    assert sorted(snap.files) == ["team/a.yml", "team/deep/b.yaml"]
+    assert sorted(snap.files) == ["team/a.yml", "team/compose.yml", "team/deep/b.yaml"]
     assert snap.path == "team"
 
 
@@ -68,6 +69,7 @@ def test_symlinks(tree: Path, tmp_path: Path, flow_text: Callable[..., str]) -> 
         "alias.yml",
         "linked/b.yaml",
         "team/a.yml",
+        "team/compose.yml",
         "team/deep/b.yaml",
         "top.yml",
     ]
@@ -89,5 +91,5 @@ def test_rereads_changes(tree: Path, flow_text: Callable[..., str]) -> None:
     (tree / "top.yml").unlink()
     (tree / "team" / "a.yml").write_text(flow_text("a", message="changed"))
     second = source.snapshot(first)
-    assert sorted(second.files) == ["team/a.yml", "team/deep/b.yaml"]
+    assert sorted(second.files) == ["team/a.yml", "team/compose.yml", "team/deep/b.yaml"]
     assert b"changed" in second.files["team/a.yml"]

@@ -34,14 +34,14 @@ def test_clone_then_fetch(repo: WorkRepo, tmp_path: Path, flow_text: Flow) -> No
 
     snap = src.snapshot()
     assert snap.commit == first
-    assert snap.files == {"flows/a.yml": flow_text("a").encode()}
+    assert snap.files == {"flows/a.yml": flow_text("a").encode(), "flows/compose.yaml": b"services: {}\n"}
     assert (src.clone_dir / "HEAD").is_file()
 
     repo.write("flows/b.yml", flow_text("b"))
     second = repo.commit()
     again = GitSource(repo.url, cache_dir=tmp_path / "cache").snapshot()  # reuses the clone
     assert again.commit == second
-    assert sorted(again.files) == ["flows/a.yml", "flows/b.yml"]
+    assert sorted(again.files) == ["flows/a.yml", "flows/b.yml", "flows/compose.yaml"]
 
 
 def test_default_branch_is_remote_head(repo: WorkRepo, tmp_path: Path, flow_text: Flow) -> None:
@@ -160,6 +160,7 @@ def test_incremental_matches_full_read(repo: WorkRepo, tmp_path: Path, flow_text
     assert incremental == full
     assert sorted(incremental.files) == [
         "flows/a.yml",
+        "flows/d.yml",  # every YAML file is read; the collector decides it is no flow
         "flows/new.yml",
         "flows/not-a-flow.yml",
         "flows/sub/c2.yml",

@@ -31,3 +31,23 @@ def test_naive_datetime_is_refused(store: Store) -> None:
 def test_json_dumps_writes_datetimes_as_iso_utc() -> None:
     at = datetime(2024, 1, 2, 3, 4, 5, tzinfo=UTC)
     assert json_dumps({"date": at}) == '{"date":"2024-01-02T03:04:05Z"}'
+
+
+def test_json_dumps_replaces_nul_which_postgresql_refuses() -> None:
+    import json
+
+    assert json.loads(json_dumps({"x": "a\x00b"})) == {"x": "a\ufffdb"}
+    assert json.loads(json_dumps("\\u0000")) == "\\u0000"  # the six characters, not a NUL: kept
+    assert json.loads(json_dumps("\\\x00")) == "\\\ufffd"
+
+
+def test_a_task_output_holding_nul_is_stored(store: Store) -> None:
+    from daemon.store import Execution
+
+    t0 = datetime(2025, 1, 1, tzinfo=UTC)
+    store.executions.create(
+        Execution(id="nul", namespace="n", flow_id="f", flow_revision=1, state="RUNNING", start_date=t0,
+                  outputs={"x": "a\x00b"})
+    )  # fmt: skip
+    row = store.executions.get("nul")
+    assert row is not None and row.outputs == {"x": "a\ufffdb"}

@@ -50,3 +50,10 @@ def test_empty_insert_and_delete(store: Store) -> None:
     store.logs.insert([LogEntry(execution_id="e1", level="ERROR", timestamp=T0, message="x")])
     assert store.logs.delete_for_execution("e1") == 1
     assert store.logs.for_execution("e1") == []
+
+
+def test_a_nul_byte_in_a_line_is_stored_as_a_replacement_character(store: Store) -> None:
+    # PostgreSQL text refuses NUL: a task printing one must not break the executor's batched writes
+    _setup(store)
+    store.logs.insert([LogEntry(execution_id="e1", level="INFO", timestamp=T0, message="a\x00b")])
+    assert [line.message for line in store.logs.for_execution("e1")] == ["a\ufffdb"]

@@ -62,7 +62,9 @@ def make_ui(store: Store, home: Path, **settings: Any) -> Iterator[Ui]:
     clock = SystemClock()
     executor = Executor(store, config, clock, PLUGINS, workers=4, environ={})
     services = Services(settings=config, store=store, executor=executor, reconciler=None, clock=clock)
-    with TestClient(create_app(services), raise_server_exceptions=True) as client:
+    with TestClient(
+        create_app(services), base_url="http://localhost", raise_server_exceptions=True
+    ) as client:
         yield Ui(client, services, store)
 
 

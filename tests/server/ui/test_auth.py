@@ -22,7 +22,7 @@ def test_wrong_token_is_refused(secured: Ui) -> None:
         "/ui/login", data={"token": "nope", "next": "/ui/flows"}, follow_redirects=False
     )
     assert response.status_code == 401 and "wrong token" in response.text
-    assert "flowd_token" not in response.headers.get("set-cookie", "")
+    assert "flowd_session" not in response.headers.get("set-cookie", "")
 
 
 def test_login_sets_http_only_cookie_for_ui_and_api(secured: Ui) -> None:
@@ -31,12 +31,13 @@ def test_login_sets_http_only_cookie_for_ui_and_api(secured: Ui) -> None:
     )
     assert response.status_code == 303 and response.headers["location"] == "/ui/flows"
     cookie = response.headers["set-cookie"].lower()
-    assert "flowd_token=s3cret" in cookie and "httponly" in cookie and "samesite=strict" in cookie
+    assert "flowd_session=" in cookie and "httponly" in cookie and "samesite=strict" in cookie
+    assert "s3cret" not in cookie and "max-age=" in cookie  # a signed, expiring session, not the token
     assert secured.client.get("/ui/flows", follow_redirects=False).status_code == 200
     assert secured.client.get("/api/v1/executions/search").status_code == 200  # the same cookie
     assert "Log out" in secured.client.get("/ui/").text
     out = secured.client.post("/ui/logout", follow_redirects=False)
-    assert out.status_code == 303 and 'flowd_token=""' in out.headers["set-cookie"]
+    assert out.status_code == 303 and 'flowd_session=""' in out.headers["set-cookie"]
     secured.client.cookies.clear()
     assert secured.client.get("/ui/flows", follow_redirects=False).status_code == 303
 
