@@ -112,6 +112,10 @@ class Runtime:
         self._batch = Batch()
         self._bases: dict[str, tuple[ExecView, dict[str, Any]]] = {}
         self._ended: dict[str, Execution | None] = {}  # run_until_done waiters -> their ended row
+        self._broken: dict[str, Exception] = {}  # executions whose stepping raised in this step
+        self._failures: dict[str, int] = {}  # execution id -> failed steps in a row (poison quarantine)
+        self._reloads: dict[str, tuple[ExecView, list[Outcome]]] = {}  # dropped views to read back
+        self._outbox_done: list[str] = []  # outbox keys acted on, deleted with the next transaction
         self._last_ready: datetime | None = None
         self._wake: asyncio.Event | None = None
         self._last_beat = 0.0
@@ -136,6 +140,10 @@ class Runtime:
         raise NotImplementedError
 
     def _promote(self, view: ExecView, now: datetime) -> None:
+        raise NotImplementedError
+
+    def _guarded(self, execution_id: str, fn: Callable[..., None], *args: Any) -> None:
+        """See ``persistence.Persistence._guarded``."""
         raise NotImplementedError
 
     # --- shared services ------------------------------------------------------------------------------

@@ -68,7 +68,7 @@ class Stepping(FlowableRuns):
             delay = retry_delay(retry, attempts_done=len(run.attempts), first_start=first, now=now)
             if delay is not None:
                 run.move(S.RETRYING, now)
-                run.state = S.CREATED  # claimable again at ready_at; the claim records RUNNING
+                run.move(S.CREATED, now, record=False)  # claimable at ready_at; the claim records RUNNING
                 run.claimed_by = None
                 run.ready_at = now + delay
                 self._waiting[run.id] = run.ready_at
@@ -134,13 +134,13 @@ class Stepping(FlowableRuns):
         pending, self._inline = self._inline, {}
         for view, run in pending.values():
             outcome = self._run_inline(view, run, self.clock.now())
-            self._apply(outcome, self.clock.now())
+            self._guarded(view.id, self._apply, outcome, self.clock.now())
         return True
 
     def _set_state(
         self, view: ExecView, state: str, end: datetime | None = None, outputs: Any = None
     ) -> None:
-        view.state = state
+        view.move(state)
         self._batch.states[view.id] = (view, state, end, outputs)
         self._batch.passed.setdefault(view.id, []).append(state)
 
