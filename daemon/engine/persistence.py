@@ -297,9 +297,9 @@ class Persistence(Stepping):
             self._to_start = [(v, r) for v, r in self._to_start if v.id != view.id]
 
     # --- faults ---------------------------------------------------------------------------------------
-    def _lose(self, view: ExecView) -> None:
+    def _lose(self, view: ExecView, why: str = "owned by another process now") -> None:
         """Ownership lost: cancel the execution's running attempts, drop it, never write it again."""
-        log.warning("execution %s: owned by another process now; this one lets it go", view.id)
+        log.warning("execution %s: %s; this process lets it go", view.id, why)
         view.lost = view.done = True
         for run_id in view.runs:
             cancel = self._cancel.get(run_id)
@@ -394,7 +394,7 @@ class Persistence(Stepping):
         )
         log.error("execution %s: %s", view.id, reason)
         epoch = view.epoch
-        self._lose(view)
+        self._lose(view, "quarantined")
         self._failures.pop(view.id, None)
         try:
             fail_in_store(self.store, view.id, reason, now=now, fence=(self.worker_id, epoch))
