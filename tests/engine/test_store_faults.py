@@ -132,7 +132,8 @@ def test_illegal_moves_are_refused_in_memory() -> None:
 def test_illegal_moves_are_refused_in_sql(store: Store, tmp_path: Path) -> None:
     harness = Harness(store, tmp_path / "home")
     row = harness.run(
-        "id: done\nnamespace: test.faults\ntasks:\n  - {id: a, type: io.kestra.plugin.core.log.Log, message: x}\n"
+        "id: done\nnamespace: test.faults\n"
+        "tasks:\n  - {id: a, type: io.kestra.plugin.core.log.Log, message: x}\n"
     )
     me = harness.executor.worker_id
     # an ended execution does not go back to RUNNING: the guard names the allowed predecessors
