@@ -272,12 +272,24 @@ class Persistence(Stepping):
                 self._outbox_done.append(row.key)
                 continue
             self._run_end_hooks(row.key, final, attempts=row.attempts, now=now)
+        self._flush_outbox()
         self._wakeup()
+
+    def _flush_outbox(self) -> None:
+        """Delete the outbox rows acted on now (not with the next step: none may come)."""
+        keys, self._outbox_done = self._outbox_done, []
+        try:
+            self.store.outbox.delete(keys)
+        except Exception:
+            self._outbox_done = keys + self._outbox_done
+            raise
 
     def _flush_logs(self) -> None:
         logs, self._logs = self._logs, []
         if logs:
             self.store.logs.insert(logs)
+        if self._outbox_done:
+            self._flush_outbox()
 
     def _forget(self, view: ExecView) -> None:
         """Drop a finished execution from memory (the store has it all)."""
