@@ -9,7 +9,7 @@ from collections.abc import Callable
 from datetime import datetime
 
 from daemon.engine import states as S
-from daemon.engine.attempts import INLINE_TASKS
+from daemon.engine.attempts import runs_inline
 from daemon.engine.lifecycle import Lifecycle
 from daemon.engine.runtime import BEAT_EVERY, POLL
 from daemon.errors import StoreError
@@ -169,7 +169,7 @@ class Loop(Lifecycle):
             run = view.runs[row.id]
             self._waiting.pop(row.id, None)
             run.sync(row)
-            if view.index[run.task_id].type in INLINE_TASKS:
+            if runs_inline(view.index[run.task_id]):
                 self._inline[run.id] = (view, run)
             else:
                 self._to_start.append((view, run))

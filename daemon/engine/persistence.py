@@ -32,7 +32,7 @@ from sqlalchemy.engine import Connection
 
 from daemon.engine import states as S
 from daemon.engine.attempt import Outcome
-from daemon.engine.attempts import INLINE_TASKS
+from daemon.engine.attempts import runs_inline
 from daemon.engine.batches import Fenced, roots, split, views_of
 from daemon.engine.runtime import INLINE_BUDGET, Batch
 from daemon.engine.stepping import Stepping
@@ -391,7 +391,7 @@ class Persistence(Stepping):
                 task = view.index[run.task_id]
                 if isinstance(task, Flowable | SubflowTask | PauseTask):
                     continue
-                if task.type in INLINE_TASKS:
+                if runs_inline(task):
                     self._inline[run.id] = (view, run)
                 else:  # started but its outcome was never recorded: at least once, it runs again
                     self._to_start.append((view, run))

@@ -12,7 +12,7 @@ from typing import Any
 
 from daemon.engine import states as S
 from daemon.engine.attempt import Outcome, decide, passes_conditions, passes_run_if
-from daemon.engine.attempts import INLINE_TASKS
+from daemon.engine.attempts import runs_inline
 from daemon.engine.flowable_runs import FlowableRuns
 from daemon.engine.outputs import typed_output
 from daemon.engine.planner import NewRun, plan, provisional_state
@@ -174,7 +174,7 @@ class Stepping(FlowableRuns):
             self._log(view, run, "ERROR", exc.message if isinstance(exc, FlowdError) else str(exc))
             run.move(S.RUNNING, now)
             return self._end_run(view, run, S.FAILED, now)
-        if task.type in INLINE_TASKS and self.workers > 0:
+        if runs_inline(task) and self.workers > 0:
             run.move(S.RUNNING, now)
             run.claimed_by = self.worker_id
             self._inline[run.id] = (view, run)
