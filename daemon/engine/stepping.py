@@ -106,7 +106,10 @@ class Stepping(FlowableRuns):
             self._set_state(view, S.RUNNING)
         while True:
             now = self.clock.now()  # inline tasks ran since the last pass: keep dates true (Gantt)
-            step = plan(view.index, list(view.runs.values()), stopping=view.stopping, ended=view.after)
+            step = plan(
+                view.index, view.runs.values(), stopping=view.stopping, ended=view.after,
+                by_key=view.by_key, cursors=view.cursors,
+            )  # fmt: skip
             for run_id, state in step.finish:
                 self._finish_flowable(view, view.runs[run_id], state, now)
             for new in step.create:
@@ -121,7 +124,9 @@ class Stepping(FlowableRuns):
         self._dirty.discard(view.id)  # planned to a fixed point: no need to plan it again this step
         if S.is_terminal(view.state):
             return
-        paused = any(r.state == S.PAUSED and r.id not in self._timers for r in view.runs.values())
+        paused = view.index.has_pause and any(
+            r.state == S.PAUSED and r.id not in self._timers for r in view.runs.values()
+        )
         if paused and view.state == S.RUNNING:
             self._set_state(view, S.PAUSED)
         elif not paused and view.state == S.PAUSED:

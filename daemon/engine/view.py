@@ -15,7 +15,7 @@ from datetime import datetime
 from typing import Any
 
 from daemon.engine import states as S
-from daemon.engine.planner import TaskIndex
+from daemon.engine.planner import ForEachCursor, Key, RunLike, TaskIndex, run_key
 from daemon.store.executions import Execution
 from daemon.store.task_runs import TaskRun, TaskRunUpdate
 
@@ -107,6 +107,9 @@ class ExecView:
     epoch: int = 0  # the fencing epoch under which this process owns the execution
     stored: str = S.CREATED  # the state the store holds, as of the last commit
     lost: bool = False  # ownership lost: this view is never written again
+    # the planner's state, kept between steps: runs by (parent, task, iteration), ForEach cursors
+    by_key: dict[Key, RunLike] = field(default_factory=dict)
+    cursors: dict[str, ForEachCursor] = field(default_factory=dict)
 
     @property
     def id(self) -> str:
@@ -119,6 +122,7 @@ class ExecView:
 
     def add(self, run: RunView) -> None:
         self.runs[run.id] = run
+        self.by_key[run_key(run)] = run
 
     def children(self, parent_id: str) -> list[RunView]:
         return [r for r in self.runs.values() if r.parent_id == parent_id]
