@@ -30,7 +30,8 @@ def flow(n: int) -> str:
         f"id: each{n}\nnamespace: bench\ntasks:\n"
         "  - id: loop\n    type: io.kestra.plugin.core.flow.ForEach\n    concurrencyLimit: 1\n"
         f'    values: "{{{{ range(0, {n - 1}) }}}}"\n'
-        "    tasks:\n      - {id: r, type: io.kestra.plugin.core.debug.Return, format: '{{ taskrun.value }}'}\n"
+        "    tasks:\n"
+        "      - {id: r, type: io.kestra.plugin.core.debug.Return, format: '{{ taskrun.value }}'}\n"
     )
 
 
