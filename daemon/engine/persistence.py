@@ -119,13 +119,13 @@ class Persistence(Stepping):
                 self._store_batch(part, part_logs, now)
             except Fenced as fenced:
                 self._fenced(fenced, part, finished or [], now)
-            except Exception as exc:
-                self._failed(key, part, exc, finished or [], now)
+            except Exception as error:
+                self._failed(key, part, error, finished or [], now)
             else:
                 self._after_commit(part, now)
-        for key, exc in broken_roots.items():
+        for key, cause in broken_roots.items():
             if key not in parts:
-                self._failed(key, Batch(), exc, finished or [], now)
+                self._failed(key, Batch(), cause, finished or [], now)
 
     def _after_commit(self, batch: Batch, now: datetime) -> None:
         if self._failures:

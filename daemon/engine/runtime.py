@@ -142,6 +142,10 @@ class Runtime:
     def _promote(self, view: ExecView, now: datetime) -> None:
         raise NotImplementedError
 
+    def _load(self, row: Execution) -> ExecView:
+        """See ``lifecycle.Lifecycle._load``."""
+        raise NotImplementedError
+
     def _guarded(self, execution_id: str, fn: Callable[..., None], *args: Any) -> None:
         """See ``persistence.Persistence._guarded``."""
         raise NotImplementedError
