@@ -23,12 +23,13 @@ import shutil
 import time
 import weakref
 from collections.abc import Callable, Iterator
-from contextlib import AbstractContextManager, contextmanager, nullcontext
+from contextlib import AbstractContextManager, contextmanager
 from dataclasses import replace
 from datetime import datetime, timedelta
 from typing import Any, cast
 
 from sqlalchemy.engine import Connection
+from sqlalchemy.exc import DBAPIError
 
 from daemon.engine import states as S
 from daemon.engine.attempt import Outcome
@@ -418,14 +419,23 @@ class Persistence(Stepping):
                 log.exception("execution %s: could not release it", view.id)
 
 
-def _pipeline(conn: Connection) -> AbstractContextManager[object]:
+@contextmanager
+def _pipeline(conn: Connection) -> Iterator[None]:
     """On PostgreSQL, psycopg's pipeline mode: the transaction's statements (the inserts and updates after
     the fence) go to the server together and their results come back when the pipeline ends, one round
     trip instead of one per statement (then the COMMIT). Only statements whose results are not read go
     in it (no RETURNING, row counts unused: the fence before it is the ownership check); an error
-    surfaces when the pipeline ends at the latest, and the transaction then rolls back whole."""
+    surfaces when the pipeline ends at the latest, and the transaction then rolls back whole. A driver
+    error surfacing there is raised as SQLAlchemy's (IntegrityError, OperationalError...), as it would be
+    from the statement itself."""
     driver = conn.connection.driver_connection
     pipeline = getattr(driver, "pipeline", None)
-    if conn.dialect.name == "postgresql" and pipeline is not None:
-        return cast(AbstractContextManager[object], pipeline())
-    return nullcontext()
+    if conn.dialect.name != "postgresql" or pipeline is None:
+        yield
+        return
+    base = conn.dialect.loaded_dbapi.Error
+    try:
+        with cast(AbstractContextManager[object], pipeline()):
+            yield
+    except base as exc:
+        raise DBAPIError.instance(None, None, exc, base, dialect=conn.dialect) from exc
