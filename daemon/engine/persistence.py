@@ -12,8 +12,9 @@ moved under us (a kill from outside) is reloaded from the store.
 
 Faults: when the step's transaction fails, each execution is written again in its own transaction; one
 that still fails (or whose stepping raised) is dropped and reloaded from the store, the outcomes of its
-finished attempts applied again; after ``POISON_AFTER`` failures in a row it is failed with the reason
-(poison quarantine) and the executor goes on with the others.
+finished attempts applied again; after ``POISON_AFTER`` failures in a row that are its own (not the store
+being unreachable, see ``transient``) it is failed with the reason (poison quarantine) and the executor
+goes on with the others.
 """
 
 from __future__ import annotations
@@ -29,7 +30,7 @@ from datetime import datetime, timedelta
 from typing import Any, cast
 
 from sqlalchemy.engine import Connection
-from sqlalchemy.exc import DBAPIError
+from sqlalchemy.exc import DBAPIError, DisconnectionError, InterfaceError, OperationalError
 
 from daemon.engine import states as S
 from daemon.engine.attempt import Outcome
@@ -50,6 +51,16 @@ log = logging.getLogger(__name__)
 POISON_AFTER = 3  # consecutive failed steps of one execution before it is failed (quarantined)
 OUTBOX_LEASE = timedelta(seconds=30)  # an end's outbox row is left to its writer this long
 OUTBOX_RETRY = timedelta(seconds=5)  # first delay after a failed end hook (doubling, capped)
+
+
+def transient(exc: BaseException) -> bool:
+    """An error of the store rather than of the execution (the server unreachable or restarting, a lock
+    timeout): retried without end, never counted toward the poison quarantine."""
+    if isinstance(exc, OperationalError | InterfaceError | DisconnectionError):
+        return True
+    if isinstance(exc, DBAPIError) and exc.connection_invalidated:
+        return True
+    return isinstance(exc, ConnectionError | TimeoutError)
 
 
 class Persistence(Stepping):
@@ -351,7 +362,7 @@ class Persistence(Stepping):
         view = self.views.get(execution_id)
         if view is None or view.lost:
             return
-        if exc is not None:
+        if exc is not None and not transient(exc):
             failures = self._failures[execution_id] = self._failures.get(execution_id, 0) + 1
             if failures >= POISON_AFTER:
                 self._quarantine(view, exc, failures, now)

@@ -48,6 +48,9 @@ class Stepping(FlowableRuns):
         self._cancel.pop(outcome.run_id, None)
         view = self.views.get(outcome.execution_id)
         if view is None:
+            reload = self._reloads.get(outcome.execution_id)
+            if reload is not None:  # dropped after a failed write, not read back yet: applied then
+                reload[1].append(outcome)
             return
         run = view.runs[outcome.run_id]
         task = view.index[run.task_id]

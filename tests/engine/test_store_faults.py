@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from sqlalchemy.exc import OperationalError
+from sqlalchemy.exc import DataError, OperationalError
 
 from daemon.engine import states as S
 from daemon.engine.states import IllegalTransition
@@ -41,15 +41,24 @@ tasks:
 """
 
 
-def inject(target: Any, name: str, times: int, when: Callable[..., bool] = lambda *a, **k: True) -> list[int]:
-    """Make ``target.name`` raise OperationalError the next ``times`` calls matching ``when``."""
+def inject(
+    target: Any,
+    name: str,
+    times: int,
+    when: Callable[..., bool] = lambda *a, **k: True,
+    error: Callable[[], Exception] = lambda: OperationalError(
+        "injected", {}, Exception("database is locked")
+    ),
+) -> list[int]:
+    """Make ``target.name`` raise ``error()`` (a transient store error by default) the next ``times`` calls
+    matching ``when``."""
     real = getattr(target, name)
     raised = [0]
 
     def failing(*args: Any, **kwargs: Any) -> Any:
         if raised[0] < times and when(*args, **kwargs):
             raised[0] += 1
-            raise OperationalError("injected", {}, Exception("database is locked"))
+            raise error()
         return real(*args, **kwargs)
 
     setattr(target, name, failing)
@@ -100,7 +109,9 @@ def test_an_execution_whose_writes_always_fail_is_quarantined(store: Store, tmp_
     def poisoned(runs: list[Any], **_: Any) -> bool:  # any write of the poisoned execution's new runs
         return any(r.execution_id == bad_id for r in runs)
 
-    inject(store.executions, "insert_task_runs", 1000, poisoned)
+    # what PostgreSQL says of a NUL byte in a text field: an error of this execution's data, every time
+    nul = lambda: DataError("injected", {}, Exception("invalid byte sequence for encoding UTF8: 0x00"))  # noqa: E731
+    inject(store.executions, "insert_task_runs", 1000, poisoned, nul)
 
     async def both() -> list[Any]:
         return list(
@@ -112,9 +123,23 @@ def test_an_execution_whose_writes_always_fail_is_quarantined(store: Store, tmp_
     good_row, bad_row = asyncio.run(asyncio.wait_for(both(), 60))
     assert good_row.state == S.SUCCESS
     assert bad_row.state == S.FAILED
-    assert any("poison quarantine" in line and "database is locked" in line for line in harness.logs(bad_id))
+    assert any("poison quarantine" in line and "0x00" in line for line in harness.logs(bad_id))
     assert not any(S.is_terminal(r.state) is False for r in harness.runs(bad_id))
     assert bad_id not in harness.executor.views
+
+
+def test_a_store_outage_is_waited_out_not_quarantined(store: Store, tmp_path: Path) -> None:
+    """Transient store errors (the server restarting) in more steps in a row than the poison threshold:
+    the execution is reloaded and finishes, it is not failed."""
+    harness = Harness(store, tmp_path / "home")
+    side = tmp_path / "side.txt"
+    execution_id = harness.executor.create_execution(deploy(store, flow(side)), {})
+    raised = inject(store.executions, "insert_task_runs", 8)
+    row = asyncio.run(asyncio.wait_for(harness.executor.run_until_done(execution_id), 60))
+    assert raised[0] == 8
+    assert row.state == S.SUCCESS
+    assert sorted(r.task_id for r in harness.runs(execution_id)) == ["first", "last", "work"]
+    assert side.read_text().count("attempt") == 1
 
 
 def test_illegal_moves_are_refused_in_memory() -> None:
