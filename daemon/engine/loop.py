@@ -57,7 +57,7 @@ class Loop(Lifecycle):
         """The daemon loop: recover, then adopt and run any execution needing a driver until ``stop``.
         Outbox rows left by a crash are acted on first."""
         self.recover()
-        self._drain_outbox(self.clock.now(), every=True)
+        self.follow_ups.drain(self.clock.now(), every=True)
         await self._drive(stop.is_set, adopt=True)
 
     def wake(self) -> None:
@@ -113,7 +113,8 @@ class Loop(Lifecycle):
         if tick - self._last_beat >= BEAT_EVERY:
             self._last_beat = tick
             self._beat(now)
-            self._drain_outbox(now)
+            self.follow_ups.drain(now)
+            self._wakeup()
         if self._reloads:
             self._retry_reloads()
         for run_id, (execution_id, at) in list(self._timers.items()):

@@ -26,7 +26,7 @@ import weakref
 from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager, contextmanager
 from dataclasses import replace
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any, cast
 
 from sqlalchemy.engine import Connection
@@ -36,21 +36,19 @@ from daemon.engine import states as S
 from daemon.engine.attempt import Outcome
 from daemon.engine.attempts import runs_inline
 from daemon.engine.batches import Fenced, roots, split, views_of
+from daemon.engine.follow_ups import end_key
 from daemon.engine.runtime import INLINE_BUDGET, Batch
 from daemon.engine.stepping import Stepping
 from daemon.engine.store_ops import fail_in_store
 from daemon.engine.view import ExecView
 from daemon.language.tasks_core import PauseTask
 from daemon.language.tasks_flow import Flowable, SubflowTask
-from daemon.store import Execution, LogEntry
+from daemon.store import LogEntry
 from daemon.store.engine import describe_error
-from daemon.store.outbox import OutboxRow
 
 log = logging.getLogger(__name__)
 
 POISON_AFTER = 3  # consecutive failed steps of one execution before it is failed (quarantined)
-OUTBOX_LEASE = timedelta(seconds=30)  # an end's outbox row is left to its writer this long
-OUTBOX_RETRY = timedelta(seconds=5)  # first delay after a failed end hook (doubling, capped)
 
 
 def transient(exc: BaseException) -> bool:
@@ -148,13 +146,13 @@ class Persistence(Stepping):
 
     def _store_batch(self, batch: Batch, logs: list[LogEntry], now: datetime) -> None:
         """Write the batch in one fenced transaction (and keep the in-memory rows the same)."""
-        done_keys, self._outbox_done = self._outbox_done, []
+        done_keys = self.follow_ups.take_done()
         if batch.empty and not logs and not done_keys:
             return
         try:
             self._write(batch, logs, done_keys, now)
         except BaseException:
-            self._outbox_done = done_keys + self._outbox_done
+            self.follow_ups.give_back(done_keys)
             raise
         for view, state, end, _outputs in batch.states.values():
             # the row now has these entries appended (in SQL): keep the in-memory row the same
@@ -212,12 +210,8 @@ class Persistence(Stepping):
                         labels=view.labels if last else None, only_from=[prev], fence=(me, view.epoch),
                         conn=conn,
                     )  # fmt: skip
-                if self.end_hooks and batch.done:
-                    self.store.outbox.add(
-                        [OutboxRow(key=f"{v.id}:end", execution_id=v.id, kind="end", created_at=now,
-                                   due_at=now + OUTBOX_LEASE) for v in batch.done],
-                        conn=conn,
-                    )  # fmt: skip
+                if batch.done:
+                    self.store.outbox.add(self.follow_ups.rows([v.id for v in batch.done], now), conn=conn)
                 self.store.outbox.delete(done_keys, conn=conn)
 
     @contextmanager
@@ -250,58 +244,17 @@ class Persistence(Stepping):
         if view.id in self._ended:
             self._ended[view.id] = final
         if self.end_hooks:
-            self._run_end_hooks(f"{view.id}:end", final, attempts=0, now=now)
+            self.follow_ups.run(end_key(view.id), final, attempts=0, now=now)
         for other in list(self.views.values()):
             if other.state == S.QUEUED and other.execution.flow_id == view.execution.flow_id:
                 self._promote(other, now)
-
-    def _run_end_hooks(self, key: str, final: Execution, *, attempts: int, now: datetime) -> None:
-        """The end hooks of one ended execution, for its outbox row ``key``: the row goes once they all
-        succeeded (with the next step's transaction); else it stays, due again after a backoff."""
-        try:
-            for hook in self.end_hooks:
-                hook(final)
-        except Exception as exc:
-            log.warning("end hooks of execution %s failed (retried later): %s", final.id, exc)
-            delay = min(OUTBOX_RETRY * (2**attempts), timedelta(minutes=5))
-            try:
-                self.store.outbox.postpone(key, due_at=now + delay, error=describe_error(exc))
-            except Exception:  # the row keeps its first due date: retried then
-                log.warning("could not postpone outbox row %s", key, exc_info=True)
-            return
-        self._outbox_done.append(key)
-
-    def _drain_outbox(self, now: datetime, *, every: bool = False) -> None:
-        """Act on outbox rows that are due (``every``: all of them, at start-up after a crash)."""
-        if not self.end_hooks:
-            return
-        pending = set(self._outbox_done)
-        for row in self.store.outbox.due(None if every else now):
-            if row.key in pending:
-                continue
-            final = self.store.executions.get(row.execution_id)
-            if final is None:
-                self._outbox_done.append(row.key)
-                continue
-            self._run_end_hooks(row.key, final, attempts=row.attempts, now=now)
-        self._flush_outbox()
-        self._wakeup()
-
-    def _flush_outbox(self) -> None:
-        """Delete the outbox rows acted on now (not with the next step: none may come)."""
-        keys, self._outbox_done = self._outbox_done, []
-        try:
-            self.store.outbox.delete(keys)
-        except Exception:
-            self._outbox_done = keys + self._outbox_done
-            raise
 
     def _flush_logs(self) -> None:
         logs, self._logs = self._logs, []
         if logs:
             self.store.logs.insert(logs)
-        if self._outbox_done:
-            self._flush_outbox()
+        if self.follow_ups.pending:
+            self.follow_ups.flush()
 
     def _forget(self, view: ExecView) -> None:
         """Drop a finished execution from memory (the store has it all)."""

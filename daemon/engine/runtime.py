@@ -23,6 +23,7 @@ from daemon.engine import states as S
 from daemon.engine.attempt import Outcome
 from daemon.engine.context import PluginFn
 from daemon.engine.flowcache import FlowCache
+from daemon.engine.follow_ups import EndFollowUps
 from daemon.engine.services import KvAdapter, Secrets, env_vars
 from daemon.engine.variables import Services, execution_context
 from daemon.engine.view import ExecView, RunView
@@ -115,13 +116,14 @@ class Runtime:
         self._broken: dict[str, Exception] = {}  # executions whose stepping raised in this step
         self._failures: dict[str, int] = {}  # execution id -> failed steps in a row (poison quarantine)
         self._reloads: dict[str, tuple[ExecView, list[Outcome]]] = {}  # dropped views to read back
-        self._outbox_done: list[str] = []  # outbox keys acted on, deleted with the next transaction
         self._last_ready: datetime | None = None
         self._wake: asyncio.Event | None = None
         self._last_beat = 0.0
         self._last_poll = 0.0
-        # called with each execution row (its final state and outputs) once its end is committed
+        # called with each execution row (its final state and outputs) once its end is committed, from
+        # the outbox: at least once per end (see follow_ups)
         self.end_hooks: list[Callable[[Execution], None]] = []
+        self.follow_ups = EndFollowUps(store, self.end_hooks)
 
     # --- implemented further up the chain -------------------------------------------------------------
     def create_execution(

@@ -67,17 +67,17 @@ def test_a_crash_between_the_end_and_its_trigger_still_starts_one_downstream(
     def crash(*_args: object, **_kw: object) -> None:
         raise Crash
 
-    first._run_end_hooks = crash  # type: ignore[method-assign]
+    first.follow_ups.run = crash  # type: ignore[method-assign]
     with pytest.raises(Crash):
         first.create_execution(up, {})  # ends within its first transaction, then "dies"
     assert downstream(store) == []
     assert len(store.outbox.due(None)) == 1  # the end's follow-up was recorded with the end
 
     second, _ = daemon_executor(store, tmp_path, "second")  # the restarted daemon
-    second._drain_outbox(second.clock.now(), every=True)
-    second._drain_outbox(second.clock.now(), every=True)  # acting twice creates nothing more
+    second.follow_ups.drain(second.clock.now(), every=True)
+    second.follow_ups.drain(second.clock.now(), every=True)  # acting twice creates nothing more
     third, _ = daemon_executor(store, tmp_path, "third")  # nor does another daemon racing on it
-    third._drain_outbox(third.clock.now(), every=True)
+    third.follow_ups.drain(third.clock.now(), every=True)
     created = downstream(store)
     assert len(created) == 1
     row = asyncio.run(asyncio.wait_for(second.run_until_done(created[0]), 30))
@@ -105,10 +105,10 @@ def test_an_error_in_the_trigger_is_retried_later(store: Store, tmp_path: Path) 
     (pending,) = store.outbox.due(None)
     assert pending.attempts == 1 and "connection reset" in (pending.last_error or "")
     assert pending.due_at > executor.clock.now()  # postponed, not dropped
-    executor._drain_outbox(pending.due_at)  # later, when due
+    executor.follow_ups.drain(pending.due_at)  # later, when due
     created = downstream(store)
     assert len(created) == 1
     asyncio.run(asyncio.wait_for(executor.run_until_done(created[0]), 30))
     assert store.outbox.due(None) == []
-    executor._drain_outbox(pending.due_at)
+    executor.follow_ups.drain(pending.due_at)
     assert len(downstream(store)) == 1
