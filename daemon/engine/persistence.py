@@ -124,18 +124,26 @@ class Persistence(Stepping):
         for key, (part, part_logs) in parts.items():
             if key in broken_roots:
                 self._failed(key, part, broken_roots[key], finished or [], now)
+                self._keep_logs(part_logs)
                 continue
             try:
                 self._store_batch(part, part_logs, now)
             except Fenced as fenced:
                 self._fenced(fenced, part, finished or [], now)
+                self._keep_logs(part_logs)
             except Exception as error:
                 self._failed(key, part, error, finished or [], now)
+                self._keep_logs(part_logs)
             else:
                 self._after_commit(part, now)
         for key, cause in broken_roots.items():
             if key not in parts:
                 self._failed(key, Batch(), cause, finished or [], now)
+
+    def _keep_logs(self, logs: list[LogEntry]) -> None:
+        """The log lines of a part that was not written go with the next step, for the executions still
+        driven here (an attempt's output is not lost; a line the step writes itself may come twice)."""
+        self._logs.extend(e for e in logs if e.execution_id in self.views or e.execution_id in self._reloads)
 
     def _after_commit(self, batch: Batch, now: datetime) -> None:
         if self._failures:

@@ -35,6 +35,7 @@ tasks:
     taskRunner: {{type: io.kestra.plugin.core.runner.Process}}
     commands:
       - echo attempt >> {side}
+      - echo output-line
   - id: last
     type: io.kestra.plugin.core.debug.Return
     format: "{{{{ outputs.first.value }}}}-{{{{ outputs.work.exitCode }}}}"
@@ -97,6 +98,7 @@ def test_a_failed_write_at_any_point_of_a_step_converges(
     # the shell attempt ran once and its outcome was applied (again, after a reload) once
     work = next(r for r in runs if r.task_id == "work")
     assert len(work.attempts) == 1 and side.read_text().count("attempt") == 1
+    assert any("output-line" in line for line in harness.logs(execution_id))  # its output is not lost
 
 
 def test_an_execution_whose_writes_always_fail_is_quarantined(store: Store, tmp_path: Path) -> None:
