@@ -37,10 +37,16 @@ class Outcome:
 
 
 async def run_plugin(
-    plugin: PluginFn, task: TaskBase, ctx: RunContext, *, timeout: timedelta | None
+    plugin: PluginFn,
+    task: TaskBase,
+    ctx: RunContext,
+    *,
+    timeout: timedelta | None,
+    grace: timedelta | None = CANCEL_GRACE,
 ) -> TaskResult:
     """The plugin's result; a timeout or a cancel sets ``ctx.cancelled`` and waits a grace period for the
-    plugin to stop (the script runner kills its process tree) before giving up on it."""
+    plugin to stop (the script runner kills its process tree) before giving up on it (at once with
+    ``grace=None``: a plugin rendering in a thread cannot be stopped anyway)."""
     job = asyncio.ensure_future(plugin(task, ctx))
     stop = asyncio.ensure_future(ctx.cancelled.wait())
     limit = timeout.total_seconds() if timeout is not None else None
@@ -56,11 +62,14 @@ async def run_plugin(
     timed_out = not ctx.cancelled.is_set()
     ctx.cancelled.set()
     try:
-        await asyncio.wait_for(asyncio.shield(job), CANCEL_GRACE.total_seconds())
+        await asyncio.wait_for(asyncio.shield(job), grace.total_seconds() if grace else 0)
     except (TimeoutError, FlowdError, Exception):
         job.cancel()
     if timed_out:
-        return TaskResult(state="FAILED", error=f"timeout: the task ran longer than {_human(timeout)}")
+        return TaskResult(
+            state="FAILED",
+            error=f"timeout: task '{task.id}' ran longer than its timeout property ({_human(timeout)})",
+        )
     return TaskResult(state="KILLED", error="killed")
 
 

@@ -7,12 +7,14 @@ from __future__ import annotations
 import asyncio
 import shutil
 from collections.abc import Coroutine
+from dataclasses import replace
 from datetime import datetime
 from pathlib import Path
+from typing import cast
 
 from daemon.engine import states as S
 from daemon.engine.attempt import Outcome, run_plugin
-from daemon.engine.context import RunContext, TaskResult
+from daemon.engine.context import PluginFn, RunContext, TaskResult
 from daemon.engine.runtime import Runtime
 from daemon.engine.services import StorageAdapter
 from daemon.engine.variables import task_context
@@ -37,6 +39,25 @@ FILELESS_TASKS = frozenset(cls.TYPE for cls in CORE_TASKS if cls is not PurgeCur
 INLINE_TASKS = frozenset(
     cls.TYPE for cls in (LogTask, EchoTask, ReturnTask, OutputValuesTask, FailTask, ExitTask, LabelsTask)
 )
+
+
+def runs_inline(task: TaskBase) -> bool:
+    """Whether a run of ``task`` runs inline, within the loop's step. Not with a ``timeout``: such a task
+    renders in a worker thread under that timeout (a heavy template must not hold the loop past it)."""
+    return task.type in INLINE_TASKS and task.timeout is None
+
+
+def _run_to_end(plugin: PluginFn, task: TaskBase, ctx: RunContext) -> TaskResult:
+    """Run an inline plugin's coroutine to its end, synchronously (in a worker thread)."""
+    coro = plugin(task, ctx)
+    if not isinstance(coro, Coroutine):
+        raise TaskError(f"the {task.type} plugin is not a coroutine function")
+    try:
+        coro.send(None)
+    except StopIteration as stop:
+        return cast(TaskResult, stop.value)
+    coro.close()
+    raise TaskError(f"the {task.type} plugin waited while run inline")
 
 
 class Attempts(Runtime):
@@ -67,16 +88,7 @@ class Attempts(Runtime):
                 raise TaskError(f"no plugin runs tasks of type {task.type}")
             workdir = self._workdir(view, run) or self.settings.home / "work" / view.id / run.id
             ctx = self._context(view, run, task, workdir, asyncio.Event())
-            coro = plugin(task, ctx)
-            if not isinstance(coro, Coroutine):
-                raise TaskError(f"the {task.type} plugin is not a coroutine function")
-            try:
-                coro.send(None)
-            except StopIteration as stop:
-                result: TaskResult = stop.value
-            else:  # it waited after all: a plugin that must not be inline
-                coro.close()
-                raise TaskError(f"the {task.type} plugin waited while run inline")
+            result = _run_to_end(plugin, task, ctx)
             outcome.state, outcome.outputs, outcome.error = result.state, result.outputs, result.error
             outcome.effects = ctx.execution_effects
         except FlowdError as exc:
@@ -111,7 +123,12 @@ class Attempts(Runtime):
             if own_dir:
                 workdir.mkdir(parents=True, exist_ok=True)
             ctx = self._context(view, run, task, workdir, cancelled)
-            result = await run_plugin(plugin, task, ctx, timeout=task.timeout)
+            if task.type in INLINE_TASKS:  # an inline task with a timeout: rendered off the loop
+                result = await run_plugin(
+                    _in_thread(plugin), task, _quiet_after_cancel(ctx), timeout=task.timeout, grace=None
+                )
+            else:
+                result = await run_plugin(plugin, task, ctx, timeout=task.timeout)
             outcome.state, outcome.outputs, outcome.error = result.state, result.outputs, result.error
             outcome.effects = ctx.execution_effects
         except FlowdError as exc:
@@ -134,3 +151,23 @@ class Attempts(Runtime):
                 return Path(parent.meta["workdir"])
             parent_id = parent.parent_id
         return None
+
+
+def _in_thread(plugin: PluginFn) -> PluginFn:
+    async def run(task: TaskBase, ctx: RunContext) -> TaskResult:
+        return await asyncio.to_thread(_run_to_end, plugin, task, ctx)
+
+    return run
+
+
+def _quiet_after_cancel(ctx: RunContext) -> RunContext:
+    """The context for a thread that may outlive its attempt (a thread cannot be stopped): once the
+    attempt is given up, its late log lines are dropped."""
+    log_fn = ctx.log_fn
+    cancelled = ctx.cancelled
+
+    def log(level: str, message: str) -> None:
+        if not cancelled.is_set():
+            log_fn(level, message)
+
+    return replace(ctx, log_fn=log)

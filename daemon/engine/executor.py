@@ -13,6 +13,11 @@ inline ones already run (an execution of Log/Return tasks only is inserted ended
 once that transaction has committed). On PostgreSQL a step's statements go in one pipeline (one round
 trip, then the COMMIT).
 
+The store is the authority: each step's transaction starts with a fence (this process still owns the
+executions it writes, under the epoch it holds, in the state it last stored), every write repeats that
+guard in SQL, a write refused means the execution is let go, and a failed write reloads the execution
+from the store (see ``persistence``; the guarantees are listed in docs/ARCHITECTURE.md).
+
 The parts, each built on the one before: ``runtime`` (state, logs, variables) -> ``attempts`` (running
 plugins) -> ``flowable_runs`` (working directories, pauses, subflows) -> ``stepping`` (outcomes and planner
 actions, in memory) -> ``persistence`` (the batch writer) -> ``lifecycle`` (create, kill, resume,

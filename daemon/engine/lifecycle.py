@@ -17,13 +17,16 @@ from daemon.engine.inputs import resolve_inputs
 from daemon.engine.labels import with_system_labels
 from daemon.engine.persistence import Persistence
 from daemon.engine.runtime import CREATED_ENDS_KEPT, INLINE_BUDGET, STALE_AFTER, Batch, parse_date
+from daemon.engine.store_ops import fail_in_store, kill_children, kill_in_store
 from daemon.engine.view import ExecView, RunView
 from daemon.errors import FlowdError
 from daemon.language.tasks_flow import Flowable, SubflowTask
-from daemon.store import ACTIVE_STATES, Execution, LogEntry, Store, new_id
+from daemon.store import ACTIVE_STATES, Execution, LogEntry, new_id
 from daemon.store.flows import DeployedFlow, FlowRevision
 
 ACTIVE_RUNS = (S.CREATED, S.RUNNING, S.PAUSED, S.RETRYING, S.KILLING)
+
+__all__ = ["ACTIVE_RUNS", "Lifecycle", "fail_in_store", "kill_in_store"]
 
 
 class Lifecycle(Persistence):
@@ -84,7 +87,7 @@ class Lifecycle(Persistence):
         view = None
         if own and not S.is_terminal(state):
             labels_now = dict(execution.labels or {})
-            view = ExecView(execution=execution, index=index, state=state, labels=labels_now)
+            view = ExecView(execution=execution, index=index, state=state, labels=labels_now, stored=state)
             self.views[execution_id] = view
             for hook in self.start_hooks:
                 hook(execution)
@@ -180,6 +183,7 @@ class Lifecycle(Persistence):
             labels=dict(view.labels),
         )  # fmt: skip
         view.execution = execution
+        view.stored = state
         if view.final is not None:
             view.final = execution
         return execution
@@ -193,9 +197,16 @@ class Lifecycle(Persistence):
             return kill_in_store(self.store, execution_id, now=now)
         if S.is_terminal(view.state):
             return False
-        self.store.executions.set_state(view.id, S.KILLING, date=now)
-        self._stop(view, S.KILLED, now)
-        view.state = S.KILLING
+        if view.state != S.KILLING:
+            if not self.store.executions.set_state(
+                view.id, S.KILLING, date=now, only_from=[view.stored], fence=(self.worker_id, view.epoch)
+            ):
+                self._lose(view)  # taken over meanwhile: ask whoever holds it now
+                return kill_in_store(self.store, execution_id, now=now)
+            view.stored = S.KILLING
+            self._stop(view, S.KILLED, now)
+            view.move(S.KILLING)
+        kill_children(self.store, execution_id, now=now)
         self._wakeup()
         return True
 
@@ -224,6 +235,7 @@ class Lifecycle(Persistence):
         ids = []
         for row in adopted:
             if row.id in self.views:
+                self.views[row.id].epoch = row.epoch  # adopted back from ourselves: nobody wrote between
                 continue
             try:
                 view = self._load(row)
@@ -256,15 +268,21 @@ class Lifecycle(Persistence):
             running < concurrency.limit
             and oldest is not None
             and oldest.id == view.id
-            and self.store.executions.set_state(view.id, S.CREATED, date=now, only_from=[S.QUEUED])
+            and self.store.executions.set_state(
+                view.id, S.CREATED, date=now, only_from=[S.QUEUED], fence=(self.worker_id, view.epoch)
+            )
         ):
-            view.state = S.CREATED
+            view.move(S.CREATED)
+            view.stored = S.CREATED
             self._dirty.add(view.id)
 
     def _load(self, row: Execution) -> ExecView:
         """Build the in-memory view of a stored execution (after a restart, or one created elsewhere)."""
         index = self.flows.revision(row.namespace, row.flow_id, row.flow_revision)
-        view = ExecView(execution=row, index=index, state=row.state, labels=dict(row.labels or {}))
+        view = ExecView(
+            execution=row, index=index, state=row.state, labels=dict(row.labels or {}), epoch=row.epoch,
+            stored=row.state,
+        )  # fmt: skip
         for task_run in self.store.executions.list_task_runs(row.id):
             view.add(RunView.from_row(task_run))
         for run in view.runs.values():
@@ -280,39 +298,18 @@ class Lifecycle(Persistence):
         self._dirty.add(row.id)
         for hook in self.start_hooks:
             hook(row)
+        self._catch_up_subflows(view)
         return view
 
-
-def kill_in_store(store: Store, execution_id: str, *, now: datetime) -> bool:
-    """Ask for an execution to be killed: KILLING, which its live owner turns into KILLED. With no live owner
-    the kill is finished here: unfinished task runs and the execution become KILLED."""
-    row = store.executions.get(execution_id)
-    if row is None or S.is_terminal(row.state):
-        return False
-    owner_alive = (
-        row.owner_id is not None and row.heartbeat_at is not None and row.heartbeat_at >= now - STALE_AFTER
-    )
-    with store.begin() as conn:
-        store.executions.set_state(execution_id, S.KILLING, date=now, conn=conn)
-        if not owner_alive:
-            _end_runs(store, execution_id, S.KILLED, now=now, conn=conn)
-            store.executions.set_state(execution_id, S.KILLED, date=now, end_date=now, conn=conn)
-    return True
-
-
-def fail_in_store(store: Store, execution_id: str, reason: str, *, now: datetime) -> None:
-    """End an execution that cannot be driven any more as FAILED, with the reason as a log line."""
-    with store.begin() as conn:
-        _end_runs(store, execution_id, S.FAILED, now=now, conn=conn)
-        store.logs.insert([LogEntry(execution_id, "ERROR", now, reason)], conn=conn)
-        store.executions.set_state(execution_id, S.FAILED, date=now, end_date=now, conn=conn)
-
-
-def _end_runs(store: Store, execution_id: str, state: str, *, now: datetime, conn: Any) -> None:
-    updates = []
-    for task_run in store.executions.list_task_runs(execution_id, conn=conn):
-        if not S.is_terminal(task_run.state):
-            run = RunView.from_row(task_run)
-            run.move(state, now)
-            updates.append(run.to_update())
-    store.executions.update_task_runs(updates, conn=conn)
+    def _catch_up_subflows(self, view: ExecView) -> None:
+        """A subflow child that ended while this view was not in memory (a restart, a reload after a
+        failed write): its end is applied to the waiting run now, from the child's stored row."""
+        for run in list(view.runs.values()):
+            child_id = run.meta.get("executionId")
+            if run.state != S.RUNNING or not child_id or not run.meta.get("wait"):
+                continue
+            if child_id in self.views:
+                continue
+            child = self.store.executions.get(child_id)
+            if child is not None and S.is_terminal(child.state):
+                self._subflow_ended(child, child.state, child.outputs or {}, self.clock.now())

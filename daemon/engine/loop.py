@@ -4,15 +4,18 @@ is due or the store may hold new work (kill requests, executions to adopt)."""
 from __future__ import annotations
 
 import asyncio
+import logging
 from collections.abc import Callable
 from datetime import datetime
 
 from daemon.engine import states as S
-from daemon.engine.attempts import INLINE_TASKS
+from daemon.engine.attempts import runs_inline
 from daemon.engine.lifecycle import Lifecycle
 from daemon.engine.runtime import BEAT_EVERY, POLL
 from daemon.errors import StoreError
 from daemon.store import Execution
+
+log = logging.getLogger(__name__)
 
 
 class Loop(Lifecycle):
@@ -31,10 +34,9 @@ class Loop(Lifecycle):
             if S.is_terminal(row.state):
                 return row
             view = self._load(row)
-        target = view
         self._ended[execution_id] = None
         try:
-            await self._drive(lambda: target.done)
+            await self._drive(lambda: self._settled(execution_id))
             ended = self._ended.get(execution_id)
         finally:
             self._ended.pop(execution_id, None)
@@ -44,9 +46,18 @@ class Loop(Lifecycle):
         assert row is not None
         return row
 
+    def _settled(self, execution_id: str) -> bool:
+        """Done, or no longer driven here (ended and forgotten, or lost to another owner)."""
+        view = self.views.get(execution_id)
+        if view is None:
+            return execution_id not in self._reloads
+        return view.done
+
     async def serve(self, stop: asyncio.Event) -> None:
-        """The daemon loop: recover, then adopt and run any execution needing a driver until ``stop``."""
+        """The daemon loop: recover, then adopt and run any execution needing a driver until ``stop``.
+        Outbox rows left by a crash are acted on first."""
         self.recover()
+        self.follow_ups.drain(self.clock.now(), every=True)
         await self._drive(stop.is_set, adopt=True)
 
     def wake(self) -> None:
@@ -65,8 +76,15 @@ class Loop(Lifecycle):
     async def _drive(self, done: Callable[[], bool], *, adopt: bool = False) -> None:
         self._wake = asyncio.Event()
         loop = asyncio.get_running_loop()
+        errors = 0
         while True:
-            self._step(loop.time(), adopt=adopt)
+            try:
+                self._step(loop.time(), adopt=adopt)
+                errors = 0
+            except Exception:  # the store is unreachable (a claim, a poll): try again, backing off
+                errors += 1
+                log.warning("executor step failed (%d in a row)", errors, exc_info=True)
+                await asyncio.sleep(min(0.05 * 2**errors, 2.0))
             if done():
                 break
             self._wake.clear()
@@ -94,7 +112,11 @@ class Loop(Lifecycle):
             self._poll_store(now, adopt=adopt)
         if tick - self._last_beat >= BEAT_EVERY:
             self._last_beat = tick
-            self.store.executions.heartbeat(self.worker_id, now)
+            self._beat(now)
+            self.follow_ups.drain(now)
+            self._wakeup()
+        if self._reloads:
+            self._retry_reloads()
         for run_id, (execution_id, at) in list(self._timers.items()):
             view = self.views.get(execution_id)
             if at <= now and view is not None:
@@ -103,6 +125,19 @@ class Loop(Lifecycle):
         self._claim(now)
         self._commit(now)
         self._start()
+
+    def _beat(self, now: datetime) -> None:
+        """Heartbeat, checking its row count: an execution it did not beat for under our epoch was taken
+        over (or ended) elsewhere, and is let go."""
+        beaten = self.store.executions.beat(self.worker_id, now)
+        for view in list(self.views.values()):
+            if view.done or S.is_terminal(view.stored) or beaten.get(view.id) == view.epoch:
+                continue
+            row = self.store.executions.get(view.id)
+            if row is None:
+                continue  # its creator's transaction has not committed yet
+            if row.owner_id != self.worker_id or row.epoch != view.epoch or S.is_terminal(row.state):
+                self._lose(view)
 
     def _poll_store(self, now: datetime, *, adopt: bool) -> None:
         """Work that other processes leave in the store: kill requests, queued executions, adoptable ones."""
@@ -116,7 +151,8 @@ class Loop(Lifecycle):
             view = self.views.get(row.id)
             if view is not None and view.stopping is None:
                 self._stop(view, S.KILLED, now)
-                view.state = S.KILLING
+                view.move(S.KILLING)
+                view.stored = S.KILLING
         for view in mine:
             if view.state == S.QUEUED:
                 self._promote(view, now)
@@ -133,8 +169,8 @@ class Loop(Lifecycle):
             view = self.views[row.execution_id]
             run = view.runs[row.id]
             self._waiting.pop(row.id, None)
-            run.state, run.histories, run.claimed_by = row.state, list(row.histories), row.claimed_by
-            if view.index[run.task_id].type in INLINE_TASKS:
+            run.sync(row)
+            if runs_inline(view.index[run.task_id]):
                 self._inline[run.id] = (view, run)
             else:
                 self._to_start.append((view, run))

@@ -1,47 +1,85 @@
 """Writing through to the store: one step's changes (new executions, created and changed runs, log lines,
-execution states) in one transaction. Whatever follows from an execution's end (end hooks, waiters,
-promoting a queued execution, forgetting it) happens only once that transaction has committed.
+execution states) in one fenced transaction. Whatever follows from an execution's end (end hooks, waiters,
+promoting a queued execution, forgetting it) happens only once that transaction has committed, and the
+end hooks' work is recorded in the outbox in that same transaction (redone after a crash or an error).
+
+Fencing: the transaction starts with ``store.executions.fence``, which holds the rows of the executions
+it changes and says whether this process still owns them under the epoch it loaded them with and in the
+state it last stored. Every later statement repeats the guard in SQL (owner, epoch, state compare-and-set),
+and each state change is checked with ``states.check_transition`` first. An execution found owned by
+someone else is lost: dropped from memory, its attempts cancelled, never written again. One whose state
+moved under us (a kill from outside) is reloaded from the store.
+
+Faults: when the step's transaction fails, each execution is written again in its own transaction; one
+that still fails (or whose stepping raised) is dropped and reloaded from the store, the outcomes of its
+finished attempts applied again; after ``POISON_AFTER`` failures in a row that are its own (not the store
+being unreachable, see ``transient``) it is failed with the reason (poison quarantine) and the executor
+goes on with the others.
 """
 
 from __future__ import annotations
 
+import logging
 import shutil
 import time
 import weakref
-from collections.abc import Iterator
-from contextlib import AbstractContextManager, contextmanager, nullcontext
+from collections.abc import Callable, Iterator
+from contextlib import AbstractContextManager, contextmanager
 from dataclasses import replace
 from datetime import datetime
-from typing import cast
+from typing import Any, cast
 
 from sqlalchemy.engine import Connection
+from sqlalchemy.exc import DBAPIError, DisconnectionError, InterfaceError, OperationalError
 
 from daemon.engine import states as S
+from daemon.engine.attempt import Outcome
+from daemon.engine.attempts import runs_inline
+from daemon.engine.batches import Fenced, roots, split, views_of
+from daemon.engine.follow_ups import end_key
 from daemon.engine.runtime import INLINE_BUDGET, Batch
 from daemon.engine.stepping import Stepping
+from daemon.engine.store_ops import fail_in_store
 from daemon.engine.view import ExecView
+from daemon.language.tasks_core import PauseTask
+from daemon.language.tasks_flow import Flowable, SubflowTask
 from daemon.store import LogEntry
+from daemon.store.engine import describe_error
+
+log = logging.getLogger(__name__)
+
+POISON_AFTER = 3  # consecutive failed steps of one execution before it is failed (quarantined)
+
+
+def transient(exc: BaseException) -> bool:
+    """An error of the store rather than of the execution (the server unreachable or restarting, a lock
+    timeout): retried without end, never counted toward the poison quarantine."""
+    if isinstance(exc, OperationalError | InterfaceError | DisconnectionError):
+        return True
+    if isinstance(exc, DBAPIError) and exc.connection_invalidated:
+        return True
+    return isinstance(exc, ConnectionError | TimeoutError)
 
 
 class Persistence(Stepping):
-    """The batch writer."""
+    """The batch writer, and what happens when a write fails."""
 
     def _commit(self, now: datetime) -> None:
         """Apply finished attempts, step every changed execution (running inline attempts for a bounded
         time), then write it all in one transaction."""
         self._inline_until = time.perf_counter() + INLINE_BUDGET
         self._stepping = True
+        finished, self._finished = self._finished, []
         try:
-            finished, self._finished = self._finished, []
             for outcome in finished:
-                self._apply(outcome, now)
+                self._guarded(outcome.execution_id, self._apply, outcome, now)
             self._run_inline_batch(now)
             while self._dirty:
                 dirty, self._dirty = self._dirty, set()
                 for execution_id in dirty:
                     view = self.views.get(execution_id)
-                    if view is not None:
-                        self._advance(view, now)
+                    if view is not None and execution_id not in self._broken:
+                        self._guarded(execution_id, self._advance, view, now)
                 if time.perf_counter() > self._inline_until:
                     break
         finally:
@@ -49,44 +87,140 @@ class Persistence(Stepping):
             self._inline_until = 0.0  # no inline attempt outside a step (create_execution plans only)
         batch, self._batch = self._batch, Batch()
         logs, self._logs = self._logs, []
-        self._write_batch(batch, logs, now)
+        broken, self._broken = self._broken, {}
+        self._write_batch(batch, logs, now, broken=broken, finished=finished)
 
-    def _write_batch(self, batch: Batch, logs: list[LogEntry], now: datetime) -> None:
-        self._store_batch(batch, logs, now)
-        self._after_commit(batch, now)
+    def _guarded(self, execution_id: str, fn: Callable[..., None], *args: Any) -> None:
+        """Step one execution; an error marks it broken (reloaded after this step) instead of stopping
+        the step for every other execution."""
+        if execution_id in self._broken:
+            return
+        try:
+            fn(*args)
+        except Exception as exc:
+            log.warning("execution %s: stepping failed: %s", execution_id, exc, exc_info=True)
+            self._broken[execution_id] = exc
+
+    def _write_batch(
+        self,
+        batch: Batch,
+        logs: list[LogEntry],
+        now: datetime,
+        *,
+        broken: dict[str, Exception] | None = None,
+        finished: list[Outcome] | None = None,
+    ) -> None:
+        if not broken:
+            try:
+                self._store_batch(batch, logs, now)
+            except Exception as exc:
+                log.warning("a step's transaction failed (%s): writing each execution apart", exc)
+            else:
+                self._after_commit(batch, now)
+                return
+        root = roots(batch)
+        broken_roots = {root.get(i, i): exc for i, exc in (broken or {}).items()}
+        parts = split(batch, logs)
+        for key, (part, part_logs) in parts.items():
+            if key in broken_roots:
+                self._failed(key, part, broken_roots[key], finished or [], now)
+                self._keep_logs(part_logs)
+                continue
+            try:
+                self._store_batch(part, part_logs, now)
+            except Fenced as fenced:
+                self._fenced(fenced, part, finished or [], now)
+                self._keep_logs(part_logs)
+            except Exception as error:
+                self._failed(key, part, error, finished or [], now)
+                self._keep_logs(part_logs)
+            else:
+                self._after_commit(part, now)
+        for key, cause in broken_roots.items():
+            if key not in parts:
+                self._failed(key, Batch(), cause, finished or [], now)
+
+    def _keep_logs(self, logs: list[LogEntry]) -> None:
+        """The log lines of a part that was not written go with the next step, for the executions still
+        driven here (an attempt's output is not lost; a line the step writes itself may come twice)."""
+        self._logs.extend(e for e in logs if e.execution_id in self.views or e.execution_id in self._reloads)
 
     def _after_commit(self, batch: Batch, now: datetime) -> None:
+        if self._failures:
+            for execution_id in views_of(batch):
+                self._failures.pop(execution_id, None)
         for view in batch.done:
             self._ended_committed(view, now)
 
     def _store_batch(self, batch: Batch, logs: list[LogEntry], now: datetime) -> None:
-        """Write the batch in one transaction (and keep the in-memory rows' histories the same)."""
-        if batch.empty and not logs:
+        """Write the batch in one fenced transaction (and keep the in-memory rows the same)."""
+        done_keys = self.follow_ups.take_done()
+        if batch.empty and not logs and not done_keys:
             return
-        executions = self.store.executions
-        with self._transaction() as conn:
-            for execution in batch.executions:
-                executions.create(execution, conn=conn)
-            executions.insert_task_runs([r.to_row(v.id) for v, r in batch.created.values()], conn=conn)
-            executions.update_task_runs(
-                [r.to_update(r.ready_at) for _, r in batch.touched.values()], conn=conn
-            )
-            self.store.logs.insert(logs, conn=conn)
-            for view, state, end, outputs in batch.states.values():
-                for passed in batch.passed.get(view.id, [])[:-1]:  # a state left within this step
-                    executions.set_state(view.id, passed, date=now, conn=conn)
-                executions.set_state(
-                    view.id, state, date=end or now, end_date=end, outputs=outputs, labels=view.labels,
-                    conn=conn,
-                )  # fmt: skip
+        try:
+            self._write(batch, logs, done_keys, now)
+        except BaseException:
+            self.follow_ups.give_back(done_keys)
+            raise
         for view, state, end, _outputs in batch.states.values():
             # the row now has these entries appended (in SQL): keep the in-memory row the same
             passed_states = batch.passed.get(view.id) or [state]
             for passed in passed_states[:-1]:
                 view.execution.histories.append(S.history_entry(passed, now))
             view.execution.histories.append(S.history_entry(passed_states[-1], end or now))
+            view.stored = state
             if view.final is not None and view.final.state == state:
                 view.final = replace(view.final, histories=list(view.execution.histories))
+        for _, run in batch.created.values():
+            run.stored = run.state
+        for _, run in batch.touched.values():
+            run.stored = run.state
+
+    def _write(self, batch: Batch, logs: list[LogEntry], done_keys: list[str], now: datetime) -> None:
+        executions = self.store.executions
+        new_ids = {e.id for e in batch.executions}
+        owned = {i: v for i, v in views_of(batch).items() if i not in new_ids}
+        me = self.worker_id
+        with self._transaction() as conn:
+            if owned:
+                found = executions.fence(me, owned, now, conn=conn)
+                lost = [
+                    i for i, v in owned.items()
+                    if v.lost or i not in found or found[i][0] != v.epoch
+                    or (S.is_terminal(found[i][1]) and found[i][1] != v.stored)
+                ]  # fmt: skip
+                moved = [i for i, v in owned.items() if i not in lost and found[i][1] != v.stored]
+                if lost or moved:
+                    raise Fenced(lost, moved)
+            changes = []  # (view, from, to, last): each state the execution passed through in this step
+            for view, state, _end, _outputs in batch.states.values():
+                prev = view.stored
+                path = [*batch.passed.get(view.id, [])[:-1], state]
+                for i, passed in enumerate(path):
+                    S.check_transition(prev, passed)
+                    changes.append((view, prev, passed, i == len(path) - 1))
+                    prev = passed
+            with _pipeline(conn):
+                for execution in batch.executions:
+                    executions.create(execution, conn=conn)
+                executions.insert_task_runs([r.to_row(v.id) for v, r in batch.created.values()], conn=conn)
+                executions.update_task_runs(
+                    [r.to_update(r.ready_at, epoch=v.epoch) for v, r in batch.touched.values()],
+                    owner_id=me, conn=conn,
+                )  # fmt: skip
+                self.store.logs.insert(logs, conn=conn)
+                for view, prev, state, last in changes:
+                    _, _, end, outputs = batch.states[view.id]
+                    if not last:
+                        end = outputs = None
+                    executions.set_state(
+                        view.id, state, date=end or now, end_date=end, outputs=outputs,
+                        labels=view.labels if last else None, only_from=[prev], fence=(me, view.epoch),
+                        conn=conn,
+                    )  # fmt: skip
+                if batch.done:
+                    self.store.outbox.add(self.follow_ups.rows([v.id for v in batch.done], now), conn=conn)
+                self.store.outbox.delete(done_keys, conn=conn)
 
     @contextmanager
     def _transaction(self) -> Iterator[Connection]:
@@ -98,9 +232,7 @@ class Persistence(Stepping):
             conn = self._conn = self.store.engine.connect()
             self._conn_finalizer = weakref.finalize(self, conn.close)
         try:
-            # the pipeline ends (sending everything, raising the first error) before the COMMIT or the
-            # ROLLBACK, so an error is reported as itself, not as the aborted pipeline
-            with conn.begin(), _pipeline(conn):
+            with conn.begin():
                 yield conn
         except BaseException:
             self.close()
@@ -113,13 +245,14 @@ class Persistence(Stepping):
             self._conn_finalizer.detach()
             conn.close()
 
+    # --- after a commit -----------------------------------------------------------------------------------
     def _ended_committed(self, view: ExecView, now: datetime) -> None:
         self._forget(view)
         final = view.final or view.execution
         if view.id in self._ended:
             self._ended[view.id] = final
-        for hook in self.end_hooks:
-            hook(final)
+        if self.end_hooks:
+            self.follow_ups.run(end_key(view.id), final, attempts=0, now=now)
         for other in list(self.views.values()):
             if other.state == S.QUEUED and other.execution.flow_id == view.execution.flow_id:
                 self._promote(other, now)
@@ -128,25 +261,153 @@ class Persistence(Stepping):
         logs, self._logs = self._logs, []
         if logs:
             self.store.logs.insert(logs)
+        if self.follow_ups.pending:
+            self.follow_ups.flush()
 
     def _forget(self, view: ExecView) -> None:
         """Drop a finished execution from memory (the store has it all)."""
-        self.views.pop(view.id, None)
+        self._drop_view(view)
+        shutil.rmtree(self.settings.home / "work" / view.id, ignore_errors=True)
+
+    def _drop_view(self, view: ExecView) -> None:
+        if self.views.get(view.id) is view:
+            del self.views[view.id]
         self._bases.pop(view.id, None)
+        self._dirty.discard(view.id)
         for run_id in view.runs:
             self._waiting.pop(run_id, None)
             self._timers.pop(run_id, None)
-        shutil.rmtree(self.settings.home / "work" / view.id, ignore_errors=True)
+            self._inline.pop(run_id, None)
+        if self._to_start:
+            self._to_start = [(v, r) for v, r in self._to_start if v.id != view.id]
+
+    # --- faults ---------------------------------------------------------------------------------------
+    def _lose(self, view: ExecView, why: str = "owned by another process now") -> None:
+        """Ownership lost: cancel the execution's running attempts, drop it, never write it again."""
+        log.warning("execution %s: %s; this process lets it go", view.id, why)
+        view.lost = view.done = True
+        for run_id in view.runs:
+            cancel = self._cancel.get(run_id)
+            if cancel is not None:
+                cancel.set()
+        self._drop_view(view)
+        if view.id in self._ended:
+            self._ended[view.id] = None  # its waiter reads the stored row
+
+    def _fenced(self, fenced: Fenced, part: Batch, finished: list[Outcome], now: datetime) -> None:
+        self._drop_new(part)
+        for execution_id in fenced.lost:
+            view = self.views.get(execution_id)
+            if view is not None:
+                self._lose(view)
+        for execution_id in fenced.moved:
+            self._reload(execution_id, None, finished, now)
+
+    def _failed(self, key: str, part: Batch, exc: Exception, finished: list[Outcome], now: datetime) -> None:
+        self._drop_new(part)
+        for execution_id in {key, *views_of(part)}:
+            self._reload(execution_id, exc, finished, now)
+
+    def _drop_new(self, part: Batch) -> None:
+        """Forget the executions the failed part would have inserted (subflows: planned again)."""
+        for execution in part.executions:
+            view = self.views.get(execution.id)
+            if view is not None:
+                self._forget(view)
+
+    def _reload(
+        self, execution_id: str, exc: Exception | None, finished: list[Outcome], now: datetime
+    ) -> None:
+        """Replace the view by one read from the store; the outcomes of its attempts finished in the
+        failed step are applied again; runs it had started but not yet recorded start again."""
+        view = self.views.get(execution_id)
+        if view is None or view.lost:
+            return
+        if exc is not None and not transient(exc):
+            failures = self._failures[execution_id] = self._failures.get(execution_id, 0) + 1
+            if failures >= POISON_AFTER:
+                self._quarantine(view, exc, failures, now)
+                return
+        self._drop_view(view)
+        pending = [o for o in finished if o.execution_id == execution_id]
+        self._reloads[execution_id] = (view, pending)
+        self._retry_reloads()
+
+    def _retry_reloads(self) -> None:
+        """Load the views dropped after a failure (again at each step while the store cannot be read)."""
+        for execution_id, (old, pending) in list(self._reloads.items()):
+            try:
+                row = self.store.executions.get(execution_id)
+            except Exception as exc:
+                log.warning("execution %s: cannot reload it yet: %s", execution_id, describe_error(exc))
+                return
+            del self._reloads[execution_id]
+            if (
+                row is None
+                or row.owner_id != self.worker_id
+                or row.epoch != old.epoch
+                or (S.is_terminal(row.state) and row.state != old.stored)
+            ):
+                self._lose(old)
+                continue
+            try:
+                view = self._load(row)
+            except Exception as exc:
+                log.warning("execution %s: cannot reload it: %s", execution_id, exc)
+                self._reloads[execution_id] = (old, pending)
+                continue
+            view.after, view.done, view.final = old.after, False, old.final if old.after else None
+            waiting = {o.run_id for o in pending} | set(self._tasks)
+            for run in view.runs.values():
+                if run.state != S.RUNNING or run.claimed_by != self.worker_id or run.id in waiting:
+                    continue
+                task = view.index[run.task_id]
+                if isinstance(task, Flowable | SubflowTask | PauseTask):
+                    continue
+                if runs_inline(task):
+                    self._inline[run.id] = (view, run)
+                else:  # started but its outcome was never recorded: at least once, it runs again
+                    self._to_start.append((view, run))
+            self._finished.extend(pending)
+            self._wakeup()
+
+    def _quarantine(self, view: ExecView, exc: Exception, failures: int, now: datetime) -> None:
+        """Fail an execution whose steps keep failing, with the reason, and go on with the others."""
+        reason = (
+            f"execution stopped after {failures} failed steps in a row (poison quarantine): "
+            f"{describe_error(exc)}"
+        )
+        log.error("execution %s: %s", view.id, reason)
+        epoch = view.epoch
+        self._lose(view, "quarantined")
+        self._failures.pop(view.id, None)
+        try:
+            fail_in_store(self.store, view.id, reason, now=now, fence=(self.worker_id, epoch))
+        except Exception:
+            log.exception("execution %s: could not record its failure; releasing it", view.id)
+            try:  # unowned with a new epoch: adopted again later, this process never writes it again
+                self.store.executions.fence_off(view.id)
+            except Exception:
+                log.exception("execution %s: could not release it", view.id)
 
 
-def _pipeline(conn: Connection) -> AbstractContextManager[object]:
-    """On PostgreSQL, psycopg's pipeline mode: the transaction's statements (BEGIN, the inserts and
-    updates) go to the server together and their results come back when the pipeline ends, one round
-    trip instead of one per statement (then the COMMIT). The batch writer only sends statements whose
-    results it does not read (no RETURNING, row counts unused); an error surfaces when the pipeline ends
-    at the latest, and the transaction then rolls back whole, as without a pipeline."""
+@contextmanager
+def _pipeline(conn: Connection) -> Iterator[None]:
+    """On PostgreSQL, psycopg's pipeline mode: the transaction's statements (the inserts and updates after
+    the fence) go to the server together and their results come back when the pipeline ends, one round
+    trip instead of one per statement (then the COMMIT). Only statements whose results are not read go
+    in it (no RETURNING, row counts unused: the fence before it is the ownership check); an error
+    surfaces when the pipeline ends at the latest, and the transaction then rolls back whole. A driver
+    error surfacing there is raised as SQLAlchemy's (IntegrityError, OperationalError...), as it would be
+    from the statement itself."""
     driver = conn.connection.driver_connection
     pipeline = getattr(driver, "pipeline", None)
-    if conn.dialect.name == "postgresql" and pipeline is not None:
-        return cast(AbstractContextManager[object], pipeline())
-    return nullcontext()
+    if conn.dialect.name != "postgresql" or pipeline is None:
+        yield
+        return
+    base = conn.dialect.loaded_dbapi.Error
+    try:
+        with cast(AbstractContextManager[object], pipeline()):
+            yield
+    except base as exc:
+        raise DBAPIError.instance(None, None, exc, base, dialect=conn.dialect) from exc

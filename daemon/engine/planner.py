@@ -5,12 +5,15 @@ taken its decision (If branch, Switch case, ForEach values), stored in ``meta``;
 children and, when they are all done, finishes it. Runs are found by ``(parent run id, task id,
 iteration)``: task ids are unique in a flow, and only ForEach distinguishes children by iteration.
 
-The executor calls ``plan`` after every change and applies the actions until none is left.
+The executor calls ``plan`` after every change and applies the actions until none is left. It keeps the
+run index (``by_key``) and a cursor per ForEach run (``ForEachCursor``) in its view of the execution and
+passes them in, so a step costs what changed, not every run so far: a sequential ForEach over n values
+runs in linear time, not quadratic.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, MutableMapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
@@ -71,12 +74,24 @@ class Plan:
         return not self.create and not self.finish and self.end is None
 
 
+@dataclass
+class ForEachCursor:
+    """How far a ForEach run is: iterations below ``done`` are all over (their combined state ``worst``,
+    ``failed`` if one is BAD); iterations from ``high`` on have not started (they start in order)."""
+
+    done: int = 0
+    high: int = 0
+    worst: str = S.SUCCESS
+    failed: bool = False
+
+
 class TaskIndex:
     """Tasks of a flow by id (built once per flow revision)."""
 
     def __init__(self, flow: Flow) -> None:
         self.flow = flow
         self.tasks: dict[str, TaskBase] = {t.id: t for t in flow.all_tasks()}
+        self.has_pause = any(t.type.endswith(".Pause") for t in self.tasks.values())
 
     def __getitem__(self, task_id: str) -> TaskBase:
         return self.tasks[task_id]
@@ -98,25 +113,46 @@ def provisional_state(index: TaskIndex, runs: Sequence[RunLike]) -> str:
     return S.worst(done)
 
 
+def run_key(run: RunLike) -> Key:
+    """How the planner finds a run: (parent run id, task id, iteration)."""
+    return (run.parent_id, run.task_id, run.iteration)
+
+
 def plan(
-    index: TaskIndex, runs: Sequence[RunLike], *, stopping: str | None = None, ended: str | None = None
+    index: TaskIndex,
+    runs: Collection[RunLike],
+    *,
+    stopping: str | None = None,
+    ended: str | None = None,
+    by_key: Mapping[Key, RunLike] | None = None,
+    cursors: MutableMapping[str, ForEachCursor] | None = None,
 ) -> Plan:
     """The next actions for an execution. ``stopping`` (KILLED, or an Exit task's state) means no new work:
     the execution ends in that state once every run is terminal. ``ended`` (the execution's end state)
     plans only the flow's ``afterExecution`` tasks, which run once the execution ended; ``end`` is then
-    ``ended`` again when they are done (they never change it)."""
-    return _Planner(index, runs, stopping, ended).run()
+    ``ended`` again when they are done (they never change it). ``by_key`` (the runs indexed by
+    ``run_key``) and ``cursors`` (kept between calls, updated here) spare rebuilding them from ``runs``."""
+    if by_key is None:
+        by_key = {run_key(r): r for r in runs}
+    return _Planner(index, runs, stopping, ended, by_key, {} if cursors is None else cursors).run()
 
 
 class _Planner:
     def __init__(
-        self, index: TaskIndex, runs: Sequence[RunLike], stopping: str | None, ended: str | None = None
+        self,
+        index: TaskIndex,
+        runs: Collection[RunLike],
+        stopping: str | None,
+        ended: str | None,
+        by_key: Mapping[Key, RunLike],
+        cursors: MutableMapping[str, ForEachCursor],
     ) -> None:
         self.index = index
         self.runs = runs
         self.stopping = stopping
         self.ended = ended
-        self.by_key: dict[Key, RunLike] = {(r.parent_id, r.task_id, r.iteration): r for r in runs}
+        self.by_key = by_key
+        self.cursors = cursors
         self.out = Plan()
 
     def run(self) -> Plan:
@@ -264,7 +300,7 @@ class _Planner:
             tasks = task.cases.get(case, task.defaults) if case is not None else task.defaults
             return self._seq(tasks, run, value, run.iteration)
         if isinstance(task, ForEachTask):
-            return self._for_each(run, task, list(meta.get("values") or []))
+            return self._for_each(run, task, meta.get("values") or [])
         if isinstance(task, ParallelTask):
             return self._parallel(task.tasks, run, value, run.iteration, task.concurrent or 0)
         if isinstance(task, DagTask):
@@ -275,31 +311,47 @@ class _Planner:
         tasks = task.body()[0] if task.body() else []
         return self._seq(tasks, run, value, run.iteration)
 
-    def _for_each(self, run: RunLike, task: ForEachTask, values: list[str]) -> str | None:
+    def _for_each(self, run: RunLike, task: ForEachTask, values: Sequence[str]) -> str | None:
+        """Iterations run up to ``concurrencyLimit`` at a time, in order. The cursor skips the iterations
+        known to be over and stops the scan where the not-started ones begin."""
         limit = task.concurrencyLimit
+        cursor = self.cursors.get(run.id)
+        if cursor is None:  # first look (or a reloaded view): where the started iterations end
+            started = [i for i in range(len(values)) if any(self._lookup(t, run, i) for t in task.tasks)]
+            cursor = self.cursors[run.id] = ForEachCursor(high=started[-1] + 1 if started else 0)
         active = 0
-        seen: list[str] = []
-        failed = False
-        not_started: list[int] = []
-        for i, val in enumerate(values):
+        seen: list[str] = [cursor.worst] if cursor.done else []
+        failed = cursor.failed
+        gaps: list[int] = []  # not started, below the high-water mark
+        prefix = True  # every iteration scanned so far is over: the cursor may move
+        for i in range(cursor.done, min(cursor.high, len(values))):
             if not any(self._lookup(t, run, i) for t in task.tasks):
-                not_started.append(i)
+                gaps.append(i)
+                prefix = False
                 continue
-            state = self._seq(task.tasks, run, val, i)
+            state = self._seq(task.tasks, run, values[i], i)
             if state is None:
                 active += 1
-            else:
-                seen.append(state)
-                failed = failed or state in BAD
+                prefix = False
+                continue
+            seen.append(state)
+            failed = failed or state in BAD
+            if prefix:
+                cursor.done, cursor.worst = i + 1, S.worst([cursor.worst, state])
+                cursor.failed = cursor.failed or state in BAD
+        not_started = len(gaps) + max(len(values) - cursor.high, 0)
         if not failed:
-            slots = len(not_started) if limit <= 0 else max(limit - active, 0)
-            for i in not_started[:slots]:
+            slots = not_started if limit <= 0 else max(limit - active, 0)
+            starting = gaps[:slots] + list(range(cursor.high, cursor.high + max(slots - len(gaps), 0)))
+            for i in starting[:slots]:
+                if i >= len(values):
+                    break
+                cursor.high = max(cursor.high, i + 1)
+                not_started -= 1
                 if self._seq(task.tasks, run, values[i], i) is None:
                     active += 1
                 else:  # every child disabled
                     seen.append(S.SUCCESS)
-            if slots >= len(not_started):
-                not_started = []
         if active or (not_started and not failed):
             return None
         return S.worst(seen)

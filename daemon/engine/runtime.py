@@ -24,6 +24,7 @@ from daemon.engine.attempt import Outcome
 from daemon.engine.context import PluginFn
 from daemon.engine.flowcache import FlowCache
 from daemon.engine.globals_config import load_globals
+from daemon.engine.follow_ups import EndFollowUps
 from daemon.engine.services import KvAdapter, Secrets, env_vars
 from daemon.engine.variables import Services, execution_context
 from daemon.engine.view import ExecView, RunView
@@ -115,14 +116,19 @@ class Runtime:
         self._batch = Batch()
         self._bases: dict[str, tuple[ExecView, dict[str, Any]]] = {}
         self._ended: dict[str, Execution | None] = {}  # run_until_done waiters -> their ended row
+        self._broken: dict[str, Exception] = {}  # executions whose stepping raised in this step
+        self._failures: dict[str, int] = {}  # execution id -> failed steps in a row (poison quarantine)
+        self._reloads: dict[str, tuple[ExecView, list[Outcome]]] = {}  # dropped views to read back
         self._last_ready: datetime | None = None
         self._wake: asyncio.Event | None = None
         self._last_beat = 0.0
         self._last_poll = 0.0
-        # called with each execution row (its final state and outputs) once its end is committed
+        # called with each execution row (its final state and outputs) once its end is committed, from
+        # the outbox: at least once per end (see follow_ups)
         self.end_hooks: list[Callable[[Execution], None]] = []
         # called with each execution this executor starts running (created here, or loaded and adopted)
         self.start_hooks: list[Callable[[Execution], None]] = []
+        self.follow_ups = EndFollowUps(store, self.end_hooks)
 
     # --- implemented further up the chain -------------------------------------------------------------
     def create_execution(
@@ -141,6 +147,14 @@ class Runtime:
         raise NotImplementedError
 
     def _promote(self, view: ExecView, now: datetime) -> None:
+        raise NotImplementedError
+
+    def _load(self, row: Execution) -> ExecView:
+        """See ``lifecycle.Lifecycle._load``."""
+        raise NotImplementedError
+
+    def _guarded(self, execution_id: str, fn: Callable[..., None], *args: Any) -> None:
+        """See ``persistence.Persistence._guarded``."""
         raise NotImplementedError
 
     # --- shared services ------------------------------------------------------------------------------

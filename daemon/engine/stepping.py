@@ -12,7 +12,7 @@ from typing import Any
 
 from daemon.engine import states as S
 from daemon.engine.attempt import Outcome, decide, passes_conditions, passes_run_if
-from daemon.engine.attempts import INLINE_TASKS
+from daemon.engine.attempts import runs_inline
 from daemon.engine.flowable_runs import FlowableRuns
 from daemon.engine.outputs import typed_output
 from daemon.engine.planner import NewRun, plan, provisional_state
@@ -48,6 +48,9 @@ class Stepping(FlowableRuns):
         self._cancel.pop(outcome.run_id, None)
         view = self.views.get(outcome.execution_id)
         if view is None:
+            reload = self._reloads.get(outcome.execution_id)
+            if reload is not None:  # dropped after a failed write, not read back yet: applied then
+                reload[1].append(outcome)
             return
         run = view.runs[outcome.run_id]
         task = view.index[run.task_id]
@@ -68,7 +71,7 @@ class Stepping(FlowableRuns):
             delay = retry_delay(retry, attempts_done=len(run.attempts), first_start=first, now=now)
             if delay is not None:
                 run.move(S.RETRYING, now)
-                run.state = S.CREATED  # claimable again at ready_at; the claim records RUNNING
+                run.move(S.CREATED, now, record=False)  # claimable at ready_at; the claim records RUNNING
                 run.claimed_by = None
                 run.ready_at = now + delay
                 self._waiting[run.id] = run.ready_at
@@ -106,7 +109,10 @@ class Stepping(FlowableRuns):
             self._set_state(view, S.RUNNING)
         while True:
             now = self.clock.now()  # inline tasks ran since the last pass: keep dates true (Gantt)
-            step = plan(view.index, list(view.runs.values()), stopping=view.stopping, ended=view.after)
+            step = plan(
+                view.index, view.runs.values(), stopping=view.stopping, ended=view.after,
+                by_key=view.by_key, cursors=view.cursors,
+            )  # fmt: skip
             for run_id, state in step.finish:
                 self._finish_flowable(view, view.runs[run_id], state, now)
             for new in step.create:
@@ -121,7 +127,9 @@ class Stepping(FlowableRuns):
         self._dirty.discard(view.id)  # planned to a fixed point: no need to plan it again this step
         if S.is_terminal(view.state):
             return
-        paused = any(r.state == S.PAUSED and r.id not in self._timers for r in view.runs.values())
+        paused = view.index.has_pause and any(
+            r.state == S.PAUSED and r.id not in self._timers for r in view.runs.values()
+        )
         if paused and view.state == S.RUNNING:
             self._set_state(view, S.PAUSED)
         elif not paused and view.state == S.PAUSED:
@@ -134,13 +142,13 @@ class Stepping(FlowableRuns):
         pending, self._inline = self._inline, {}
         for view, run in pending.values():
             outcome = self._run_inline(view, run, self.clock.now())
-            self._apply(outcome, self.clock.now())
+            self._guarded(view.id, self._apply, outcome, self.clock.now())
         return True
 
     def _set_state(
         self, view: ExecView, state: str, end: datetime | None = None, outputs: Any = None
     ) -> None:
-        view.state = state
+        view.move(state)
         self._batch.states[view.id] = (view, state, end, outputs)
         self._batch.passed.setdefault(view.id, []).append(state)
 
@@ -174,7 +182,7 @@ class Stepping(FlowableRuns):
             self._log(view, run, "ERROR", exc.message if isinstance(exc, FlowdError) else str(exc))
             run.move(S.RUNNING, now)
             return self._end_run(view, run, S.FAILED, now)
-        if task.type in INLINE_TASKS and self.workers > 0:
+        if runs_inline(task) and self.workers > 0:
             run.move(S.RUNNING, now)
             run.claimed_by = self.worker_id
             self._inline[run.id] = (view, run)

@@ -1,5 +1,9 @@
 """The executor's in-memory view of an execution, written through to the store (which stays the truth).
 
+Every state change of a task run or an execution in memory goes through ``RunView.move`` or
+``ExecView.move``, which refuse what ``states.check_transition`` refuses; the store side of the same moves
+is ``persistence.Persistence._store_batch`` (fenced, compare-and-set on the state last stored).
+
 Flowable decisions (If branch, Switch case, ForEach values) are kept in ``RunView.meta`` and stored inside
 the task run's outputs under ``META_KEY``; ``public_outputs`` strips it.
 """
@@ -12,7 +16,7 @@ from typing import Any
 
 from daemon.engine import states as S
 from daemon.engine.labels import Labels
-from daemon.engine.planner import TaskIndex
+from daemon.engine.planner import ForEachCursor, Key, RunLike, TaskIndex, run_key
 from daemon.store.executions import Execution
 from daemon.store.task_runs import TaskRun, TaskRunUpdate
 
@@ -35,6 +39,7 @@ class RunView:
     outputs: dict[str, Any] = field(default_factory=dict)
     meta: dict[str, Any] = field(default_factory=dict)
     claimed_by: str | None = None
+    stored: str | None = None  # the state the store holds (None: not inserted yet)
 
     @classmethod
     def from_row(cls, row: TaskRun) -> RunView:
@@ -44,6 +49,7 @@ class RunView:
             id=row.id, task_id=row.task_id, parent_id=row.parent_task_run_id, value=row.value,
             iteration=row.iteration, state=row.state, ready_at=row.ready_at, histories=list(row.histories),
             attempts=list(row.attempts), outputs=outputs, meta=meta, claimed_by=row.claimed_by,
+            stored=row.state,
         )  # fmt: skip
 
     def stored_outputs(self) -> dict[str, Any] | None:
@@ -60,17 +66,25 @@ class RunView:
             claimed_at=self.ready_at if self.claimed_by else None,
         )  # fmt: skip
 
-    def to_update(self, ready_at: datetime | None = None) -> TaskRunUpdate:
+    def to_update(self, ready_at: datetime | None = None, *, epoch: int = 0) -> TaskRunUpdate:
         return TaskRunUpdate(
             id=self.id, state=self.state, histories=self.histories, attempts=self.attempts,
-            outputs=self.stored_outputs(), ready_at=ready_at,
+            outputs=self.stored_outputs(), ready_at=ready_at, prev_state=self.stored, epoch=epoch,
         )  # fmt: skip
 
-    def move(self, state: str, now: datetime) -> None:
-        """Change state and record it in the history."""
+    def move(self, state: str, now: datetime, *, record: bool = True) -> None:
+        """Change state (``IllegalTransition`` unless the state machine allows it) and record it in the
+        history (``record=False``: a retry going back to CREATED, whose claim records RUNNING)."""
         if state != self.state:
+            S.check_transition(self.state, state)
             self.state = state
-            self.histories.append(S.history_entry(state, now))
+            if record:
+                self.histories.append(S.history_entry(state, now))
+
+    def sync(self, row: TaskRun) -> None:
+        """Take the stored row's state (a claim moved it in SQL)."""
+        self.state, self.histories, self.claimed_by = row.state, list(row.histories), row.claimed_by
+        self.stored = row.state
 
 
 @dataclass
@@ -91,6 +105,12 @@ class ExecView:
     after: str | None = None
     done: bool = False
     final: Execution | None = None  # the ended row (state, end date, outputs), once the execution ended
+    epoch: int = 0  # the fencing epoch under which this process owns the execution
+    stored: str = S.CREATED  # the state the store holds, as of the last commit
+    lost: bool = False  # ownership lost: this view is never written again
+    # the planner's state, kept between steps: runs by (parent, task, iteration), ForEach cursors
+    by_key: dict[Key, RunLike] = field(default_factory=dict)
+    cursors: dict[str, ForEachCursor] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         self.labels = Labels(self.labels)  # ``labels.system.correlationId`` in expressions
@@ -99,8 +119,14 @@ class ExecView:
     def id(self) -> str:
         return self.execution.id
 
+    def move(self, state: str) -> None:
+        """Change the execution's state in memory (``IllegalTransition`` unless allowed)."""
+        S.check_transition(self.state, state)
+        self.state = state
+
     def add(self, run: RunView) -> None:
         self.runs[run.id] = run
+        self.by_key[run_key(run)] = run
 
     def children(self, parent_id: str) -> list[RunView]:
         return [r for r in self.runs.values() if r.parent_id == parent_id]

@@ -88,13 +88,16 @@ def create_triggered(
     now: datetime,
     tick: Tick | None = None,
     own: bool = True,
+    execution_id: str | None = None,
 ) -> str | None:
     """Create the execution ``trigger`` fires with ``variables``; returns its id, or None when the tick was
     already recorded (fired before) or the execution could not be created (bad inputs: the tick is then
     recorded without an execution and the reason logged, so it is not retried forever). Raises
     ``TriggerGone`` (nothing written) when a scheduler tick's trigger state changed under it.
-    ``own=False`` leaves the execution CREATED for a running daemon to adopt."""
-    execution_id = new_id()
+    ``own=False`` leaves the execution CREATED for a running daemon to adopt. A given ``execution_id`` is
+    an idempotency key: when that execution exists already, nothing is created (None)."""
+    idempotent = execution_id is not None
+    execution_id = execution_id or new_id()
     key = (record.namespace, record.flow_id, trigger.id)
     try:
         inputs = render_inputs(trigger, flow, variables)
@@ -111,6 +114,8 @@ def create_triggered(
                 )
                 if not recorded:
                     return None  # fired before: the transaction still commits the cursor move
+            if idempotent and store.executions.get(execution_id, conn=conn) is not None:
+                return None  # created before (an end hook run again)
             executor.create_execution(
                 record, inputs, trigger=trigger_record(trigger, variables), labels=trigger.labels,
                 own=own, execution_id=execution_id, conn=conn,

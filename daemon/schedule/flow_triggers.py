@@ -11,7 +11,9 @@ the validator warns about it). A flow never triggers itself, which would loop fo
 
 ``FlowTriggerHook`` is the thin part: an executor end hook holding an index of the deployed Flow triggers,
 rebuilt after a sync (``invalidate()``) or when older than ``refresh`` seconds (parsed flows are cached
-by revision, so a rebuild costs one query).
+by revision, so a rebuild costs one query). The executor calls it from its outbox (at least once per
+upstream end, again after a crash or an error); the downstream execution's id is derived from the
+upstream execution and the trigger, so it is created exactly once however often the hook runs.
 """
 
 from __future__ import annotations
@@ -29,6 +31,7 @@ from daemon.language.model import Flow, FlowTrigger
 from daemon.schedule.conditions import EVALUATED, compile_conditions
 from daemon.schedule.firing import ExecutionFactory, create_triggered
 from daemon.store import DeployedFlow, Execution, Store
+from daemon.store.ids import derived_id
 
 log = logging.getLogger(__name__)
 
@@ -139,10 +142,8 @@ class FlowTriggerHook:
         self._listeners = None
 
     def __call__(self, execution: Execution) -> None:
-        try:
-            self.fire(execution)
-        except Exception:  # never let a trigger problem break the executor loop
-            log.exception("flow triggers after execution %s failed", execution.id)
+        """Errors propagate: the executor's outbox keeps the end and calls again later."""
+        self.fire(execution)
 
     def fire(self, execution: Execution) -> list[str]:
         """Start every matching flow; returns the ids of the executions created."""
@@ -155,9 +156,12 @@ class FlowTriggerHook:
                 continue
             if not matches(listener.trigger, execution):
                 continue
+            key = derived_id(
+                execution.id, listener.record.namespace, listener.record.flow_id, listener.trigger.id
+            )
             execution_id = create_triggered(
                 self.store, self.executor, listener.record, listener.flow, listener.trigger,
-                trigger_variables(execution), now=self.clock.now(),
+                trigger_variables(execution), now=self.clock.now(), execution_id=key,
             )  # fmt: skip
             if execution_id is not None:
                 created.append(execution_id)

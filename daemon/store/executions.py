@@ -51,6 +51,7 @@ class Execution:
     end_date: datetime | None = None
     owner_id: str | None = None
     heartbeat_at: datetime | None = None
+    epoch: int = 0
 
 
 _FIELDS = tuple(f.name for f in fields(Execution))
@@ -127,11 +128,13 @@ class ExecutionRepository(TaskRunRepository):
         outputs: dict[str, Any] | None = None,
         labels: dict[str, str] | None = None,
         only_from: Collection[str] | None = None,
+        fence: tuple[str, int] | None = None,
         conn: Connection | None = None,
     ) -> bool:
         """Move an execution to ``state`` at ``date`` (appended to its histories); ``end_date``,
         ``outputs`` and ``labels`` are written when given. With ``only_from`` the change happens only from
-        one of those states. Returns whether the row changed."""
+        one of those states; with ``fence=(owner_id, epoch)`` only while that owner holds the execution
+        under that epoch. Returns whether the row changed (False: the guard refused the write)."""
         params: dict[str, Any] = {
             "b_id": execution_id,
             "b_state": state,
@@ -142,15 +145,19 @@ class ExecutionRepository(TaskRunRepository):
         params.update({f"b_{name}": optional[name] for name in given})
         if only_from is not None:
             params["b_from"] = list(only_from)
-        stmt = self._state_statement(given, guarded=only_from is not None)
+        if fence is not None:
+            params["b_owner"], params["b_epoch"] = fence
+        stmt = self._state_statement(given, guarded=only_from is not None, fenced=fence is not None)
         with self._write(conn) as c:
             return c.execute(stmt, params).rowcount > 0
 
-    def _state_statement(self, given: tuple[str, ...], *, guarded: bool) -> sa.Update:
+    def _state_statement(self, given: tuple[str, ...], *, guarded: bool, fenced: bool) -> sa.Update:
         """The UPDATE of ``set_state`` for one combination of optional columns, built once (building a
         statement and its cache key costs more than running it on SQLite)."""
-        cache: dict[tuple[tuple[str, ...], bool], sa.Update] = self.__dict__.setdefault("_state_cache", {})
-        key = (given, guarded)
+        cache: dict[tuple[tuple[str, ...], bool, bool], sa.Update] = self.__dict__.setdefault(
+            "_state_cache", {}
+        )
+        key = (given, guarded, fenced)
         if key not in cache:
             ex = executions
             values: dict[str, Any] = {
@@ -163,6 +170,11 @@ class ExecutionRepository(TaskRunRepository):
             stmt = ex.update().where(ex.c.id == sa.bindparam("b_id", type_=sa.String())).values(values)
             if guarded:
                 stmt = stmt.where(ex.c.state.in_(sa.bindparam("b_from", expanding=True)))
+            if fenced:
+                stmt = stmt.where(
+                    ex.c.owner_id == sa.bindparam("b_owner", type_=sa.String()),
+                    ex.c.epoch == sa.bindparam("b_epoch", type_=sa.Integer()),
+                )
             cache[key] = stmt
         return cache[key]
 
@@ -184,6 +196,46 @@ class ExecutionRepository(TaskRunRepository):
         with self._write(conn) as c:
             return c.execute(stmt).rowcount
 
+    def beat(self, owner_id: str, now: datetime, *, conn: Connection | None = None) -> dict[str, int]:
+        """``heartbeat`` that says which executions it beat for: {execution id: epoch}. An execution the
+        owner drives but that is missing here was taken over (or ended) by someone else."""
+        ex = executions
+        stmt = (
+            ex.update()
+            .where(ex.c.owner_id == owner_id, ex.c.state.in_(list(ACTIVE_STATES)))
+            .values(heartbeat_at=now)
+            .returning(ex.c.id, ex.c.epoch)
+        )
+        with self._write(conn) as c:
+            return {str(row.id): int(row.epoch) for row in c.execute(stmt)}
+
+    def fence(
+        self, owner_id: str, execution_ids: Collection[str], now: datetime, *, conn: Connection
+    ) -> dict[str, tuple[int, str]]:
+        """The fence at the start of a writing transaction: beat for ``execution_ids`` where ``owner_id``
+        still owns them and return {id: (epoch, state)} of those. The UPDATE holds their rows (PostgreSQL
+        row locks, SQLite's write lock) until the transaction ends, so an adoption (which bumps the epoch)
+        cannot slip in between this check and the commit: every write of the transaction is fenced."""
+        if not execution_ids:
+            return {}
+        ex = executions
+        stmt = (
+            ex.update()
+            .where(ex.c.owner_id == owner_id, ex.c.id.in_(sa.bindparam("b_ids", expanding=True)))
+            .values(heartbeat_at=sa.bindparam("b_now", type_=ex.c.heartbeat_at.type))
+            .returning(ex.c.id, ex.c.epoch, ex.c.state)
+        )
+        rows = conn.execute(stmt, {"b_ids": list(execution_ids), "b_now": now})
+        return {str(row.id): (int(row.epoch), str(row.state)) for row in rows}
+
+    def fence_off(self, execution_id: str, *, conn: Connection | None = None) -> None:
+        """Take an execution away from its owner (none now, epoch bumped): whatever that owner writes
+        later under its epoch is refused (a kill finished in the store while the owner looked gone)."""
+        ex = executions
+        stmt = ex.update().where(ex.c.id == execution_id).values(owner_id=None, epoch=ex.c.epoch + 1)
+        with self._write(conn) as c:
+            c.execute(stmt)
+
     def adopt(
         self,
         owner_id: str,
@@ -196,7 +248,7 @@ class ExecutionRepository(TaskRunRepository):
     ) -> builtins.list[Execution]:
         """Take over active executions that have no owner or whose owner's heartbeat is older than
         ``stale_before`` (crash recovery; also picks up executions created by the CLI).
-        Atomic like a claim."""
+        Atomic like a claim. The epoch is bumped: the previous owner's writes are refused from now on."""
         ex = executions
         candidates = (
             sa.select(ex.c.id)
@@ -214,7 +266,7 @@ class ExecutionRepository(TaskRunRepository):
         stmt = (
             ex.update()
             .where(ex.c.id.in_(candidates.scalar_subquery()))
-            .values(owner_id=owner_id, heartbeat_at=now)
+            .values(owner_id=owner_id, heartbeat_at=now, epoch=ex.c.epoch + 1)
             .returning(*ex.c)
         )
         with self._write(conn) as c:

@@ -17,13 +17,15 @@ from daemon.store.heartbeats import HeartbeatRepository
 from daemon.store.kv import KvRepository
 from daemon.store.logs import LogRepository
 from daemon.store.namespace_files import NamespaceFilesRepository
+from daemon.store.outbox import OutboxRepository
 from daemon.store.syncs import SyncRepository
 from daemon.store.triggers import TriggerRepository
 
 
 class Store:
     """The persistence layer. Repositories: ``flows``, ``syncs``, ``executions`` (with task runs), ``logs``,
-    ``triggers`` (with schedule ticks), ``kv``, ``heartbeats``; each method takes an optional ``conn``."""
+    ``triggers`` (with schedule ticks), ``kv``, ``heartbeats``, ``outbox``; each method takes an optional
+    ``conn``."""
 
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
@@ -35,6 +37,7 @@ class Store:
         self.kv = KvRepository(engine)
         self.heartbeats = HeartbeatRepository(engine)
         self.namespace_files = NamespaceFilesRepository(engine)
+        self.outbox = OutboxRepository(engine)
 
     @classmethod
     def open(cls, url: str, *, upgrade: bool = True) -> Store:

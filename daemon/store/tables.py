@@ -98,6 +98,8 @@ executions = sa.Table(
     sa.Column("end_date", UTCDateTime, nullable=True),
     sa.Column("owner_id", sa.String(ID), nullable=True),
     sa.Column("heartbeat_at", UTCDateTime, nullable=True),
+    # fencing: bumped by each adoption; an owner's writes say which epoch they belong to
+    sa.Column("epoch", sa.Integer, nullable=False, server_default="0"),
     sa.Index(None, "namespace", "flow_id", "start_date"),
     sa.Index(None, "state"),
     sa.Index(None, "parent_execution_id"),
@@ -208,4 +210,20 @@ heartbeats = sa.Table(
     sa.Column("pid", sa.Integer, nullable=False),
     sa.Column("started_at", UTCDateTime, nullable=False),
     sa.Column("last_seen", UTCDateTime, nullable=False),
+)
+
+# Work that follows an execution's end (flow triggers), inserted in the transaction that records the end and
+# deleted once done: ``key`` (upstream execution id + kind) makes it at most one row per end.
+outbox = sa.Table(
+    "outbox",
+    metadata,
+    sa.Column("key", sa.String(NAME), primary_key=True),
+    sa.Column("execution_id", sa.String(ID), nullable=False),
+    sa.Column("kind", sa.String(STATE), nullable=False),
+    sa.Column("payload", json_type(), nullable=True),
+    sa.Column("created_at", UTCDateTime, nullable=False),
+    sa.Column("due_at", UTCDateTime, nullable=False),
+    sa.Column("attempts", sa.Integer, nullable=False, server_default="0"),
+    sa.Column("last_error", sa.Text, nullable=True),
+    sa.Index(None, "due_at"),
 )

@@ -21,7 +21,7 @@ from sqlalchemy.engine import Connection, Engine
 
 from daemon.store.columns import UTCDateTime, json_append, json_dumps
 from daemon.store.repository import Repository
-from daemon.store.tables import task_runs
+from daemon.store.tables import executions, task_runs
 
 
 @dataclass(frozen=True, slots=True)
@@ -57,6 +57,10 @@ class TaskRunUpdate:
     attempts: list[dict[str, Any]]
     outputs: dict[str, Any] | None = None
     ready_at: datetime | None = None
+    # the fenced form (``update_task_runs(..., owner_id=...)``): the state the writer last stored (the row
+    # changes only from it) and the epoch under which the writer owns the run's execution
+    prev_state: str | None = None
+    epoch: int = 0
 
 
 _FIELDS = tuple(f.name for f in fields(TaskRun))
@@ -75,7 +79,12 @@ def _claim_statement(dialect: str, *, by_execution: bool = False) -> sa.Update:
         .limit(sa.bindparam("b_limit", type_=sa.Integer()))
     )
     if by_execution:
-        candidates = candidates.where(tr.c.execution_id.in_(sa.bindparam("b_executions", expanding=True)))
+        # only runs of executions the claimer still owns (an execution adopted away is not claimed)
+        owned = sa.select(executions.c.id).where(
+            executions.c.id.in_(sa.bindparam("b_executions", expanding=True)),
+            executions.c.owner_id == sa.bindparam("b_worker", type_=sa.String()),
+        )
+        candidates = candidates.where(tr.c.execution_id.in_(owned.scalar_subquery()))
     if dialect == "postgresql":
         candidates = candidates.with_for_update(skip_locked=True)
     return (
@@ -91,11 +100,23 @@ def _claim_statement(dialect: str, *, by_execution: bool = False) -> sa.Update:
     )
 
 
-def _update_statement(*, guarded: bool) -> sa.Update:
+def _update_statement(*, guarded: bool = False, fenced: bool = False) -> sa.Update:
     tr = task_runs
     stmt = tr.update().where(tr.c.id == sa.bindparam("b_id"))
     if guarded:
         stmt = stmt.where(tr.c.claimed_by == sa.bindparam("b_worker", type_=sa.String()))
+    if fenced:
+        ex = executions
+        owner = (
+            sa.select(ex.c.id)
+            .where(
+                ex.c.id == tr.c.execution_id,
+                ex.c.owner_id == sa.bindparam("b_worker", type_=sa.String()),
+                ex.c.epoch == sa.bindparam("b_epoch", type_=sa.Integer()),
+            )
+            .exists()
+        )
+        stmt = stmt.where(tr.c.state == sa.bindparam("b_prev", type_=sa.String()), owner)
     # a row going back to CREATED is a retry: its claim is released
     retry = sa.bindparam("b_state", type_=sa.String()) == "CREATED"
     return stmt.values(
@@ -120,6 +141,7 @@ class TaskRunRepository(Repository):
         self._claim_for = _claim_statement(self._dialect, by_execution=True)
         self._update = _update_statement(guarded=False)
         self._update_guarded = _update_statement(guarded=True)
+        self._update_fenced = _update_statement(fenced=True)
 
     def insert_task_runs(self, runs: Sequence[TaskRun], *, conn: Connection | None = None) -> None:
         """Insert many task runs in one executemany."""
@@ -161,23 +183,29 @@ class TaskRunRepository(Repository):
         updates: Sequence[TaskRunUpdate],
         *,
         worker_id: str | None = None,
+        owner_id: str | None = None,
         conn: Connection | None = None,
     ) -> int:
         """Write state, histories, attempts, outputs (and ``ready_at``) of many task runs in one executemany.
 
         With ``worker_id`` only rows still claimed by that worker change (a worker that lost its claim
-        cannot overwrite the new owner's work). Returns the number of rows changed.
+        cannot overwrite the new owner's work). With ``owner_id`` (the executor's fenced form) a row
+        changes only from its ``prev_state`` and while ``owner_id`` owns its execution under the update's
+        ``epoch``. Returns the number of rows changed (unreliable inside a PostgreSQL pipeline).
         """
         if not updates:
             return 0
         params = [
             {
                 "b_id": u.id, "b_state": u.state, "b_histories": u.histories, "b_attempts": u.attempts,
-                "b_outputs": u.outputs, "b_ready_at": u.ready_at, "b_worker": worker_id,
+                "b_outputs": u.outputs, "b_ready_at": u.ready_at, "b_worker": owner_id or worker_id,
+                "b_prev": u.prev_state, "b_epoch": u.epoch,
             }
             for u in updates
         ]  # fmt: skip
         stmt = self._update if worker_id is None else self._update_guarded
+        if owner_id is not None:
+            stmt = self._update_fenced
         with self._write(conn) as c:
             return c.execute(stmt, params).rowcount
 

@@ -19,7 +19,7 @@ from psycopg import sql
 from daemon.cli.main import cli
 from daemon.errors import StoreError
 from daemon.store import Store
-from daemon.store.migrate import current_revision, head_revision
+from daemon.store.migrate import HEAD_REVISION, current_revision, head_revision
 from daemon.store.tables import metadata
 
 COMPARE_OPTS = {"compare_type": True, "compare_server_default": True}
@@ -49,7 +49,7 @@ def test_database_is_at_head_and_reopening_is_a_no_op(db_url: str) -> None:
     first.close()
     again = Store.open(db_url)
     try:
-        assert current_revision(again.engine) == head_revision()
+        assert current_revision(again.engine) == head_revision() == HEAD_REVISION
     finally:
         again.close()
 
