@@ -23,8 +23,8 @@ from daemon.engine import states as S
 from daemon.engine.attempt import Outcome
 from daemon.engine.context import PluginFn
 from daemon.engine.flowcache import FlowCache
-from daemon.engine.globals_config import load_globals
 from daemon.engine.follow_ups import EndFollowUps
+from daemon.engine.globals_config import load_globals
 from daemon.engine.services import KvAdapter, Secrets, env_vars
 from daemon.engine.variables import Services, execution_context
 from daemon.engine.view import ExecView, RunView

@@ -94,6 +94,8 @@ def test_prints_each_execution_id_with_its_tick_date(deployed: str, store: Store
     printed = {line.split()[0]: line.split()[1] for line in output.splitlines() if line.split()[0] in
                {r.id for r in rows}}  # fmt: skip
     assert printed == {r.id: (r.trigger or {})["variables"]["date"] for r in rows}
+
+
 def test_skips_the_ticks_its_conditions_reject(
     store: Store, tmp_path: Path, flowd_home: Path, db_url: str
 ) -> None:

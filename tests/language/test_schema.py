@@ -142,6 +142,8 @@ def test_flowd_still_checks_the_merged_task() -> None:
     errors = [d for d in result.diagnostics if d.severity == "error"]
     assert {d.path.split(".")[-1] for d in errors} >= {"url", "uri"}, [d.render() for d in errors]
     assert validate_text(PLUGIN_DEFAULTS_FLOW, "load.yml").flow is not None
+
+
 def test_schema_takes_kestras_null_switch_defaults() -> None:
     data = {
         "id": "f",
