@@ -88,14 +88,9 @@ class _Server(uvicorn.Server):
 
 
 def _app(services: Services) -> Any:
-    try:
-        from daemon.server.api import create_app
-    except ImportError:  # the API package is optional while it is being written
-        from fastapi import FastAPI
+    # no fallback: a daemon whose API cannot be imported fails at start rather than answer "UP"
+    from daemon.server.api import create_app
 
-        app = FastAPI(title="flowd")
-        app.get("/api/health")(lambda: {"status": "UP"})
-        return app
     return create_app(services)
 
 
