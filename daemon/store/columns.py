@@ -16,6 +16,8 @@ from sqlalchemy.dialects import postgresql
 from sqlalchemy.engine import Dialect
 from sqlalchemy.sql.elements import ColumnElement
 
+from daemon.store.textsafe import clean_value, needs_cleaning
+
 
 class UTCDateTime(sa.TypeDecorator[datetime]):
     """An aware UTC datetime on both backends; naive datetimes are refused (they are ambiguous)."""
@@ -64,8 +66,12 @@ def json_default(value: object) -> str:
 
 
 def json_dumps(value: object) -> str:
-    """The engine's JSON serializer (see ``json_default``)."""
-    return json.dumps(value, default=json_default, separators=(",", ":"))
+    """The engine's JSON serializer (see ``json_default``). Strings a store cannot hold (NUL, lone
+    surrogates) are replaced with U+FFFD (``textsafe``), so a task's bytes never fail a write."""
+    text = json.dumps(value, default=json_default, separators=(",", ":"))
+    if needs_cleaning(text):
+        text = json.dumps(clean_value(value), default=json_default, separators=(",", ":"))
+    return text
 
 
 def json_append(
