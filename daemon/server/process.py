@@ -25,6 +25,7 @@ from daemon.clock import Clock, SystemClock
 from daemon.engine import states as S
 from daemon.engine.executor import Executor
 from daemon.reconcile import Reconciler, SyncOutcome
+from daemon.runners import groups
 from daemon.schedule.flow_triggers import FlowTriggerHook
 from daemon.schedule.scheduler import Scheduler, changes_flows
 from daemon.server.counters import Counters
@@ -180,6 +181,12 @@ class Daemon:
         services.loop = loop
         for sig in (signal.SIGTERM, signal.SIGINT):
             loop.add_signal_handler(sig, self.request_stop)
+        # end the task processes of a daemon killed on this host before anything can run them again
+        registry = groups.configure(services.settings.home / "run" / "groups")
+        assert registry is not None
+        reaped = await asyncio.to_thread(registry.reap_orphans)
+        if reaped:
+            log.warning("ended %d task process group(s) left running by a daemon that is gone", reaped)
         self.heartbeat.beat()
         released = release_gone(store, services.clock.now(), me=executor.worker_id)
         if released:
