@@ -76,7 +76,7 @@ class HeartbeatLoop:
     async def run(self, stop: asyncio.Event) -> None:
         """Beat until ``stop``."""
         while not stop.is_set():
-            self.beat()
+            await asyncio.to_thread(self.beat)  # off the main loop: a locked store must not stall it
             try:
                 await asyncio.wait_for(stop.wait(), BEAT_SECONDS)
             except TimeoutError:

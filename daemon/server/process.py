@@ -1,5 +1,11 @@
-"""The daemon process (``flowd run``): one asyncio loop running the HTTP API (uvicorn), the sync loop, the
-scheduler, the executor pool and the heartbeat.
+"""The daemon process (``flowd run``): two event loops, so that database work never stalls what must answer.
+
+- The main loop (the main thread) serves the HTTP API (uvicorn), the heartbeat, the sync loop, the daily
+  retention purge and signals; its database calls go through worker threads (``asyncio.to_thread``).
+- The engine loop (``EngineThread``) runs the executor and the scheduler, whose synchronous store calls
+  may wait on a lock without stopping the main loop. ``Services`` hands API calls to it.
+Each part is supervised (``supervisor``): restarted after an error with a capped exponential backoff, and
+reported DOWN by ``/api/health`` while it keeps failing.
 
 Start-up: open the store, release the executions of daemons known to be gone (``kill -9``: their executions
 are adopted at once and their interrupted task runs run again), clean orphan Docker containers when a Docker
@@ -15,7 +21,7 @@ import contextlib
 import logging
 import signal
 import time
-from collections.abc import Iterator
+from collections.abc import Awaitable, Callable, Coroutine, Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -29,11 +35,16 @@ from daemon.runners import groups
 from daemon.schedule.flow_triggers import FlowTriggerHook
 from daemon.schedule.scheduler import Scheduler, changes_flows
 from daemon.server.counters import Counters
+from daemon.server.engine_thread import EngineThread
 from daemon.server.heartbeat import HeartbeatLoop, release_gone
+from daemon.server.retention_loop import retention_loop
 from daemon.server.services import Services
+from daemon.server.supervisor import DEFAULT_BACKOFF, Backoff, Health, supervise
 from daemon.server.sync_loop import SyncLoop
 from daemon.settings import Settings
 from daemon.store import Execution, Store
+from daemon.store.retention import parse_age
+from daemon.store.storage import InternalStorage
 
 log = logging.getLogger("flowd.daemon")
 
@@ -117,12 +128,17 @@ def cleanup_docker() -> None:
 
 
 class Daemon:
-    """Runs every part of the daemon on the current loop until a signal (or ``request_stop()``)."""
+    """Runs every part of the daemon until a signal (or ``request_stop()``); see the module docstring."""
 
-    def __init__(self, services: Services, options: DaemonOptions) -> None:
+    def __init__(
+        self, services: Services, options: DaemonOptions, *, backoff: Backoff = DEFAULT_BACKOFF
+    ) -> None:
         self.services = services
         self.options = options
+        self.backoff = backoff
         self.counters: Counters = services.counters
+        self.health: Health = services.health
+        self.engine = EngineThread()
         executor = services.executor
         self.scheduler = Scheduler(
             services.store, executor, services.clock,
@@ -143,17 +159,18 @@ class Daemon:
         self.heartbeat = HeartbeatLoop(services.store, services.clock, executor.worker_id)
         self.stop = asyncio.Event()
         self._signals = 0
+        self._server: _Server | None = None
 
-    def _created(self, kind: str) -> None:
+    def _created(self, kind: str) -> None:  # on the engine thread (scheduler, flow triggers)
         self.counters.record_created(kind)
         self.services.executor.wake()
 
-    def _synced(self, outcome: SyncOutcome, seconds: float) -> None:
+    def _synced(self, outcome: SyncOutcome, seconds: float) -> None:  # on the main loop
         self.counters.record_sync(outcome.result, seconds)
         # a periodic sync that found nothing new leaves the scheduler's plans (and its idle CPU) alone
         if outcome.result in ("SUCCESS", "PARTIAL") and changes_flows(outcome.counts):
-            self.scheduler.wake()
-            self.flow_triggers.invalidate()
+            self.scheduler.wake()  # thread-safe
+            self.engine.call_soon(self.flow_triggers.invalidate)
 
     def _ended(self, execution: Execution) -> None:
         self.counters.record_ended(execution.state)
@@ -174,70 +191,121 @@ class Daemon:
             log.info("stopping: no new work; running tasks get %.0fs to finish", self.options.grace)
         self.stop.set()
 
+    def _supervised(
+        self, name: str, run: Callable[[], Awaitable[object]], stop: asyncio.Event
+    ) -> Coroutine[Any, Any, None]:
+        return supervise(name, run, stop=stop, health=self.health, backoff=self.backoff)
+
+    async def _serve_api(self) -> None:
+        host, port = split_listen(self.options.listen)
+        config = uvicorn.Config(_app(self.services), host=host, port=port, log_level="warning", lifespan="on")
+        self._server = server = _Server(config)
+        await server.serve()
+        if not server.started and not self.stop.is_set():
+            raise OSError(f"the API could not listen on {host}:{port}")
+
+    async def _start_engine(self) -> tuple[asyncio.Event, asyncio.Event, Any]:
+        """On the engine loop: the executor and the scheduler, each supervised. Returns their stop
+        events (created on that loop) and the future of both parts."""
+        executor_stop, engine_stop = asyncio.Event(), asyncio.Event()
+        executor = self.services.executor
+        parts = asyncio.gather(
+            self._supervised("executor", lambda: executor.serve(executor_stop), executor_stop),
+            self._supervised("scheduler", lambda: self.scheduler.run(engine_stop), engine_stop),
+        )
+        return executor_stop, engine_stop, parts
+
     async def run(self) -> int:
         """Serve until stopped; returns the exit status (0)."""
         services, store, executor = self.services, self.services.store, self.services.executor
         loop = asyncio.get_running_loop()
-        services.loop = loop
         for sig in (signal.SIGTERM, signal.SIGINT):
-            loop.add_signal_handler(sig, self.request_stop)
+            # only the main thread can take signals (tests run a daemon in a thread and stop it by call)
+            with contextlib.suppress(ValueError, RuntimeError):
+                loop.add_signal_handler(sig, self.request_stop)
         # end the task processes of a daemon killed on this host before anything can run them again
         registry = groups.configure(services.settings.home / "run" / "groups")
         assert registry is not None
         reaped = await asyncio.to_thread(registry.reap_orphans)
         if reaped:
             log.warning("ended %d task process group(s) left running by a daemon that is gone", reaped)
-        self.heartbeat.beat()
-        released = release_gone(store, services.clock.now(), me=executor.worker_id)
+        await asyncio.to_thread(self.heartbeat.beat)
+        released = await asyncio.to_thread(release_gone, store, services.clock.now(), me=executor.worker_id)
         if released:
             log.info("took over %d execution(s) of a daemon that is gone", released)
         await asyncio.to_thread(cleanup_docker)
-        host, port = split_listen(self.options.listen)
-        server = _Server(
-            uvicorn.Config(_app(services), host=host, port=port, log_level="warning", lifespan="on")
-        )
-        executor_stop = asyncio.Event()
+        self.engine.start()
+        services.main_loop = loop
+        services.loop = self.engine.loop  # the executor is not thread-safe: Services hands calls to it
+        executor_stop, engine_stop, engine_parts = await self.engine.run(self._start_engine())
         tasks = [
-            asyncio.ensure_future(server.serve()),
-            asyncio.ensure_future(executor.serve(executor_stop)),
-            asyncio.ensure_future(self.scheduler.run(self.stop)),
-            asyncio.ensure_future(self.heartbeat.run(self.stop)),
+            asyncio.ensure_future(self._supervised("api", self._serve_api, self.stop)),
+            asyncio.ensure_future(
+                self._supervised("heartbeat", lambda: self.heartbeat.run(self.stop), self.stop)
+            ),
         ]
         if self.sync_loop is not None:
-            tasks.append(asyncio.ensure_future(self.sync_loop.run(self.stop)))
+            sync_loop = self.sync_loop
+            tasks.append(
+                asyncio.ensure_future(self._supervised("sync", lambda: sync_loop.run(self.stop), self.stop))
+            )
+        retention = services.settings.retention
+        if retention:
+            age, keep = parse_age(retention), services.settings.retention_keep_failed
+            storage = InternalStorage(services.settings.storage_dir)
+            purge = lambda: retention_loop(  # noqa: E731
+                store, storage, services.clock, age=age, keep_failed=keep, stop=self.stop
+            )
+            tasks.append(asyncio.ensure_future(self._supervised("retention", purge, self.stop)))
+        host, port = split_listen(self.options.listen)
         log.info("flowd daemon %s listening on %s:%d", executor.worker_id, host, port)
-        stopped = asyncio.ensure_future(self.stop.wait())
-        done, _ = await asyncio.wait([stopped, *tasks], return_when=asyncio.FIRST_COMPLETED)
-        failed = [t for t in done if t is not stopped and t.exception() is not None]
-        if failed:
-            log.error("daemon part failed: %r", failed[0].exception())
-        self.stop.set()
+        await self.stop.wait()
+        self.engine.call_soon(engine_stop.set)
+        self.scheduler.wake()
         await self._drain()
-        executor_stop.set()
-        executor.wake()
-        server.should_exit = True
+        self.engine.call_soon(executor_stop.set)
+        self.engine.call_soon(executor.wake)
+        await asyncio.wrap_future(asyncio.run_coroutine_threadsafe(_wait(engine_parts), self.engine.loop))
+        if self._server is not None:
+            self._server.should_exit = True
         await asyncio.gather(*tasks, return_exceptions=True)
-        store.executions.release([executor.worker_id])
-        self.heartbeat.remove()
+        await asyncio.to_thread(self._finish)
+        return 0
+
+    def _finish(self) -> None:
+        store, executor = self.services.store, self.services.executor
+        self.engine.stop()
+        try:
+            store.executions.release([executor.worker_id])
+            self.heartbeat.remove()
+        except Exception as exc:  # the store is down: the next start releases them (heartbeat age)
+            log.warning("could not release this daemon's executions: %s", exc)
         store.close()
-        return 1 if failed else 0
 
     async def _drain(self) -> None:
         executor = self.services.executor
-        executor.drain()
+        await self.engine.call(executor.drain)
         deadline = time.monotonic() + self.options.grace
         while executor.busy and time.monotonic() < deadline and self._signals < 2:
             await asyncio.sleep(0.05)
         if not executor.busy:
             return
-        for execution_id, view in list(executor.views.items()):
-            if not S.is_terminal(view.state):
-                log.warning("grace period over: killing execution %s", execution_id)
-                executor.kill(execution_id)
+
+        def kill_all() -> None:
+            for execution_id, view in list(executor.views.items()):
+                if not S.is_terminal(view.state):
+                    log.warning("grace period over: killing execution %s", execution_id)
+                    executor.kill(execution_id)
+
+        await self.engine.call(kill_all)
         deadline = time.monotonic() + KILL_WAIT
         while executor.busy and time.monotonic() < deadline:
             await asyncio.sleep(0.05)
         await asyncio.sleep(0.1)  # one more executor step commits the KILLED states
+
+
+async def _wait(future: Any) -> None:
+    await future
 
 
 def _date(text: str) -> Any:

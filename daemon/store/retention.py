@@ -85,10 +85,10 @@ def purge(
     select = sa.select(executions.c.id, executions.c.namespace, executions.c.flow_id).where(ended)
     if dry_run:
         with store.engine.connect() as conn:
-            ids = sa.select(executions.c.id).where(ended).scalar_subquery()
-            counts.executions = _count(conn, executions, executions.c.id.in_(ids))
-            counts.task_runs = _count(conn, task_runs, task_runs.c.execution_id.in_(ids))
-            counts.logs = _count(conn, logs, logs.c.execution_id.in_(ids))
+            old = sa.select(executions.c.id).where(ended).scalar_subquery()
+            counts.executions = _count(conn, executions, executions.c.id.in_(old))
+            counts.task_runs = _count(conn, task_runs, task_runs.c.execution_id.in_(old))
+            counts.logs = _count(conn, logs, logs.c.execution_id.in_(old))
             counts.schedule_ticks = _count(conn, schedule_ticks, _old_ticks(before))
         return counts
     while True:
