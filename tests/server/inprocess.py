@@ -38,7 +38,7 @@ class InProcessDaemon:
     def _main(self) -> None:
         async def main() -> int:
             self.loop = asyncio.get_running_loop()
-            self.daemon = Daemon(self.services, self.options, backoff=self.backoff)
+            self.daemon = Daemon(self.services, self.options, backoff=self.backoff)  # type: ignore[call-arg]
             self._ready.set()
             return await self.daemon.run()
 
