@@ -76,6 +76,7 @@ def split_listen(listen: str) -> tuple[str, int]:
 def build_services(settings: Settings, options: DaemonOptions, *, clock: Clock | None = None) -> Services:
     """The object graph: store, executor, reconciler (when there is a source)."""
     from daemon.sources import open_source
+    from daemon.sources.git import GitSource
     from daemon.tasks.registry import PLUGINS
 
     clock = clock or SystemClock()
@@ -87,6 +88,8 @@ def build_services(settings: Settings, options: DaemonOptions, *, clock: Clock |
             options.source, cache_dir=settings.repos_dir, ref=options.ref, path=options.path,
             token=settings.git_token, ssh_key=settings.git_ssh_key,
         )  # fmt: skip
+        if isinstance(source, GitSource):
+            source.set_timeout(settings.git_timeout)
         reconciler = Reconciler(store, source, ref=options.ref, clock=clock)
     return Services(settings=settings, store=store, executor=executor, reconciler=reconciler, clock=clock)
 
