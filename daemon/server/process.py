@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import gc
 import logging
 import signal
 import time
@@ -170,6 +171,9 @@ class Daemon:
 
     def _synced(self, outcome: SyncOutcome, seconds: float) -> None:  # on the main loop
         self.counters.record_sync(outcome.result, seconds)
+        # what a sync leaves in memory (parsed flows, caches) lives long: a full collection would walk it
+        # again and again, stopping every thread for up to a second with 10,000 flows (bench/loop_stall)
+        gc.freeze()
         # a periodic sync that found nothing new leaves the scheduler's plans (and its idle CPU) alone
         if outcome.result in ("SUCCESS", "PARTIAL") and changes_flows(outcome.counts):
             self.scheduler.wake()  # thread-safe
@@ -201,7 +205,9 @@ class Daemon:
 
     async def _serve_api(self) -> None:
         host, port = split_listen(self.options.listen)
-        config = uvicorn.Config(_app(self.services), host=host, port=port, log_level="warning", lifespan="on")
+        app = await asyncio.to_thread(_app, self.services)  # importing the API and UI takes ~1 s
+        config = uvicorn.Config(app, host=host, port=port, log_level="warning", lifespan="on")
+        await asyncio.to_thread(config.load)  # imports the protocol modules: off the loop too
         self._server = server = _Server(config)
         await server.serve()
         if not server.started and not self.stop.is_set():
@@ -260,6 +266,7 @@ class Daemon:
                 store, storage, services.clock, age=age, keep_failed=keep, stop=self.stop
             )
             tasks.append(asyncio.ensure_future(self._supervised("retention", purge, self.stop)))
+        gc.freeze()  # modules and the object graph built at start-up: never garbage, never walked again
         host, port = split_listen(self.options.listen)
         log.info("flowd daemon %s listening on %s:%d", executor.worker_id, host, port)
         await self.stop.wait()
