@@ -111,3 +111,16 @@ def test_cli_db_purge(store: Store, db_url: str, tmp_path: Path, monkeypatch: py
     assert "deleted 1 execution(s)" in done.output and "1 file folder(s)" in done.output
     bad = runner.invoke(db_command, ["purge", "--older-than", "later", "--db", db_url])
     assert bad.exit_code == 2 and "--older-than" in bad.output
+
+
+@pytest.mark.integration
+def test_daemon_purges_at_start_when_retention_is_set(store: Store, db_url: str, tmp_path: Path) -> None:
+    from tests.server.daemon_harness import wait_for
+    from tests.server.inprocess import InProcessDaemon
+
+    seed(store, InternalStorage(tmp_path / "home" / "storage"))
+    daemon = InProcessDaemon(db_url, tmp_path / "home", retention="30d").start()
+    try:
+        wait_for(lambda: remaining(store) == {"new-ok", "old-running"}, "the daemon's purge")
+    finally:
+        assert daemon.stop() == 0
