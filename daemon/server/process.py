@@ -164,6 +164,7 @@ class Daemon:
         self.stop = asyncio.Event()
         self._signals = 0
         self._server: _Server | None = None
+        self._executor_failed = False
 
     def _created(self, kind: str) -> None:  # on the engine thread (scheduler, flow triggers)
         self.counters.record_created(kind)
@@ -217,12 +218,42 @@ class Daemon:
         """On the engine loop: the executor and the scheduler, each supervised. Returns their stop
         events (created on that loop) and the future of both parts."""
         executor_stop, engine_stop = asyncio.Event(), asyncio.Event()
-        executor = self.services.executor
         parts = asyncio.gather(
-            self._supervised("executor", lambda: executor.serve(executor_stop), executor_stop),
+            self._supervised("executor", lambda: self._serve_executor(executor_stop), executor_stop),
             self._supervised("scheduler", lambda: self.scheduler.run(engine_stop), engine_stop),
         )
         return executor_stop, engine_stop, parts
+
+    async def _serve_executor(self, stop: asyncio.Event) -> None:
+        """The executor part (engine loop); after a failure it starts from a new executor."""
+        if self._executor_failed:
+            await self._replace_executor()
+            self._executor_failed = False
+        try:
+            await self.services.executor.serve(stop)
+        except Exception:
+            self._executor_failed = True
+            raise
+
+    async def _replace_executor(self) -> None:
+        """After a failure (a write the store refused, a lost connection) the executor's memory may no longer
+        match the store: drop it whole. Its running attempts are cancelled (their process groups killed),
+        its executions released, and a new executor, with a new worker id, adopts them from the store;
+        their interrupted task runs run again (at least once). Raises while the store is unreachable: the
+        supervisor tries again after its backoff."""
+        old, store = self.services.executor, self.services.store
+        running = list(getattr(old, "_tasks", {}).values())  # the engine has no public "abandon all" yet
+        for task in running:
+            task.cancel()
+        if running:
+            await asyncio.wait(running, timeout=KILL_WAIT)
+        await asyncio.to_thread(store.executions.release, [old.worker_id])
+        new = Executor(store, old.settings, old.clock, old.plugins, workers=self.options.workers)
+        new.end_hooks.extend(old.end_hooks)
+        self.services.executor = self.scheduler.executor = self.flow_triggers.executor = new
+        await asyncio.to_thread(self.heartbeat.remove)
+        self.heartbeat.daemon_id = new.worker_id
+        log.warning("executor %s replaced by %s after a failure", old.worker_id, new.worker_id)
 
     async def run(self) -> int:
         """Serve until stopped; returns the exit status (0)."""
