@@ -58,6 +58,11 @@ class Settings(BaseSettings):
             share=self.mass_delete_share, max_count=self.mass_delete_max,
             allowed=allow or self.allow_mass_delete,
         )  # fmt: skip
+    # retention: the daemon deletes executions ended longer ago than this (e.g. "30d"), daily; unset keeps all
+    retention: str | None = None
+    retention_keep_failed: bool = False
+    # seconds a Git fetch may take before the sync gives up (SOURCE_ERROR) and frees the sync lock
+    git_timeout: float = 120.0
 
     def db_url(self) -> str:
         """The SQLAlchemy URL: the configured one, or the embedded SQLite file under ``home``."""

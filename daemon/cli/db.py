@@ -18,7 +18,7 @@ def _url(db: str | None) -> str:
 
 @click.group(name="db")
 def command() -> None:
-    """Database maintenance (migrations)."""
+    """Database maintenance (migrations, retention)."""
 
 
 @command.command("upgrade")
@@ -55,3 +55,35 @@ def current_command(db: str | None) -> None:
     finally:
         engine.dispose()
     click.echo(f"current: {current or 'empty'}\nhead: {migrate.head_revision()}")
+
+
+@command.command("purge")
+@db_option
+@click.option(
+    "--older-than", "older_than", required=True, help="Age of ended executions to delete: 30d, 12h, 2w."
+)
+@click.option("--keep-failed", is_flag=True, help="Keep FAILED executions, whatever their age.")
+@click.option("--dry-run", is_flag=True, help="Count what would be deleted; delete nothing.")
+@handle_errors
+def purge_command(db: str | None, older_than: str, keep_failed: bool, dry_run: bool) -> None:
+    """Delete executions that ended more than --older-than ago, with their task runs, logs and internal
+    files, and the schedule ticks behind each trigger's cursor older than that."""
+    from datetime import UTC, datetime
+
+    from daemon.store import Store
+    from daemon.store.retention import RetentionError, parse_age, purge
+    from daemon.store.storage import InternalStorage
+
+    try:
+        age = parse_age(older_than)
+    except RetentionError as exc:
+        raise click.BadParameter(str(exc), param_hint="--older-than") from exc
+    store = Store.open(_url(db))
+    try:
+        counts = purge(
+            store, before=datetime.now(UTC) - age, keep_failed=keep_failed, dry_run=dry_run,
+            storage=InternalStorage(Settings().storage_dir),
+        )  # fmt: skip
+    finally:
+        store.close()
+    click.echo(f"{'would delete' if dry_run else 'deleted'} {counts.render()}")

@@ -3,8 +3,11 @@
 Each ``sync()``:
 1. reads a snapshot of the source (incrementally: the previous snapshot is passed as ``since``); a source
    that cannot be read is recorded as SOURCE_ERROR and changes nothing;
-2. in one transaction (serialised between flowd processes): reads the deployed flows, validates the files
-   that changed (results are cached by path and content for the object's life), plans and applies;
+2. reads the deployed flows, validates the files that changed (results are cached by path and content for
+   the object's life) and plans, all outside any transaction; then applies in one short transaction
+   (serialised between flowd processes) that first re-reads the deployed flows' content hashes: if another
+   process changed them since, it plans again (``REPLANS`` times, then once under the lock). Validating
+   thousands of files never holds the write lock;
 3. records the sync in ``store.syncs``: SUCCESS, PARTIAL (some files invalid, the rest applied), REFUSED
    (would have deleted every deployed flow), SOURCE_ERROR, or FAILED (the store refused; re-raised).
 
@@ -37,6 +40,7 @@ from daemon.reconcile.plan import (
 )
 from daemon.store import Store
 
+REPLANS = 3  # plans made outside the lock before one is made under it (see ``_plan_and_apply``)
 SyncResult = Literal["SUCCESS", "PARTIAL", "REFUSED", "SOURCE_ERROR", "FAILED"]
 EXIT_CODES: dict[str, int] = {"SUCCESS": 0, "PARTIAL": 1, "FAILED": 1, "SOURCE_ERROR": 2, "REFUSED": 2}
 
@@ -134,16 +138,7 @@ class Reconciler:
             source=self.source_url, ref=self.ref, commit_attempted=commit, started_at=started
         )
         try:
-            # plan under the lock, from the deployed set as it is now: validation happens inside the write
-            # transaction (seconds on a first sync of thousands of files, milliseconds once cached)
-            with self.store.begin() as conn:
-                lock_for_sync(conn)
-                deployed = load_deployed(self.store, conn=conn)
-                collected = self._collect(snapshot, deployed)
-                result = self._plan(collected.desired, deployed, collected.invalid, conn=conn)
-                if not result.refused:
-                    apply_plan(self.store, result, commit=commit, now=self.clock.now(), conn=conn)
-                    sync_namespace_files(self.store, self.source, snapshot, collected.desired, commit=commit, now=self.clock.now(), conn=conn)  # fmt: skip  # noqa: E501
+            result, collected = self._plan_and_apply(snapshot, commit)
         except Exception as exc:
             message = exc.message if isinstance(exc, FlowdError) else f"{type(exc).__name__}: {exc}"
             self.store.syncs.finish(
@@ -169,6 +164,33 @@ class Reconciler:
             outcome, sync_id, commit, result, result.refused, collected.validated, dict(result.counts)
         )
 
+    def _plan_and_apply(self, snapshot: SnapshotLike, commit: str | None) -> tuple[Plan, Collected]:
+        """Validate and plan outside any transaction, then apply in a short one that first checks the
+        deployed flows are still those planned against (content hashes); if another process changed them
+        meanwhile, plan again. The last try plans under the lock, so a sync always ends."""
+        for attempt in range(REPLANS + 1):
+            last = attempt == REPLANS
+            deployed = [] if last else load_deployed(self.store)  # a read: no write lock
+            if not last:
+                collected = self._collect(snapshot, deployed)
+                result = self._plan(collected.desired, deployed, collected.invalid)
+            with self.store.begin() as conn:
+                lock_for_sync(conn)
+                current = load_deployed(self.store, conn=conn)
+                if last:
+                    collected = self._collect(snapshot, current)
+                    result = self._plan(collected.desired, current, collected.invalid, conn=conn)
+                elif _fingerprint(current) != _fingerprint(deployed):
+                    continue  # changed since planned: nothing written, plan again
+                if not result.refused:
+                    now = self.clock.now()
+                    apply_plan(self.store, result, commit=commit, now=now, conn=conn)
+                    sync_namespace_files(
+                        self.store, self.source, snapshot, collected.desired, commit=commit, now=now, conn=conn
+                    )
+            return result, collected
+        raise AssertionError("unreachable: the last try always returns")
+
     def _read(self) -> SnapshotLike:
         snapshot: SnapshotLike = self.source.snapshot(since=self._snapshot)
         self._snapshot = snapshot
@@ -189,3 +211,8 @@ class Reconciler:
             desired, deployed, invalid, prune=self.prune, allow_empty=self.allow_empty, guard=self.mass_delete
         )
         return with_diffs(result, old_sources(self.store, result, conn=conn))
+
+
+def _fingerprint(deployed: list[DeployedFlow]) -> set[tuple[str, str, int, str, str | None, str]]:
+    """What a plan depends on of the deployed set: revision, content hash, path and sync state."""
+    return {(d.namespace, d.flow_id, d.revision, d.hash, d.path, str(d.sync_state)) for d in deployed}

@@ -1,4 +1,8 @@
-"""Run a script as a local subprocess (asyncio), in its own session so the whole tree can be killed."""
+"""Run a script as a local subprocess (asyncio), in its own session so the whole tree can be killed.
+
+The group leader dies with the daemon (a parent-death signal), and the running group is recorded so a
+restarted daemon ends whatever of it is left before running the task again (see ``groups``).
+"""
 
 from __future__ import annotations
 
@@ -11,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from daemon.errors import TaskError
+from daemon.runners import groups
 from daemon.runners.lines import LineSink, LineSplitter
 from daemon.runners.spec import LineHandler, RunResult, ScriptSpec
 from daemon.security.task_user import hand_over, task_ids
@@ -65,11 +70,24 @@ class ProcessRunner:
                 stderr=asyncio.subprocess.PIPE,
                 start_new_session=True,
                 **as_user,
+                preexec_fn=groups.pdeath_preexec,
             )
         except OSError as exc:
             what = spec.argv[0] if spec.argv else "<empty command>"
             raise TaskError(f"process: cannot start '{what}': {exc.strerror or exc}") from exc
 
+        assert proc.stdout is not None and proc.stderr is not None
+        registry = groups.registry()
+        record = registry.record(proc.pid) if registry is not None else None
+        try:
+            return await self._follow(proc, spec, sink, cancelled)
+        finally:
+            if registry is not None:
+                registry.forget(record)
+
+    async def _follow(
+        self, proc: asyncio.subprocess.Process, spec: ScriptSpec, sink: LineSink, cancelled: asyncio.Event
+    ) -> RunResult:
         assert proc.stdout is not None and proc.stderr is not None
         readers = [
             asyncio.ensure_future(_pump(proc.stdout, LineSplitter("stdout", sink))),

@@ -121,8 +121,8 @@ async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
 
 def store_up(services: Services) -> tuple[bool, str | None]:
     """Whether the database answers ``SELECT 1``, and why not."""
-    try:
-        with services.store.engine.connect() as conn:
+    try:  # a read: never waits for SQLite's write lock (BEGIN DEFERRED)
+        with services.store.engine.connect().execution_options(flowd_begin="DEFERRED") as conn:
             conn.execute(text("SELECT 1"))
     except Exception as exc:  # any driver error means the store is down; say which
         return False, f"{type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}"
@@ -158,11 +158,18 @@ def create_app(services: Services, *, bound_host: str | None = None) -> FastAPI:
 
     @app.get("/api/health", tags=["health"], summary="Health", response_model=m.Health)
     async def health() -> JSONResponse:
-        """UP when the store answers (no token needed); 503 otherwise."""
-        up, message = await run_in_threadpool(store_up, services)
+        """UP when the store answers and no daemon part keeps failing (no token needed); 503 otherwise,
+        naming the part and its last error."""
+        store_ok, message = await run_in_threadpool(store_up, services)
+        parts = services.health.parts()
+        down = [f"{name}: {state.reason}" for name, state in parts.items() if state.status == "DOWN"]
+        up = store_ok and not down
+        if down:
+            message = "; ".join(([message] if message else []) + [f"part {d}" for d in down])
         body = m.Health(
-            status="UP" if up else "DOWN", store="UP" if up else "DOWN", dialect=services.store.dialect,
+            status="UP" if up else "DOWN", store="UP" if store_ok else "DOWN", dialect=services.store.dialect,
             message=message,
+            parts={n: s.status + (f" ({s.reason})" if s.reason else "") for n, s in parts.items()},
         )  # fmt: skip
         return JSONResponse(body.model_dump(), status_code=200 if up else 503)
 

@@ -142,6 +142,9 @@ class Health(BaseModel):
     store: str = Field(description="UP when the database answers")
     dialect: str
     message: str | None = None
+    parts: dict[str, str] = Field(
+        default_factory=dict, description="each supervised daemon part: UP, RESTARTING or DOWN (reason)"
+    )
 
 
 class SyncResponse(_Open):

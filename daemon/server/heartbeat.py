@@ -2,6 +2,10 @@
 
 A daemon's heartbeat id is its executor's worker id, which is also the ``owner_id`` of the executions it
 drives: when a daemon is known to be gone, its executions are released and the next adoption takes them.
+
+One liveness threshold: a daemon is taken for gone after ``STALE_AFTER`` (``daemon.engine.runtime``) without a
+beat, the same age after which the executor adopts an execution whose owner stopped beating; both beat every
+``BEAT_SECONDS``, well within it.
 """
 
 from __future__ import annotations
@@ -12,10 +16,11 @@ import socket
 from datetime import datetime, timedelta
 
 from daemon.clock import Clock
+from daemon.engine.runtime import STALE_AFTER
 from daemon.store import Heartbeat, Store
 
 BEAT_SECONDS = 5.0
-ALIVE_WITHIN = timedelta(seconds=20)  # a daemon not seen for this long is taken for gone
+ALIVE_WITHIN: timedelta = STALE_AFTER  # the one liveness threshold (see the module docstring)
 
 
 def live_daemons(store: Store, now: datetime) -> list[Heartbeat]:
@@ -71,7 +76,7 @@ class HeartbeatLoop:
     async def run(self, stop: asyncio.Event) -> None:
         """Beat until ``stop``."""
         while not stop.is_set():
-            self.beat()
+            await asyncio.to_thread(self.beat)  # off the main loop: a locked store must not stall it
             try:
                 await asyncio.wait_for(stop.wait(), BEAT_SECONDS)
             except TimeoutError:

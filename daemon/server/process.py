@@ -1,5 +1,11 @@
-"""The daemon process (``flowd run``): one asyncio loop running the HTTP API (uvicorn), the sync loop, the
-scheduler, the executor pool and the heartbeat.
+"""The daemon process (``flowd run``): two event loops, so that database work never stalls what must answer.
+
+- The main loop (the main thread) serves the HTTP API (uvicorn), the heartbeat, the sync loop, the daily
+  retention purge and signals; its database calls go through worker threads (``asyncio.to_thread``).
+- The engine loop (``EngineThread``) runs the executor and the scheduler, whose synchronous store calls
+  may wait on a lock without stopping the main loop. ``Services`` hands API calls to it.
+Each part is supervised (``supervisor``): restarted after an error with a capped exponential backoff, and
+reported DOWN by ``/api/health`` while it keeps failing.
 
 Start-up: open the store, release the executions of daemons known to be gone (``kill -9``: their executions
 are adopted at once and their interrupted task runs run again), clean orphan Docker containers when a Docker
@@ -12,10 +18,11 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import gc
 import logging
 import signal
 import time
-from collections.abc import Iterator
+from collections.abc import Awaitable, Callable, Coroutine, Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -25,17 +32,23 @@ from daemon.clock import Clock, SystemClock
 from daemon.engine import states as S
 from daemon.engine.executor import Executor
 from daemon.reconcile import Reconciler, SyncOutcome
+from daemon.runners import groups
 from daemon.schedule.flow_triggers import FlowTriggerHook
 from daemon.schedule.scheduler import Scheduler, changes_flows
 from daemon.schedule.stop_after import StopAfterHook
 from daemon.security.hardening import scrub_environ
 from daemon.server.counters import Counters
+from daemon.server.engine_thread import EngineThread
 from daemon.server.execution_log import ExecutionLog
 from daemon.server.heartbeat import HeartbeatLoop, release_gone
+from daemon.server.retention_loop import retention_loop
 from daemon.server.services import Services
+from daemon.server.supervisor import DEFAULT_BACKOFF, Backoff, Health, supervise
 from daemon.server.sync_loop import SyncLoop
 from daemon.settings import Settings
 from daemon.store import Execution, Store
+from daemon.store.retention import parse_age
+from daemon.store.storage import InternalStorage
 
 log = logging.getLogger("flowd.daemon")
 
@@ -72,6 +85,7 @@ def build_services(settings: Settings, options: DaemonOptions, *, clock: Clock |
     from daemon.runners.output_cap import OutputLimits, configure
     from daemon.security.task_user import configure as configure_task_user
     from daemon.sources import open_source
+    from daemon.sources.git import GitSource
     from daemon.tasks.registry import PLUGINS
 
     configure(OutputLimits(settings.max_log_bytes, settings.max_log_line_bytes))
@@ -85,6 +99,8 @@ def build_services(settings: Settings, options: DaemonOptions, *, clock: Clock |
             options.source, cache_dir=settings.repos_dir, ref=options.ref, path=options.path,
             token=settings.git_token, ssh_key=settings.git_ssh_key,
         )  # fmt: skip
+        if isinstance(source, GitSource):
+            source.set_timeout(settings.git_timeout)
         guard = settings.mass_delete_guard(allow=options.allow_mass_delete)
         reconciler = Reconciler(
             store, source, ref=options.ref, clock=clock, strict=settings.strict, mass_delete=guard
@@ -101,14 +117,9 @@ class _Server(uvicorn.Server):
 
 
 def _app(services: Services, host: str | None = None) -> Any:
-    try:
-        from daemon.server.api import create_app
-    except ImportError:  # the API package is optional while it is being written
-        from fastapi import FastAPI
+    # no fallback: a daemon whose API cannot be imported fails at start rather than answer "UP"
+    from daemon.server.api import create_app
 
-        app = FastAPI(title="flowd")
-        app.get("/api/health")(lambda: {"status": "UP"})
-        return app
     return create_app(services, bound_host=host)
 
 
@@ -134,12 +145,17 @@ def cleanup_docker() -> None:
 
 
 class Daemon:
-    """Runs every part of the daemon on the current loop until a signal (or ``request_stop()``)."""
+    """Runs every part of the daemon until a signal (or ``request_stop()``); see the module docstring."""
 
-    def __init__(self, services: Services, options: DaemonOptions) -> None:
+    def __init__(
+        self, services: Services, options: DaemonOptions, *, backoff: Backoff = DEFAULT_BACKOFF
+    ) -> None:
         self.services = services
         self.options = options
+        self.backoff = backoff
         self.counters: Counters = services.counters
+        self.health: Health = services.health
+        self.engine = EngineThread()
         executor = services.executor
         self.scheduler = Scheduler(
             services.store, executor, services.clock,
@@ -168,17 +184,22 @@ class Daemon:
         self.heartbeat = HeartbeatLoop(services.store, services.clock, executor.worker_id)
         self.stop = asyncio.Event()
         self._signals = 0
+        self._server: _Server | None = None
+        self._executor_failed = False
 
-    def _created(self, kind: str) -> None:
+    def _created(self, kind: str) -> None:  # on the engine thread (scheduler, flow triggers)
         self.counters.record_created(kind)
         self.services.executor.wake()
 
-    def _synced(self, outcome: SyncOutcome, seconds: float) -> None:
+    def _synced(self, outcome: SyncOutcome, seconds: float) -> None:  # on the main loop
         self.counters.record_sync(outcome.result, seconds)
+        # what a sync leaves in memory (parsed flows, caches) lives long: a full collection would walk it
+        # again and again, stopping every thread for up to a second with 10,000 flows (bench/loop_stall)
+        gc.freeze()
         # a periodic sync that found nothing new leaves the scheduler's plans (and its idle CPU) alone
         if outcome.result in ("SUCCESS", "PARTIAL") and changes_flows(outcome.counts):
-            self.scheduler.wake()
-            self.flow_triggers.invalidate()
+            self.scheduler.wake()  # thread-safe
+            self.engine.call_soon(self.flow_triggers.invalidate)
 
     def _ended(self, execution: Execution) -> None:
         self.counters.record_ended(execution.state)
@@ -199,66 +220,157 @@ class Daemon:
             log.info("stopping: no new work; running tasks get %.0fs to finish", self.options.grace)
         self.stop.set()
 
+    def _supervised(
+        self, name: str, run: Callable[[], Awaitable[object]], stop: asyncio.Event
+    ) -> Coroutine[Any, Any, None]:
+        return supervise(name, run, stop=stop, health=self.health, backoff=self.backoff)
+
+    async def _serve_api(self) -> None:
+        host, port = split_listen(self.options.listen)
+        app = await asyncio.to_thread(_app, self.services, host)  # importing the API and UI takes ~1 s
+        config = uvicorn.Config(app, host=host, port=port, log_level="warning", lifespan="on")
+        await asyncio.to_thread(config.load)  # imports the protocol modules: off the loop too
+        self._server = server = _Server(config)
+        await server.serve(sockets=_sockets(self.options))
+        if not server.started and not self.stop.is_set():
+            raise OSError(f"the API could not listen on {host}:{port}")
+
+    async def _start_engine(self) -> tuple[asyncio.Event, asyncio.Event, Any]:
+        """On the engine loop: the executor and the scheduler, each supervised. Returns their stop
+        events (created on that loop) and the future of both parts."""
+        executor_stop, engine_stop = asyncio.Event(), asyncio.Event()
+        parts = asyncio.gather(
+            self._supervised("executor", lambda: self._serve_executor(executor_stop), executor_stop),
+            self._supervised("scheduler", lambda: self.scheduler.run(engine_stop), engine_stop),
+        )
+        return executor_stop, engine_stop, parts
+
+    async def _serve_executor(self, stop: asyncio.Event) -> None:
+        """The executor part (engine loop); after a failure it starts from a new executor."""
+        if self._executor_failed:
+            await self._replace_executor()
+            self._executor_failed = False
+        try:
+            await self.services.executor.serve(stop)
+        except Exception:
+            self._executor_failed = True
+            raise
+
+    async def _replace_executor(self) -> None:
+        """After a failure (a write the store refused, a lost connection) the executor's memory may no longer
+        match the store: drop it whole. Its running attempts are cancelled (their process groups killed),
+        its executions released, and a new executor, with a new worker id, adopts them from the store;
+        their interrupted task runs run again (at least once). Raises while the store is unreachable: the
+        supervisor tries again after its backoff."""
+        old, store = self.services.executor, self.services.store
+        running = list(getattr(old, "_tasks", {}).values())  # the engine has no public "abandon all" yet
+        for task in running:
+            task.cancel()
+        if running:
+            await asyncio.wait(running, timeout=KILL_WAIT)
+        await asyncio.to_thread(store.executions.release, [old.worker_id])
+        new = Executor(store, old.settings, old.clock, old.plugins, workers=self.options.workers)
+        new.start_hooks.extend(old.start_hooks)
+        new.end_hooks.extend(old.end_hooks)
+        self.services.executor = self.scheduler.executor = self.flow_triggers.executor = new
+        await asyncio.to_thread(self.heartbeat.remove)
+        self.heartbeat.daemon_id = new.worker_id
+        log.warning("executor %s replaced by %s after a failure", old.worker_id, new.worker_id)
+
     async def run(self) -> int:
         """Serve until stopped; returns the exit status (0)."""
         services, store, executor = self.services, self.services.store, self.services.executor
         loop = asyncio.get_running_loop()
-        services.loop = loop
         for sig in (signal.SIGTERM, signal.SIGINT):
-            loop.add_signal_handler(sig, self.request_stop)
-        self.heartbeat.beat()
-        released = release_gone(store, services.clock.now(), me=executor.worker_id)
-        if store.syncs.close_interrupted(now=services.clock.now()):
-            log.info("closed the record of a sync interrupted by an earlier stop")
+            # only the main thread can take signals (tests run a daemon in a thread and stop it by call)
+            with contextlib.suppress(ValueError, RuntimeError):
+                loop.add_signal_handler(sig, self.request_stop)
+        # end the task processes of a daemon killed on this host before anything can run them again
+        registry = groups.configure(services.settings.home / "run" / "groups")
+        assert registry is not None
+        reaped = await asyncio.to_thread(registry.reap_orphans)
+        if reaped:
+            log.warning("ended %d task process group(s) left running by a daemon that is gone", reaped)
+        await asyncio.to_thread(self.heartbeat.beat)
+        released = await asyncio.to_thread(release_gone, store, services.clock.now(), me=executor.worker_id)
         if released:
             log.info("took over %d execution(s) of a daemon that is gone", released)
+        if await asyncio.to_thread(store.syncs.close_interrupted, now=services.clock.now()):
+            log.info("closed the record of a sync interrupted by an earlier stop")
         await asyncio.to_thread(cleanup_docker)
-        host, port = split_listen(self.options.listen)
-        server = _Server(
-            uvicorn.Config(_app(services, host), host=host, port=port, log_level="warning", lifespan="on")
-        )
-        executor_stop = asyncio.Event()
+        self.engine.start()
+        services.main_loop = loop
+        services.loop = self.engine.loop  # the executor is not thread-safe: Services hands calls to it
+        executor_stop, engine_stop, engine_parts = await self.engine.run(self._start_engine())
         tasks = [
-            asyncio.ensure_future(server.serve(sockets=_sockets(self.options))),
-            asyncio.ensure_future(executor.serve(executor_stop)),
-            asyncio.ensure_future(self.scheduler.run(self.stop)),
-            asyncio.ensure_future(self.heartbeat.run(self.stop)),
+            asyncio.ensure_future(self._supervised("api", self._serve_api, self.stop)),
+            asyncio.ensure_future(
+                self._supervised("heartbeat", lambda: self.heartbeat.run(self.stop), self.stop)
+            ),
         ]
         if self.sync_loop is not None:
-            tasks.append(asyncio.ensure_future(self.sync_loop.run(self.stop)))
+            sync_loop = self.sync_loop
+            tasks.append(
+                asyncio.ensure_future(self._supervised("sync", lambda: sync_loop.run(self.stop), self.stop))
+            )
+        retention = services.settings.retention
+        if retention:
+            age, keep = parse_age(retention), services.settings.retention_keep_failed
+            storage = InternalStorage(services.settings.storage_dir)
+            purge = lambda: retention_loop(  # noqa: E731
+                store, storage, services.clock, age=age, keep_failed=keep, stop=self.stop
+            )
+            tasks.append(asyncio.ensure_future(self._supervised("retention", purge, self.stop)))
+        gc.freeze()  # modules and the object graph built at start-up: never garbage, never walked again
+        host, port = split_listen(self.options.listen)
         log.info("flowd daemon %s listening on %s:%d", executor.worker_id, host, port)
-        stopped = asyncio.ensure_future(self.stop.wait())
-        done, _ = await asyncio.wait([stopped, *tasks], return_when=asyncio.FIRST_COMPLETED)
-        failed = [t for t in done if t is not stopped and t.exception() is not None]
-        if failed:
-            log.error("daemon part failed: %r", failed[0].exception())
-        self.stop.set()
+        await self.stop.wait()
+        self.engine.call_soon(engine_stop.set)
+        self.scheduler.wake()
         await self._drain()
-        executor_stop.set()
-        executor.wake()
-        server.should_exit = True
+        self.engine.call_soon(executor_stop.set)
+        self.engine.call_soon(executor.wake)
+        await asyncio.wrap_future(asyncio.run_coroutine_threadsafe(_wait(engine_parts), self.engine.loop))
+        if self._server is not None:
+            self._server.should_exit = True
         await asyncio.gather(*tasks, return_exceptions=True)
-        store.executions.release([executor.worker_id])
-        self.heartbeat.remove()
+        await asyncio.to_thread(self._finish)
+        return 0
+
+    def _finish(self) -> None:
+        store, executor = self.services.store, self.services.executor
+        self.engine.stop()
+        try:
+            store.executions.release([executor.worker_id])
+            self.heartbeat.remove()
+        except Exception as exc:  # the store is down: the next start releases them (heartbeat age)
+            log.warning("could not release this daemon's executions: %s", exc)
         store.close()
-        return 1 if failed else 0
 
     async def _drain(self) -> None:
         executor = self.services.executor
-        executor.drain()
+        await self.engine.call(executor.drain)
         deadline = time.monotonic() + self.options.grace
         while executor.busy and time.monotonic() < deadline and self._signals < 2:
             await asyncio.sleep(0.05)
         if not executor.busy:
             return
-        for execution_id, view in list(executor.views.items()):
-            if not S.is_terminal(view.state):
-                log.warning("grace period over: killing execution %s", execution_id)
-                executor.kill(execution_id)
+
+        def kill_all() -> None:
+            for execution_id, view in list(executor.views.items()):
+                if not S.is_terminal(view.state):
+                    log.warning("grace period over: killing execution %s", execution_id)
+                    executor.kill(execution_id)
+
+        await self.engine.call(kill_all)
         deadline = time.monotonic() + KILL_WAIT
         while executor.busy and time.monotonic() < deadline:
             await asyncio.sleep(0.05)
         await asyncio.sleep(0.1)  # one more executor step commits the KILLED states
+
+
+async def _wait(future: Any) -> None:
+    await future
 
 
 def _sockets(options: DaemonOptions) -> list[Any] | None:

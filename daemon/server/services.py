@@ -1,9 +1,9 @@
 """``Services``: what the HTTP API (``daemon.server.api``) and the daemon loops share. A stable surface.
 
-Threading contract: the executor and the scheduler live on the daemon's event loop. Every method here can be
-called from the loop thread *or* from a worker thread (a plain ``def`` FastAPI endpoint runs in a thread
-pool): calls from another thread are handed to the loop and waited for. ``sync_now()`` blocks for the whole
-sync, so from the loop thread use ``await services.sync_now_async()`` instead.
+Threading contract: the executor and the scheduler live on the daemon's engine loop (``loop``, its own
+thread). Every method here can be called from that loop's thread *or* from another thread (a plain ``def``
+FastAPI endpoint runs in a thread pool): calls from another thread are handed to the loop and waited for.
+``sync_now()`` blocks for the whole sync: from an event loop use ``await services.sync_now_async()``.
 """
 
 from __future__ import annotations
@@ -22,6 +22,7 @@ from daemon.reconcile import Reconciler, SyncOutcome
 from daemon.schedule.firing import create_triggered
 from daemon.schedule.webhooks import match_webhook, parse_body, webhook_variables
 from daemon.server.counters import Counters
+from daemon.server.supervisor import Health
 from daemon.settings import Settings
 from daemon.store import Store
 
@@ -38,8 +39,10 @@ class Services:
     reconciler: Reconciler | None
     clock: Clock
     counters: Counters = field(default_factory=Counters)
+    health: Health = field(default_factory=Health)  # the daemon's supervised parts
     # wired by the daemon process (daemon.server.process) once its loop runs
-    loop: asyncio.AbstractEventLoop | None = None
+    loop: asyncio.AbstractEventLoop | None = None  # the engine loop (executor, scheduler)
+    main_loop: asyncio.AbstractEventLoop | None = None  # the sync loop's (and the API's)
     sync_hook: Callable[[], Awaitable[SyncOutcome]] | None = None
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
@@ -152,7 +155,7 @@ class Services:
         return asyncio.run_coroutine_threadsafe(call(), loop).result()
 
     def _on_loop(self, make: Callable[[], Awaitable[T]]) -> T:
-        loop = self.loop
+        loop = self.main_loop or self.loop
         if loop is not None and loop.is_running():
             if _on_thread_of(loop):
                 raise RuntimeError("sync_now() blocks: from the event loop, await sync_now_async()")

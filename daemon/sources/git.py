@@ -1,4 +1,10 @@
-"""A Git repository as a flow source: a bare clone in a cache folder, fetched on every snapshot."""
+"""A Git repository as a flow source: a bare clone in a cache folder, fetched on every snapshot.
+
+A fetch is bounded by ``timeout`` seconds: libgit2's server connect and read timeouts (process-wide
+settings, set to the shortest timeout asked for), and a deadline checked on every progress callback (a
+server trickling bytes). A snapshot that cannot start within ``timeout`` because an earlier fetch still
+runs is a SourceError too, so a hung remote never holds the sync forever.
+"""
 
 from __future__ import annotations
 
@@ -6,7 +12,9 @@ import hashlib
 import re
 import shutil
 import threading
+import time
 from pathlib import Path
+from typing import Any
 
 import pygit2
 from pygit2.enums import FetchPrune
@@ -21,6 +29,43 @@ from daemon.sources.snapshot import Snapshot
 # Force (+) refspecs so force-pushes and rewritten history are followed; prune drops deleted branches.
 FETCH_REFSPECS = ("+refs/heads/*:refs/remotes/origin/*", "+refs/tags/*:refs/tags/*")
 _SHA = re.compile(r"[0-9a-fA-F]{4,40}")
+DEFAULT_TIMEOUT = 120.0
+
+
+class FetchTimeout(Exception):
+    """Raised from a progress callback past the fetch's deadline (libgit2 then aborts the fetch)."""
+
+
+class _Deadline(Credentials):
+    """The credentials callbacks, plus a deadline checked whenever the transfer makes progress."""
+
+    def __init__(self, *, token: str | None, ssh_key: str | None, seconds: float) -> None:
+        super().__init__(token=token, ssh_key=ssh_key)
+        self._until = time.monotonic() + seconds
+        self._seconds = seconds
+
+    def _check(self) -> None:
+        if time.monotonic() > self._until:
+            raise FetchTimeout(f"timed out after {self._seconds:g}s")
+
+    def transfer_progress(self, stats: Any) -> None:
+        self._check()
+
+    def sideband_progress(self, string: str) -> None:
+        self._check()
+
+
+def _bound_server_timeouts(seconds: float) -> None:
+    """libgit2's connect and read timeouts (milliseconds, 0 = none; process-wide: the shortest wins)."""
+    ms = max(int(seconds * 1000), 1)
+    settings: Any = pygit2.settings
+    for name in ("server_connect_timeout", "server_timeout"):
+        try:
+            current = int(getattr(settings, name))
+            if current <= 0 or current > ms:
+                setattr(settings, name, ms)
+        except (AttributeError, pygit2.GitError, ValueError):  # an older libgit2: the deadline remains
+            pass
 
 
 class GitSource:
@@ -39,8 +84,11 @@ class GitSource:
         path: str | None = None,
         token: str | None = None,
         ssh_key: str | None = None,
+        timeout: float = DEFAULT_TIMEOUT,
     ) -> None:
         self.url = url
+        self.timeout = timeout
+        _bound_server_timeouts(timeout)
         self.ref = ref or None
         self.path = normalize_subpath(path)
         self.clone_dir = Path(cache_dir) / hashlib.sha256(url.encode()).hexdigest()[:16]
@@ -49,6 +97,11 @@ class GitSource:
         self._lock = threading.Lock()
         self._repo: pygit2.Repository | None = None
         self._heads: dict[str, RemoteHead] = {}
+
+    def set_timeout(self, seconds: float) -> None:
+        """Bound every later fetch to ``seconds`` (``FLOWD_GIT_TIMEOUT``)."""
+        self.timeout = seconds
+        _bound_server_timeouts(seconds)
 
     def describe(self) -> str:
         """The URL (credentials removed), ref and subfolder."""
@@ -63,16 +116,25 @@ class GitSource:
         With ``since`` (an earlier snapshot of this source whose commit is still in the local object
         database, whether or not it is an ancestor) only the blobs changed between the two commits are read.
         """
-        with self._lock:
-            repo = self._fetch()
-            commit = self._resolve(repo)
-            if since is not None and since.commit is not None and since.path == self.path:
-                if since.commit == str(commit.id):
-                    return since
-                if _has_commit(repo, since.commit):
-                    delta = gittree.read_delta(repo, since, commit)
-                    return delta or gittree.read_full(repo, commit, self.path, since=since)
-            return gittree.read_full(repo, commit, self.path)
+        if not self._lock.acquire(timeout=self.timeout):
+            raise SourceError(
+                f"cannot fetch {redact(self.url)}: an earlier fetch has run for more than {self.timeout:g}s"
+            )
+        try:
+            return self._snapshot(since)
+        finally:
+            self._lock.release()
+
+    def _snapshot(self, since: Snapshot | None) -> Snapshot:
+        repo = self._fetch()
+        commit = self._resolve(repo)
+        if since is not None and since.commit is not None and since.path == self.path:
+            if since.commit == str(commit.id):
+                return since
+            if _has_commit(repo, since.commit):
+                delta = gittree.read_delta(repo, since, commit)
+                return delta or gittree.read_full(repo, commit, self.path, since=since)
+        return gittree.read_full(repo, commit, self.path)
 
     def changed_paths(self, old_commit: str, new_commit: str) -> set[str]:
         """Repository-relative paths that differ between two fetched commits (renames give both names)."""
@@ -113,11 +175,11 @@ class GitSource:
         try:
             remote.fetch(
                 refspecs=list(FETCH_REFSPECS),
-                callbacks=Credentials(token=self._token, ssh_key=self._ssh_key),
+                callbacks=_Deadline(token=self._token, ssh_key=self._ssh_key, seconds=self.timeout),
                 prune=FetchPrune.PRUNE,
             )
             self._heads = {head.name or "": head for head in remote.list_heads(connect=False)}
-        except AuthFailed as exc:
+        except (AuthFailed, FetchTimeout) as exc:
             raise SourceError(f"cannot fetch {where}: {exc}") from None
         except (pygit2.GitError, OSError, ValueError, KeyError) as exc:
             raise SourceError(f"cannot fetch {where}: {one_line(exc)}") from None

@@ -8,7 +8,6 @@ chronologically) and given ``UTC`` back when read.
 from __future__ import annotations
 
 import json
-import re
 from datetime import UTC, date, datetime
 from typing import Any
 
@@ -16,6 +15,8 @@ import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql
 from sqlalchemy.engine import Dialect
 from sqlalchemy.sql.elements import ColumnElement
+
+from daemon.store.textsafe import clean_value, needs_cleaning
 
 
 class UTCDateTime(sa.TypeDecorator[datetime]):
@@ -65,14 +66,15 @@ def json_default(value: object) -> str:
 
 
 # an escaped NUL (``\u0000``) not itself preceded by an escaped backslash
-_JSON_NUL = re.compile(r"(?<!\\)((?:\\\\)*)\\u0000")
 
 
 def json_dumps(value: object) -> str:
-    """The engine's JSON serializer (see ``json_default``). NUL characters become U+FFFD: PostgreSQL's
-    jsonb refuses them, and a task output holding one must not break the executor's writes."""
+    """The engine's JSON serializer (see ``json_default``). Strings a store cannot hold (NUL, lone
+    surrogates) are replaced with U+FFFD (``textsafe``), so a task's bytes never fail a write."""
     text = json.dumps(value, default=json_default, separators=(",", ":"))
-    return _JSON_NUL.sub(r"\1\\ufffd", text) if "\\u0000" in text else text
+    if needs_cleaning(text):
+        text = json.dumps(clean_value(value), default=json_default, separators=(",", ":"))
+    return text
 
 
 def json_append(

@@ -1,7 +1,8 @@
 """Execution logs: bulk insert (the executor batches lines) and reading by execution, after an id.
 
 ``insert`` takes ``LogEntry`` dataclasses; queries return ``LogLine`` frozen dataclasses (with their id,
-which is increasing, so ``--follow`` asks for lines after the last id it printed).
+which is increasing, so ``--follow`` asks for lines after the last id it printed). A message a store cannot
+hold (a NUL, a lone surrogate) is stored with U+FFFD in their place, and says so (``textsafe``).
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from sqlalchemy.engine import Connection
 
 from daemon.store.repository import Repository
 from daemon.store.tables import logs
+from daemon.store.textsafe import clean_message
 
 LEVELS = ("TRACE", "DEBUG", "INFO", "WARN", "ERROR")
 
@@ -76,8 +78,7 @@ class LogRepository(Repository):
             {
                 "execution_id": e.execution_id, "task_run_id": e.task_run_id, "task_id": e.task_id,
                 "attempt": e.attempt, "level": e.level, "timestamp": e.timestamp,
-                # PostgreSQL text cannot hold NUL: a task printing one must not break the executor's writes
-                "message": e.message.replace("\x00", "\ufffd") if "\x00" in e.message else e.message,
+                "message": clean_message(e.message),
             }
             for e in entries
         ]  # fmt: skip

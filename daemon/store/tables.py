@@ -103,6 +103,7 @@ executions = sa.Table(
     sa.Index(None, "namespace", "flow_id", "start_date"),
     sa.Index(None, "state"),
     sa.Index(None, "parent_execution_id"),
+    sa.Index(None, "end_date"),  # retention (daemon.store.retention)
 )
 
 task_runs = sa.Table(
@@ -171,6 +172,7 @@ schedule_ticks = sa.Table(
     sa.Column("execution_id", sa.String(ID), nullable=True),
     sa.Column("created_at", UTCDateTime, nullable=False),
     sa.UniqueConstraint("namespace", "flow_id", "trigger_id", "scheduled_date"),
+    sa.Index(None, "scheduled_date"),  # retention
 )
 
 kv = sa.Table(
