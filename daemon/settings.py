@@ -58,6 +58,7 @@ class Settings(BaseSettings):
             share=self.mass_delete_share, max_count=self.mass_delete_max,
             allowed=allow or self.allow_mass_delete,
         )  # fmt: skip
+
     # retention: the daemon deletes executions ended longer ago than this (e.g. "30d"), daily; unset keeps all
     retention: str | None = None
     retention_keep_failed: bool = False

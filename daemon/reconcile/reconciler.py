@@ -186,7 +186,13 @@ class Reconciler:
                     now = self.clock.now()
                     apply_plan(self.store, result, commit=commit, now=now, conn=conn)
                     sync_namespace_files(
-                        self.store, self.source, snapshot, collected.desired, commit=commit, now=now, conn=conn
+                        self.store,
+                        self.source,
+                        snapshot,
+                        collected.desired,
+                        commit=commit,
+                        now=now,
+                        conn=conn,
                     )
             return result, collected
         raise AssertionError("unreachable: the last try always returns")
