@@ -70,8 +70,28 @@ def upgrade() -> None:
         ),
         sa.PrimaryKeyConstraint("uri", "seq", name="pk_storage_chunks"),
     )
+    if op.get_bind().dialect.name == "postgresql":
+        # wake idle nodes (LISTEN flowd_work) when an execution needs a driver: created without an owner
+        # (CLI) or handed back by a stopping node. An empty payload lets PostgreSQL fold a transaction's
+        # notifications into one.
+        op.execute(
+            "CREATE FUNCTION flowd_notify_work() RETURNS trigger LANGUAGE plpgsql AS "
+            "$$ BEGIN PERFORM pg_notify('flowd_work', ''); RETURN NULL; END $$"
+        )
+        op.execute(
+            "CREATE TRIGGER flowd_work_created AFTER INSERT ON executions FOR EACH ROW "
+            "WHEN (NEW.owner_id IS NULL) EXECUTE FUNCTION flowd_notify_work()"
+        )
+        op.execute(
+            "CREATE TRIGGER flowd_work_released AFTER UPDATE OF owner_id ON executions FOR EACH ROW "
+            "WHEN (NEW.owner_id IS NULL AND OLD.owner_id IS NOT NULL) EXECUTE FUNCTION flowd_notify_work()"
+        )
 
 
 def downgrade() -> None:
+    if op.get_bind().dialect.name == "postgresql":
+        op.execute("DROP TRIGGER IF EXISTS flowd_work_released ON executions")
+        op.execute("DROP TRIGGER IF EXISTS flowd_work_created ON executions")
+        op.execute("DROP FUNCTION IF EXISTS flowd_notify_work()")
     for table in ("storage_chunks", "storage_files", "store_source", "nodes"):
         op.drop_table(table)
