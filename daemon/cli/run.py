@@ -1,8 +1,10 @@
 """``flowd run``: the daemon (sync loop, scheduler, executor pool, HTTP API) until SIGTERM / SIGINT.
 
 Every flag can also be set in the environment (``FLOWD_SOURCE``, ``FLOWD_REF``, ``FLOWD_PATH``,
-``FLOWD_INTERVAL``, ``FLOWD_LISTEN``, ``FLOWD_DATABASE_URL``, ``FLOWD_WORKERS``, ``FLOWD_GRACE_PERIOD``).
-Without a database URL the embedded SQLite store ``$FLOWD_HOME/flowd.db`` is used.
+``FLOWD_INTERVAL``, ``FLOWD_LISTEN``, ``FLOWD_DATABASE_URL``, ``FLOWD_WORKERS``, ``FLOWD_GRACE_PERIOD``,
+``FLOWD_ROLE``, ``FLOWD_LEADER_FAILOVER``). Without a database URL the embedded SQLite store
+``$FLOWD_HOME/flowd.db`` is used (one daemon); several nodes share one PostgreSQL database (see
+docs/deployment.md: roles, the leader, ``FLOWD_STORAGE=database``).
 """
 
 from __future__ import annotations
@@ -48,6 +50,17 @@ def parse_seconds(text: str, *, option: str) -> float:
     "--grace-period", "grace_period", envvar="FLOWD_GRACE_PERIOD", default="30s", show_default=True,
     help="On SIGTERM, how long running tasks may take to finish before they are killed.",
 )  # fmt: skip
+@click.option(
+    "--role", "role", envvar="FLOWD_ROLE", default=None, metavar="ROLES",
+    help="Comma-separated subset of scheduler,executor,worker,webserver (default: all).",
+)
+@click.option(
+    "--leader-failover", "leader_failover", envvar="FLOWD_LEADER_FAILOVER", default="10s", show_default=True,
+    help="Bound within which another node leads once the leader is gone (PostgreSQL).",
+)
+@click.option(
+    "--replace-source", is_flag=True, help="Make the store follow --source even if it follows another one."
+)
 @db_option
 @handle_errors
 def command(
@@ -58,12 +71,16 @@ def command(
     listen: str,
     workers: int,
     grace_period: str,
+    role: str | None,
+    leader_failover: str,
+    replace_source: bool,
     db: str | None,
 ) -> None:
     """Run the daemon: keep the flows of SOURCE deployed, fire their triggers and run their executions."""
     sys.exit(
         run(source=source, ref=ref, path=path, interval=interval, listen=listen, workers=workers,
-            grace_period=grace_period, db=db)
+            grace_period=grace_period, db=db, role=role, leader_failover=leader_failover,
+            replace_source=replace_source)
     )  # fmt: skip
 
 
@@ -77,8 +94,12 @@ def run(
     workers: int,
     grace_period: str,
     db: str | None,
+    role: str | None = None,
+    leader_failover: str = "10s",
+    replace_source: bool = False,
 ) -> int:
     """Parse the options and run the daemon until it is stopped; returns the exit status."""
+    from daemon.cluster.roles import Roles
     from daemon.server.process import DaemonOptions, run_daemon, split_listen
     from daemon.settings import Settings, normalize_db_url
 
@@ -93,6 +114,8 @@ def run(
         interval=parse_seconds(interval, option="--interval"),
         grace=parse_seconds(grace_period, option="--grace-period"),
         db_url=normalize_db_url(db) if db else None,
+        roles=str(Roles.parse(role)), replace_source=replace_source,
+        failover=parse_seconds(leader_failover, option="--leader-failover"),
     )  # fmt: skip
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     settings = Settings()

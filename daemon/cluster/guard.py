@@ -82,3 +82,20 @@ def check_storage(rows: list[Node], now: datetime, *, me: str, storage: str, sha
             "local folder the other nodes cannot read. Set FLOWD_STORAGE=database on every node (or, if "
             "FLOWD_HOME/storage is a folder every node mounts, FLOWD_STORAGE_SHARED=true)."
         )
+
+
+class PortInUse(UsageError):
+    """The daemon cannot listen on its address."""
+
+
+def check_port(host: str, port: int) -> None:
+    """Raise PortInUse (one clear line) when ``host:port`` cannot be bound, before the daemon syncs."""
+    import socket
+
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    with socket.socket(family, socket.SOCK_STREAM) as sock:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            sock.bind((host, port))
+        except OSError as exc:
+            raise PortInUse(f"cannot listen on {host}:{port}: {exc.strerror or exc}") from None

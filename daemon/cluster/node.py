@@ -16,7 +16,7 @@ from datetime import datetime
 
 from daemon.clock import Clock
 from daemon.cluster import notify
-from daemon.cluster.guard import SqliteLock, check_storage
+from daemon.cluster.guard import check_storage
 from daemon.cluster.leader import AdvisoryLeader, AlwaysLeader, Leadership, NeverLeader
 from daemon.cluster.nodes import Node, NodeRepository
 from daemon.cluster.pgconn import libpq_url
@@ -27,6 +27,7 @@ from daemon.store import Store
 log = logging.getLogger("flowd.cluster")
 
 BEAT = 5.0
+HAND_OFF = 0.2  # seconds between hand-offs of a node that runs no executions
 FORWARD_WAIT = 60.0  # how long a follower waits for the leader's sync it asked for
 
 
@@ -74,12 +75,11 @@ class ClusterNode:
             if self.postgres
             else None
         )
-        self._sqlite_lock: SqliteLock | None = None
 
     # --- start-up -------------------------------------------------------------------------------------
     def check_start(self, *, storage: str, storage_shared: bool) -> None:
-        """Refuse a second daemon on SQLite and a multi-node cluster on node-local storage (UsageError)."""
-        self._sqlite_lock = SqliteLock.acquire(self.store.engine.url.render_as_string(hide_password=False))
+        """Refuse a multi-node cluster on node-local storage (UsageError). (A second daemon on SQLite is
+        refused earlier, by ``guard.SqliteLock``.)"""
         if self.postgres:
             check_storage(
                 self.nodes.list(), self.clock.now(), me=self.node_id, storage=storage, shared=storage_shared
@@ -115,6 +115,8 @@ class ClusterNode:
         parts = [asyncio.ensure_future(self.leadership.run(stop)), asyncio.ensure_future(self._beat(stop))]
         if self.listener is not None:
             parts.append(asyncio.ensure_future(self.listener.run(stop)))
+        if not self.roles.runs_executions:
+            parts.append(asyncio.ensure_future(self._hand_off(stop)))
         try:
             await asyncio.gather(*parts)
         finally:
@@ -122,8 +124,17 @@ class ClusterNode:
                 part.cancel()
             with contextlib.suppress(Exception):
                 await asyncio.to_thread(self.nodes.remove, self.node_id)
-            if self._sqlite_lock is not None:
-                self._sqlite_lock.release()
+
+    async def _hand_off(self, stop: asyncio.Event) -> None:
+        """A node that runs no executions (``--role webserver`` / ``scheduler``) hands those it creates
+        (API, schedule ticks) back at once: the release notifies ``flowd_work`` and an executor adopts them."""
+        while not stop.is_set():
+            try:
+                await asyncio.to_thread(self.store.executions.release, [self.node_id])
+            except Exception as exc:  # the store is down: try again later
+                log.debug("hand-off failed: %s", exc)
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(stop.wait(), HAND_OFF)
 
     async def _beat(self, stop: asyncio.Event) -> None:
         while not stop.is_set():

@@ -67,20 +67,19 @@ def recorded_source(engine: Engine) -> SourceRef | None:
     return SourceRef(row.source, row.ref, row.path) if row is not None else None
 
 
-def claim_source(engine: Engine, wanted: SourceRef, *, now: datetime, replace: bool = False) -> SourceRef | None:
-    """Record ``wanted`` as the store's source when none is, or when ``replace``; returns the source it
-    replaced (None if none or the same). Raises SourceMismatch when the store follows another source."""
+def check_source(engine: Engine, wanted: SourceRef, *, replace: bool = False) -> SourceRef | None:
+    """Raise SourceMismatch when the store follows a source other than ``wanted`` (unless ``replace``);
+    returns the recorded source (None when none is)."""
+    recorded = recorded_source(engine)
+    if recorded is not None and recorded != wanted and not replace:
+        raise SourceMismatch(recorded, wanted)
+    return recorded
+
+
+def record_source(engine: Engine, wanted: SourceRef, *, now: datetime) -> None:
+    """Record ``wanted`` as the store's source (after a sync from it applied: a source that cannot be read
+    is never recorded, and a refused replacement changes nothing)."""
     values = {"source": wanted.source, "ref": wanted.ref, "path": wanted.path, "recorded_at": now}
     with engine.begin() as conn:
-        conn.execute(insert_for(conn, store_source).values(id=1, **values).on_conflict_do_nothing())
-        query = sa.select(store_source).where(store_source.c.id == 1)
-        if conn.dialect.name == "postgresql":
-            query = query.with_for_update()
-        row = conn.execute(query).one()
-        recorded = SourceRef(row.source, row.ref, row.path)
-        if recorded == wanted:
-            return None
-        if not replace:
-            raise SourceMismatch(recorded, wanted)
-        conn.execute(store_source.update().where(store_source.c.id == 1).values(**values))
-        return recorded
+        stmt = insert_for(conn, store_source).values(id=1, **values)
+        conn.execute(stmt.on_conflict_do_update(index_elements=["id"], set_=values))

@@ -22,6 +22,12 @@ from typing import Any
 import uvicorn
 
 from daemon.clock import Clock, SystemClock
+from daemon.cluster import notify
+from daemon.cluster.guard import SqliteLock, check_port
+from daemon.cluster.leader import while_leading
+from daemon.cluster.node import ClusterNode
+from daemon.cluster.roles import Roles
+from daemon.cluster.source import SourceRef, check_source, record_source
 from daemon.engine import states as S
 from daemon.engine.executor import Executor
 from daemon.reconcile import Reconciler, SyncOutcome
@@ -33,6 +39,7 @@ from daemon.server.services import Services
 from daemon.server.sync_loop import SyncLoop
 from daemon.settings import Settings
 from daemon.store import Execution, Store
+from daemon.store.storage_db import open_storage
 
 log = logging.getLogger("flowd.daemon")
 
@@ -51,6 +58,10 @@ class DaemonOptions:
     workers: int = 8
     grace: float = 30.0
     db_url: str | None = None
+    # cluster: this node's roles (None: all), the leader fail-over bound, and --replace-source
+    roles: str | None = None
+    failover: float = 10.0
+    replace_source: bool = False
 
 
 def split_listen(listen: str) -> tuple[str, int]:
@@ -68,7 +79,17 @@ def build_services(settings: Settings, options: DaemonOptions, *, clock: Clock |
 
     clock = clock or SystemClock()
     store = Store.open(options.db_url or settings.db_url())
+    if options.source:  # one store, one source: refused before anything is fetched
+        try:
+            wanted = SourceRef.of(options.source, options.ref, options.path)
+            check_source(store.engine, wanted, replace=options.replace_source)
+        except BaseException:
+            store.close()
+            raise
     executor = Executor(store, settings, clock, PLUGINS, workers=options.workers)
+    executor.storage = open_storage(
+        settings.storage, engine=store.engine, storage_dir=settings.storage_dir, cache_dir=settings.cache_dir
+    )
     reconciler = None
     if options.source:
         source = open_source(
@@ -145,8 +166,34 @@ class Daemon:
             self.sync_loop = SyncLoop(services.reconciler, interval=options.interval, on_synced=self._synced)
             services.sync_hook = self.sync_loop.sync_once
         self.heartbeat = HeartbeatLoop(services.store, services.clock, executor.worker_id)
+        self.roles = Roles.parse(options.roles)
+        self._source_recorded = False
+        self.cluster = ClusterNode(
+            services.store, services.clock, executor.worker_id, roles=self.roles, listen=options.listen,
+            failover=options.failover,
+        )  # fmt: skip
+        self.cluster.on_wake(notify.WORK, lambda _payload: executor.wake())
+        self.cluster.on_wake(notify.SYNC, lambda _payload: self._sync_requested())
+        if self.sync_loop is not None:
+            services.sync_hook = self.cluster.sync_hook(self.sync_loop.sync_once)
+        elif self.cluster.postgres:  # no source here: a push hook is passed on to the leader
+            services.sync_hook = self.cluster.sync_hook(_no_source)
         self.stop = asyncio.Event()
         self._signals = 0
+
+    async def _sync_duty(self, stop: asyncio.Event) -> None:
+        """The leader's sync loop, once the store is checked to follow this node's source (another node
+        may have replaced it since this one started): a mismatch stops the daemon with the message."""
+        assert self.sync_loop is not None and self.options.source is not None
+        opts = self.options
+        wanted = SourceRef.of(opts.source, opts.ref, opts.path)
+        await asyncio.to_thread(check_source, self.services.store.engine, wanted, replace=opts.replace_source)
+        await self.sync_loop.run(stop)
+
+    def _sync_requested(self) -> None:
+        """Another node received a push hook: the leader syncs now."""
+        if self.sync_loop is not None and self.cluster.leadership.is_leader:
+            self.sync_loop.request()
 
     def _created(self, kind: str) -> None:
         self.counters.record_created(kind)
@@ -154,6 +201,17 @@ class Daemon:
 
     def _synced(self, outcome: SyncOutcome, seconds: float) -> None:
         self.counters.record_sync(outcome.result, seconds)
+        if outcome.result in ("SUCCESS", "PARTIAL") and not self._source_recorded:
+            opts = self.options
+            assert opts.source is not None  # a sync loop runs only with a source
+            try:  # the store follows this source from its first applied sync on
+                record_source(
+                    self.services.store.engine, SourceRef.of(opts.source, opts.ref, opts.path),
+                    now=self.services.clock.now(),
+                )  # fmt: skip
+                self._source_recorded = True
+            except Exception:  # tried again after the next sync
+                log.warning("could not record the store's source", exc_info=True)
         # a periodic sync that found nothing new leaves the scheduler's plans (and its idle CPU) alone
         if outcome.result in ("SUCCESS", "PARTIAL") and changes_flows(outcome.counts):
             self.scheduler.wake()
@@ -185,7 +243,10 @@ class Daemon:
         services.loop = loop
         for sig in (signal.SIGTERM, signal.SIGINT):
             loop.add_signal_handler(sig, self.request_stop)
+        settings = services.settings
+        self.cluster.check_start(storage=settings.storage, storage_shared=settings.storage_shared)
         self.heartbeat.beat()
+        self.cluster.beat()
         released = release_gone(store, services.clock.now(), me=executor.worker_id)
         if released:
             log.info("took over %d execution(s) of a daemon that is gone", released)
@@ -196,14 +257,24 @@ class Daemon:
         )
         executor_stop = asyncio.Event()
         tasks = [
-            asyncio.ensure_future(server.serve()),
-            asyncio.ensure_future(executor.serve(executor_stop)),
-            asyncio.ensure_future(self.scheduler.run(self.stop)),
             asyncio.ensure_future(self.heartbeat.run(self.stop)),
+            asyncio.ensure_future(self.cluster.run(self.stop)),
         ]
+        if self.roles.webserver:
+            tasks.append(asyncio.ensure_future(server.serve()))
+        if self.roles.runs_executions:
+            tasks.append(asyncio.ensure_future(executor.serve(executor_stop)))
+        # the singleton duties run on the leader only (on SQLite the one daemon always leads)
+        leadership = self.cluster.leadership
+        tasks.append(
+            asyncio.ensure_future(while_leading(leadership, self.stop, self.scheduler.run, name="scheduler"))
+        )
         if self.sync_loop is not None:
-            tasks.append(asyncio.ensure_future(self.sync_loop.run(self.stop)))
-        log.info("flowd daemon %s listening on %s:%d", executor.worker_id, host, port)
+            tasks.append(
+                asyncio.ensure_future(while_leading(leadership, self.stop, self._sync_duty, name="sync"))
+            )
+        where = f"listening on {host}:{port}" if self.roles.webserver else "no HTTP server"
+        log.info("flowd daemon %s (roles %s) %s", executor.worker_id, self.roles, where)
         stopped = asyncio.ensure_future(self.stop.wait())
         done, _ = await asyncio.wait([stopped, *tasks], return_when=asyncio.FIRST_COMPLETED)
         failed = [t for t in done if t is not stopped and t.exception() is not None]
@@ -238,6 +309,10 @@ class Daemon:
         await asyncio.sleep(0.1)  # one more executor step commits the KILLED states
 
 
+async def _no_source() -> SyncOutcome:
+    return SyncOutcome("SOURCE_ERROR", None, None, message="the daemon runs without a flow source")
+
+
 def _date(text: str) -> Any:
     from datetime import datetime
 
@@ -248,7 +323,15 @@ def run_daemon(settings: Settings, options: DaemonOptions) -> int:
     """Build the services and run the daemon until it is stopped; returns the exit status."""
 
     async def main() -> int:
-        services = build_services(settings, options)
-        return await Daemon(services, options).run()
+        # refused before anything is fetched or served: a second daemon on SQLite, a port in use
+        lock = SqliteLock.acquire(options.db_url or settings.db_url())
+        try:
+            if "webserver" in Roles.parse(options.roles).names:
+                check_port(*split_listen(options.listen))
+            services = build_services(settings, options)
+            return await Daemon(services, options).run()
+        finally:
+            if lock is not None:
+                lock.release()
 
     return asyncio.run(main())

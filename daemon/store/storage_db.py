@@ -29,15 +29,16 @@ from daemon.store.tables import storage_chunks, storage_files
 CHUNK = 1 << 20  # 1 MiB: few rows per file, a small read buffer
 
 
-class DatabaseStorage:
-    """Task run files in ``storage_files`` / ``storage_chunks``; ``cache_dir`` holds local copies."""
+class DatabaseStorage(InternalStorage):
+    """Task run files in ``storage_files`` / ``storage_chunks``; ``cache_dir`` holds local copies.
+    A subclass of the folder storage so it goes wherever that one does (it overrides every method)."""
 
     def __init__(self, engine: Engine, cache_dir: Path, *, chunk_size: int = CHUNK) -> None:
+        super().__init__(cache_dir)
         self.engine = engine
         self.chunk_size = chunk_size
         # path checks and the layout of the local copies are the folder storage's
         self._cache = InternalStorage(cache_dir)
-        self.root = cache_dir
 
     def put(
         self,
@@ -146,7 +147,7 @@ class _ChunkReader(io.RawIOBase):
         return n
 
 
-def open_storage(kind: str, *, engine: Engine, storage_dir: Path, cache_dir: Path) -> InternalStorage | DatabaseStorage:
+def open_storage(kind: str, *, engine: Engine, storage_dir: Path, cache_dir: Path) -> InternalStorage:
     """The internal storage ``FLOWD_STORAGE`` names: ``local`` (a folder; default) or ``database``."""
     if kind == "database":
         return DatabaseStorage(engine, cache_dir / "storage")
