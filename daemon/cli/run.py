@@ -51,11 +51,19 @@ def parse_seconds(text: str, *, option: str) -> float:
     help="On SIGTERM, how long running tasks may take to finish before they are killed.",
 )  # fmt: skip
 @click.option(
-    "--role", "role", envvar="FLOWD_ROLE", default=None, metavar="ROLES",
+    "--role",
+    "role",
+    envvar="FLOWD_ROLE",
+    default=None,
+    metavar="ROLES",
     help="Comma-separated subset of scheduler,executor,worker,webserver (default: all).",
 )
 @click.option(
-    "--leader-failover", "leader_failover", envvar="FLOWD_LEADER_FAILOVER", default="10s", show_default=True,
+    "--leader-failover",
+    "leader_failover",
+    envvar="FLOWD_LEADER_FAILOVER",
+    default="10s",
+    show_default=True,
     help="Bound within which another node leads once the leader is gone (PostgreSQL).",
 )
 @click.option(

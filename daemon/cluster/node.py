@@ -71,7 +71,9 @@ class ClusterNode:
             self.leadership = AlwaysLeader()
         self.leadership.on_change.append(self._leader_changed)
         self.listener = (
-            notify.Listener(libpq_url(store.engine), (notify.WORK, notify.SYNC), name=f"flowd-listen {node_id}")
+            notify.Listener(
+                libpq_url(store.engine), (notify.WORK, notify.SYNC), name=f"flowd-listen {node_id}"
+            )
             if self.postgres
             else None
         )
@@ -127,7 +129,7 @@ class ClusterNode:
 
     async def _hand_off(self, stop: asyncio.Event) -> None:
         """A node that runs no executions (``--role webserver`` / ``scheduler``) hands those it creates
-        (API, schedule ticks) back at once: the release notifies ``flowd_work`` and an executor adopts them."""
+        (API, schedule ticks) back at once: the release notifies ``flowd_work``, an executor adopts them."""
         while not stop.is_set():
             try:
                 await asyncio.to_thread(self.store.executions.release, [self.node_id])
@@ -146,7 +148,9 @@ class ClusterNode:
                 await asyncio.wait_for(stop.wait(), BEAT)
 
     # --- syncs requested on a follower ----------------------------------------------------------------
-    def sync_hook(self, leader_sync: Callable[[], Awaitable[SyncOutcome]]) -> Callable[[], Awaitable[SyncOutcome]]:
+    def sync_hook(
+        self, leader_sync: Callable[[], Awaitable[SyncOutcome]]
+    ) -> Callable[[], Awaitable[SyncOutcome]]:
         """What ``Services.sync_now`` calls: the leader syncs itself; a follower notifies the leader
         (``notify.SYNC``) and returns the outcome of the next sync the leader records."""
 
@@ -168,7 +172,7 @@ class ClusterNode:
                     )  # fmt: skip
             return SyncOutcome(
                 "SOURCE_ERROR", None, None,
-                message=f"no leader node synced within {FORWARD_WAIT:.0f}s (is a node with the scheduler role running?)",
+                message=f"no leader node synced within {FORWARD_WAIT:.0f}s (is a scheduler node running?)",
             )  # fmt: skip
 
         return hook

@@ -34,7 +34,9 @@ RECONNECT = 1.0
 def publish(conn: Connection, channel: str, payload: str = "") -> None:
     """Notify ``channel`` when the transaction of ``conn`` commits (nothing on SQLite)."""
     if conn.dialect.name == "postgresql":
-        conn.execute(sa.text("SELECT pg_notify(:channel, :payload)"), {"channel": channel, "payload": payload})
+        conn.execute(
+            sa.text("SELECT pg_notify(:channel, :payload)"), {"channel": channel, "payload": payload}
+        )
 
 
 def publish_now(engine: Engine, channel: str, payload: str = "") -> None:

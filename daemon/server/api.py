@@ -29,7 +29,15 @@ from daemon.errors import (
     TaskError,
     UsageError,
 )
-from daemon.server import api_executions, api_flows, api_logs, api_metrics, api_sync, api_webhooks
+from daemon.server import (
+    api_cluster,
+    api_executions,
+    api_flows,
+    api_logs,
+    api_metrics,
+    api_sync,
+    api_webhooks,
+)
 from daemon.server import api_models as m
 from daemon.server.services import Services
 from daemon.server.ui import ui_router
@@ -54,6 +62,7 @@ TAGS = [
     {"name": "webhooks", "description": "Webhook triggers; the key in the URL is the secret."},
     {"name": "sync", "description": "Sync the flow source now; Git push hooks."},
     {"name": "metrics", "description": "Prometheus metrics."},
+    {"name": "cluster", "description": "The nodes sharing this store, and the leader."},
     {"name": "health", "description": "Liveness and store reachability."},
 ]
 
@@ -66,6 +75,7 @@ ROUTERS: tuple[APIRouter, ...] = (
     api_flows.router,
     api_sync.router,
     api_metrics.router,
+    api_cluster.router,
 )
 
 

@@ -184,9 +184,9 @@ class Daemon:
     async def _sync_duty(self, stop: asyncio.Event) -> None:
         """The leader's sync loop, once the store is checked to follow this node's source (another node
         may have replaced it since this one started): a mismatch stops the daemon with the message."""
-        assert self.sync_loop is not None and self.options.source is not None
-        opts = self.options
-        wanted = SourceRef.of(opts.source, opts.ref, opts.path)
+        opts, source = self.options, self.options.source
+        assert self.sync_loop is not None and source is not None
+        wanted = SourceRef.of(source, opts.ref, opts.path)
         await asyncio.to_thread(check_source, self.services.store.engine, wanted, replace=opts.replace_source)
         await self.sync_loop.run(stop)
 

@@ -127,7 +127,9 @@ def test_empty_folder_and_wrong_path_are_refused(db_url: str, repo: Repo, flowd_
     flowd(db_url, "sync", "--source", repo.url, "--path", "flows")
     missing = flowd(db_url, "sync", "--source", repo.url, "--path", "nothing-here", "--replace-source")
     assert missing.exit_code == 2 and "does not exist" in missing.output  # the source says so
-    wrong = flowd(db_url, "sync", "--source", repo.url, "--path", "docs", "--replace-source")  # a folder without flows
+    wrong = flowd(
+        db_url, "sync", "--source", repo.url, "--path", "docs", "--replace-source"
+    )  # a folder without flows
     assert wrong.exit_code == 2 and "--allow-empty" in wrong.output
     assert deployed(db_url) == {"team/a": (1, "SYNCED")}
     repo.commit({"flows/a.yml": None})
@@ -188,7 +190,9 @@ def test_source_from_environment_and_json_plan(db_url: str, repo: Repo, flowd_ho
     assert [(c["action"], c["uid"]) for c in data["changes"]] == [("create", "team/a")]
 
 
-def test_another_source_is_refused_naming_both(db_url: str, repo: Repo, flowd_home: Path, tmp_path: Path) -> None:
+def test_another_source_is_refused_naming_both(
+    db_url: str, repo: Repo, flowd_home: Path, tmp_path: Path
+) -> None:
     repo.commit({"a.yml": flow("a")})
     assert flowd(db_url, "sync", "--source", repo.url).exit_code == 0
     folder = tmp_path / "other-flows"

@@ -55,7 +55,8 @@ def test_one_leader_and_takeover_after_connection_killed(db_url: str) -> None:
         for _round in range(3):
             leader = next(n for n in nodes if n.is_leader)
             assert _terminate(url, leader.node_id) == 1
-            took = await _until(lambda: any(n.is_leader and n is not leader for n in nodes), BOUND)
+            old = leader
+            took = await _until(lambda old=old: any(n.is_leader and n is not old for n in nodes), BOUND)
             assert took <= BOUND
         await asyncio.sleep(0.5)
         assert worst[0] == 1  # never two at once
@@ -71,7 +72,10 @@ def test_stopping_leader_hands_over(db_url: str) -> None:
     url = libpq_url(db_url)
 
     async def scenario() -> None:
-        first, second = AdvisoryLeader(url, "a", failover=FAILOVER), AdvisoryLeader(url, "b", failover=FAILOVER)
+        first, second = (
+            AdvisoryLeader(url, "a", failover=FAILOVER),
+            AdvisoryLeader(url, "b", failover=FAILOVER),
+        )
         stop_a, stop_b = asyncio.Event(), asyncio.Event()
         task_a = asyncio.ensure_future(first.run(stop_a))
         await _until(lambda: first.is_leader, BOUND)

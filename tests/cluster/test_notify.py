@@ -15,7 +15,9 @@ from daemon.store import Store
 from tests.cluster.conftest import postgres_only
 
 
-async def _listening(db_url: str, channel: str) -> tuple[notify.Listener, asyncio.Event, asyncio.Event, asyncio.Task[None]]:
+async def _listening(
+    db_url: str, channel: str
+) -> tuple[notify.Listener, asyncio.Event, asyncio.Event, asyncio.Task[None]]:
     listener = notify.Listener(libpq_url(db_url), [channel])
     woke, stop = listener.event(channel), asyncio.Event()
     task = asyncio.ensure_future(listener.run(stop))
@@ -60,8 +62,8 @@ def _insert_execution(store: Store, execution_id: str, owner: str | None) -> Non
     with store.engine.begin() as conn:
         conn.execute(
             sa.text(
-                "INSERT INTO executions (id, namespace, flow_id, flow_revision, state, histories, start_date, "
-                "owner_id) VALUES (:id, 'ns', 'f', 1, 'CREATED', '[]', now(), :owner)"
+                "INSERT INTO executions (id, namespace, flow_id, flow_revision, state, histories, "
+                "start_date, owner_id) VALUES (:id, 'ns', 'f', 1, 'CREATED', '[]', now(), :owner)"
             ),
             {"id": execution_id, "owner": owner},
         )
@@ -96,7 +98,8 @@ def test_listener_reconnects_and_wakes_everyone_once(db_url: str) -> None:
         listener, woke, stop, task = await _listening(db_url, notify.SYNC)
         with psycopg.connect(libpq_url(db_url), autocommit=True) as admin:
             admin.execute(
-                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = 'flowd-listen'"
+                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+                "WHERE application_name = 'flowd-listen'"
             )
         # notifications may have been missed while disconnected: handlers are called once
         assert await _woken(woke, 10.0)

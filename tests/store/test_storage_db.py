@@ -101,9 +101,12 @@ def test_database_storage_is_shared_between_nodes(store: Store, tmp_path: Path) 
 
 
 def test_open_storage_by_setting(store: Store, tmp_path: Path) -> None:
-    assert isinstance(open_storage("local", engine=store.engine, storage_dir=tmp_path, cache_dir=tmp_path), InternalStorage)
     assert isinstance(
-        open_storage("database", engine=store.engine, storage_dir=tmp_path, cache_dir=tmp_path), DatabaseStorage
+        open_storage("local", engine=store.engine, storage_dir=tmp_path, cache_dir=tmp_path), InternalStorage
+    )
+    assert isinstance(
+        open_storage("database", engine=store.engine, storage_dir=tmp_path, cache_dir=tmp_path),
+        DatabaseStorage,
     )
     with pytest.raises(StoreError, match="local or database"):
         open_storage("s3", engine=store.engine, storage_dir=tmp_path, cache_dir=tmp_path)
