@@ -108,6 +108,8 @@ class ClusterNode:
 
     def _leader_changed(self, leader: bool) -> None:
         try:
+            if leader:
+                self.nodes.step_down_others(self.node_id)
             self.beat()  # the registry shows the new leader at once
         except Exception:  # a failed write is retried at the next beat
             log.debug("could not record the leadership change", exc_info=True)

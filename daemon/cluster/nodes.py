@@ -64,6 +64,13 @@ class NodeRepository(Repository):
         with self._read(conn) as c:
             return [Node(**row._mapping) for row in c.execute(query)]
 
+    def step_down_others(self, leader_id: str, *, conn: Connection | None = None) -> int:
+        """Clear the leader flag of every node but ``leader_id`` (which holds the exclusive lock now: a
+        previous leader that died never cleared its own)."""
+        stmt = nodes.update().where(nodes.c.node_id != leader_id, nodes.c.leader).values(leader=False)
+        with self._write(conn) as c:
+            return c.execute(stmt).rowcount
+
     def remove(self, node_id: str, *, conn: Connection | None = None) -> bool:
         """Forget a node (clean exit, or found gone)."""
         with self._write(conn) as c:

@@ -87,4 +87,7 @@ def test_node_registry(store: Store) -> None:
     assert [n.node_id for n in rows] == ["a", "b"] and rows[0].leader
     assert rows[1].last_beat == NOW - timedelta(seconds=0.5)
     assert rows[0].as_dict(NOW)["roles"] == ["scheduler", "executor"]
+    repo.beat(_node("b", leader=True))  # b took the lock: a died without stepping down
+    assert repo.step_down_others("b") == 1
+    assert [n.node_id for n in repo.list() if n.leader] == ["b"]
     assert repo.remove("a") and not repo.remove("a")
