@@ -33,6 +33,7 @@ class Settings(BaseSettings):
     storage: str = "local"
     storage_shared: bool = False
     leader_failover: str = "10s"
+    role: str | None = None  # ``flowd run --role`` (comma-separated; all when unset)
     # keep parsed flows under ``cache_dir`` so running a deployed flow skips re-validating it
     flow_cache: bool = True
 
