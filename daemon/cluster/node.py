@@ -28,6 +28,7 @@ log = logging.getLogger("flowd.cluster")
 
 BEAT = 5.0
 HAND_OFF = 0.2  # seconds between hand-offs of a node that runs no executions
+REAP = 2.0  # seconds between the leader's looks for nodes that are gone
 FORWARD_WAIT = 60.0  # how long a follower waits for the leader's sync it asked for
 
 
@@ -139,6 +140,38 @@ class ClusterNode:
                 log.debug("hand-off failed: %s", exc)
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(stop.wait(), HAND_OFF)
+
+    async def reap(self, stop: asyncio.Event) -> None:
+        """Leader duty: find nodes that are gone (no heartbeat for 20 s, or on this host a process that no
+        longer exists) and hand their executions back at once: the release wakes the executors
+        (``flowd_work``), one adopts each execution, and its interrupted task runs run again."""
+        while not stop.is_set():
+            try:
+                released = await asyncio.to_thread(self.reap_once)
+                if released:
+                    log.info("released %d execution(s) of nodes that are gone", released)
+            except Exception as exc:  # the store is down: look again later
+                log.warning(
+                    "looking for gone nodes failed: %s", str(exc).splitlines()[0] if str(exc) else exc
+                )
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(stop.wait(), REAP)
+
+    def reap_once(self) -> int:
+        """One look for gone nodes; returns how many executions were released."""
+        from daemon.server.heartbeat import gone_daemons
+
+        gone = gone_daemons(
+            self.store, self.clock.now(), me=self.node_id, host=socket.gethostname(), pid=os.getpid()
+        )
+        if not gone:
+            return 0
+        ids = [beat.daemon_id for beat in gone]
+        released = self.store.executions.release(ids)
+        for node_id in ids:
+            self.store.heartbeats.remove(node_id)
+            self.nodes.remove(node_id)
+        return released
 
     async def _beat(self, stop: asyncio.Event) -> None:
         while not stop.is_set():

@@ -273,6 +273,8 @@ class Daemon:
             tasks.append(
                 asyncio.ensure_future(while_leading(leadership, self.stop, self._sync_duty, name="sync"))
             )
+        reap = while_leading(leadership, self.stop, self.cluster.reap, name="gone-node reaper")
+        tasks.append(asyncio.ensure_future(reap))
         where = f"listening on {host}:{port}" if self.roles.webserver else "no HTTP server"
         log.info("flowd daemon %s (roles %s) %s", executor.worker_id, self.roles, where)
         stopped = asyncio.ensure_future(self.stop.wait())

@@ -197,3 +197,52 @@ def test_port_in_use_is_one_line_before_any_sync(
     assert refused.returncode == 2 and "cannot listen on 127.0.0.1" in refused.stderr, refused.stderr
     with Store.open(f"sqlite:///{tmp_path}/b.db") as other:
         assert other.syncs.latest(limit=1) == []  # it synced nothing
+
+
+SLOW = """
+id: slow
+namespace: test.cluster
+tasks:
+  - id: wait
+    type: io.kestra.plugin.scripts.shell.Commands
+    taskRunner:
+      type: io.kestra.plugin.core.runner.Process
+    commands:
+      - sleep 3
+"""
+
+
+@postgres_only
+def test_kill_9_of_a_worker_mid_task_runs_the_task_again_elsewhere(
+    flows: Path, tmp_path: Path, db_url: str, cluster_env: None, started: list[DaemonProcess]
+) -> None:
+    (flows / "slow.yml").write_text(SLOW)
+    store = Store.open(db_url)
+    try:
+        for i in range(2):
+            started.append(node(flows, db_url, tmp_path / f"home{i}"))
+        wait_for(lambda: store.flows.get("test.cluster", "slow") is not None, "the flow deployed")
+        victim, survivor = started
+        created = httpx.post(
+            f"http://127.0.0.1:{victim.port}/api/v1/executions/test.cluster/slow", timeout=10
+        )
+        execution_id = created.json()["id"]
+
+        def running() -> bool:
+            runs = store.executions.list_task_runs(execution_id)
+            return bool(runs) and runs[0].state == "RUNNING"
+
+        wait_for(running, "the task to run")
+        victim.stop(signal.SIGKILL)
+        ended = wait_for(
+            lambda: (e := store.executions.get(execution_id)) is not None and e.end_date is not None and e,
+            "the execution to end on the other node",
+        )
+        assert ended.state == "SUCCESS", ended.histories
+        ends = [h["state"] for h in ended.histories if h["state"] in ("SUCCESS", "FAILED", "KILLED")]
+        assert ends == ["SUCCESS"]  # it ended once
+        (run,) = store.executions.list_task_runs(execution_id)
+        assert [a["state"] for a in run.attempts] == ["KILLED", "SUCCESS"]  # interrupted, then run again
+        assert survivor.proc.poll() is None
+    finally:
+        store.close()
