@@ -47,8 +47,8 @@ from psycopg import sql
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from daemon.cluster.leader import LEADER_KEY  # noqa: E402
-from daemon.store import Store  # noqa: E402
+from daemon.cluster.leader import LEADER_KEY
+from daemon.store import Store
 
 FLOWD = [sys.executable, "-c", "import sys; from daemon.cli.main import main; sys.exit(main())"]
 ADMIN = "postgresql://postgres@127.0.0.1:5432/test"
