@@ -187,10 +187,11 @@ class ClusterNode:
         self, leader_sync: Callable[[], Awaitable[SyncOutcome]]
     ) -> Callable[[], Awaitable[SyncOutcome]]:
         """What ``Services.sync_now`` calls: the leader syncs itself; a follower notifies the leader
-        (``notify.SYNC``) and returns the outcome of the next sync the leader records."""
+        (``notify.SYNC``) and returns the outcome of the next sync the leader records. With no live leader
+        elsewhere (none elected yet), the node syncs itself rather than not at all."""
 
         async def hook() -> SyncOutcome:
-            if self.leadership.is_leader or not self.postgres:
+            if self.leadership.is_leader or not self.postgres or not await self._leader_elsewhere():
                 return await leader_sync()
             latest = await asyncio.to_thread(self.store.syncs.latest, limit=1)
             before = latest[0].id if latest else 0
@@ -211,3 +212,8 @@ class ClusterNode:
             )  # fmt: skip
 
         return hook
+
+    async def _leader_elsewhere(self) -> bool:
+        rows = await asyncio.to_thread(self.nodes.list)
+        now = self.clock.now()
+        return any(n.leader and n.alive(now) and n.node_id != self.node_id for n in rows)

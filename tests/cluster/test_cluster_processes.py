@@ -246,3 +246,22 @@ def test_kill_9_of_a_worker_mid_task_runs_the_task_again_elsewhere(
         assert survivor.proc.poll() is None
     finally:
         store.close()
+
+
+@postgres_only
+def test_sync_asked_of_a_follower_is_done_by_the_leader(
+    flows: Path, tmp_path: Path, db_url: str, cluster_env: None, started: list[DaemonProcess]
+) -> None:
+    store = Store.open(db_url)
+    try:
+        for i in range(2):
+            started.append(node(flows, db_url, tmp_path / f"home{i}"))
+        leader = wait_for(lambda: one_leader(db_url, store, set()), "one leader")
+        follower = next(n for n in NodeRepository(store.engine).list() if n.node_id != leader)
+        port = next(d.port for d in started if d.proc.pid == follower.pid)
+        before = store.syncs.latest(limit=1)[0].id
+        body = httpx.post(f"http://127.0.0.1:{port}/api/v1/sync", timeout=90).json()
+        assert body["result"] == "SUCCESS" and body["syncId"] > before, body
+        assert body["message"] == f"synced by the leader node for {follower.node_id}"
+    finally:
+        store.close()
