@@ -29,7 +29,7 @@ def test_status_nodes(db_url: str) -> None:
                     leader=leader,
                     started_at=now - timedelta(minutes=1),
                     last_beat=now,
-                )  # fmt: skip
+                )
             )
     as_json = CliRunner().invoke(cli, ["status", "--nodes", "--json", "--db", db_url])
     assert as_json.exit_code == 0, as_json.output

@@ -21,7 +21,7 @@ def test_cluster_page(ui: Ui) -> None:
             leader=True,
             started_at=now - timedelta(hours=1),
             last_beat=now,
-        )  # fmt: skip
+        )
     )
     page = ui.client.get("/ui/cluster")
     assert page.status_code == 200
