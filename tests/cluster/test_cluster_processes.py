@@ -25,6 +25,7 @@ from tests.server.daemon_harness import FLOWD, DaemonProcess, free_port, wait_fo
 
 pytestmark = pytest.mark.integration
 
+KILLS = 3  # leader kills per run (each followed by a replacement node)
 PER_SECOND = """
 id: ticker
 namespace: test.cluster
@@ -54,10 +55,19 @@ def cluster_env(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("FLOWD_LEADER_FAILOVER", "4s")
 
 
-def node(flows: Path, db_url: str, home: Path) -> DaemonProcess:
+class HeadlessProcess(DaemonProcess):
+    """A node without the webserver role: started once it says so in its log."""
+
+    def _healthy(self) -> bool:
+        if self.proc.poll() is not None:
+            raise AssertionError(f"daemon exited with {self.proc.returncode}:\n{self.log.read_text()}")
+        return "no HTTP server" in self.log.read_text(errors="replace")
+
+
+def node(flows: Path, db_url: str, home: Path, *extra: str) -> DaemonProcess:
     """``flowd run`` with its own FLOWD_HOME."""
     home.mkdir(parents=True, exist_ok=True)
-    return DaemonProcess(source=flows, db_url=db_url, home=home)
+    return DaemonProcess(source=flows, db_url=db_url, home=home, extra=list(extra))
 
 
 @pytest.fixture
@@ -111,7 +121,7 @@ def test_three_nodes_one_leader_and_ticks_survive_leader_kills(
         assert {n["pid"] for n in view["nodes"]} == {d.proc.pid for d in started}
         wait_for(lambda: len(ticks(store)) >= 3, "per-second ticks")
         gone: set[str] = set()
-        for _kill in range(2):
+        for kill in range(KILLS):
             pid = next(n.pid for n in NodeRepository(store.engine).list() if n.node_id == leader)
             victim = next(d for d in started if d.proc.pid == pid)
             victim.stop(signal.SIGKILL)
@@ -119,8 +129,8 @@ def test_three_nodes_one_leader_and_ticks_survive_leader_kills(
             before = len(ticks(store))
             leader = wait_for(lambda: one_leader(db_url, store, gone), "another leader", timeout=30)
             wait_for(lambda b=before: len(ticks(store)) >= b + 3, "ticks from the new leader")
-            if _kill == 0:  # a replacement node joins as a follower
-                started.append(node(flows, db_url, tmp_path / "home3"))
+            # a replacement node joins (as a follower): three nodes again
+            started.append(node(flows, db_url, tmp_path / f"home{3 + kill}"))
         for daemon in started:
             if daemon.proc.poll() is None:
                 assert daemon.stop() == 0, daemon.output()
@@ -263,5 +273,37 @@ def test_sync_asked_of_a_follower_is_done_by_the_leader(
         body = httpx.post(f"http://127.0.0.1:{port}/api/v1/sync", timeout=90).json()
         assert body["result"] == "SUCCESS" and body["syncId"] > before, body
         assert body["message"] == f"synced by the leader node for {follower.node_id}"
+    finally:
+        store.close()
+
+
+@postgres_only
+def test_roles_split_between_nodes(
+    flows: Path, tmp_path: Path, db_url: str, cluster_env: None, started: list[DaemonProcess]
+) -> None:
+    (flows / "slow.yml").write_text(SLOW.replace("sleep 3", "sleep 0.2"))
+    store = Store.open(db_url)
+    try:
+        front = node(flows, db_url, tmp_path / "front", "--role", "webserver")
+        started.append(front)
+        (tmp_path / "back").mkdir()
+        back = HeadlessProcess(
+            source=flows, db_url=db_url, home=tmp_path / "back", extra=["--role", "scheduler,executor,worker"]
+        )
+        started.append(back)
+        rows = wait_for(lambda: (r := NodeRepository(store.engine).list()) and len(r) == 2 and r, "two nodes")
+        roles = {n.pid: n.roles for n in rows}
+        assert roles == {front.proc.pid: "webserver", back.proc.pid: "scheduler,executor,worker"}
+        leader = wait_for(lambda: one_leader(db_url, store, set()), "one leader")
+        assert next(n.pid for n in rows if n.node_id == leader) == back.proc.pid  # the webserver never leads
+        wait_for(lambda: store.flows.get("test.cluster", "slow") is not None, "the flow deployed")
+        url = f"http://127.0.0.1:{front.port}/api/v1/executions/test.cluster/slow"
+        execution_id = httpx.post(url, timeout=10).json()["id"]
+        ended = wait_for(
+            lambda: (e := store.executions.get(execution_id)) is not None and e.end_date is not None and e,
+            "the execution to end",
+        )
+        # the front node handed it over: the back node drove it
+        assert ended.state == "SUCCESS" and ended.owner_id == leader
     finally:
         store.close()
