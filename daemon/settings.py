@@ -36,6 +36,12 @@ class Settings(BaseSettings):
     workers: int = 8
     default_runner: str = "PROCESS"
     grace_period: str = "30s"
+    # cluster (several daemons on one PostgreSQL): internal storage ``local`` (a folder under home; set
+    # ``storage_shared`` when that folder is a mount every node shares) or ``database``; the leader bound
+    storage: str = "local"
+    storage_shared: bool = False
+    leader_failover: str = "10s"
+    role: str | None = None  # ``flowd run --role`` (comma-separated; all when unset)
     # keep parsed flows under ``cache_dir`` so running a deployed flow skips re-validating it
     flow_cache: bool = True
     # validate synced flows strictly: flowd's checks beyond Kestra's (undeclared inputs, ...) become errors

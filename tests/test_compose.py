@@ -39,7 +39,26 @@ def dockerfile_instructions() -> list[tuple[str, str]]:
 
 
 def test_services(compose: dict[str, Any]) -> None:
-    assert set(compose["services"]) == {"postgres", "flowd"}
+    assert set(compose["services"]) == {"postgres", "flowd", "worker"}
+
+
+def test_worker_nodes_scale_on_database_storage(compose: dict[str, Any]) -> None:
+    # `docker compose up --scale worker=N`: more nodes on the same database, none by default
+    flowd, worker = compose["services"]["flowd"], compose["services"]["worker"]
+    assert worker["scale"] == 0 and "ports" not in worker
+    for key in ("build", "image", "user", "command", "init", "restart", "depends_on", "stop_grace_period"):
+        assert worker[key] == flowd[key], key  # the same image and lifecycle as the main node
+    env, main_env = worker["environment"], flowd["environment"]
+    for key in ("FLOWD_DATABASE_URL", "FLOWD_SOURCE", "FLOWD_REF", "FLOWD_PATH", "FLOWD_GIT_TOKEN"):
+        assert env[key] == main_env[key], key  # one store, one source
+    # several nodes need storage every node reads (a node on local storage is refused in a cluster)
+    assert env["FLOWD_STORAGE"] == main_env["FLOWD_STORAGE"] == "database"
+    roles = env["FLOWD_ROLE"].split(",")
+    assert "webserver" not in roles and {"executor", "scheduler"} <= set(roles)
+    assert worker["healthcheck"] == {"disable": True}
+    fields = set(Settings.model_fields)
+    for key in env:
+        assert key.startswith("FLOWD_") and key[len("FLOWD_") :].lower() in fields, key
 
 
 def test_named_volumes_are_declared(compose: dict[str, Any]) -> None:

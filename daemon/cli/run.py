@@ -2,7 +2,9 @@
 
 Every flag can also be set in the environment (``FLOWD_SOURCE``, ``FLOWD_REF``, ``FLOWD_PATH``,
 ``FLOWD_INTERVAL``, ``FLOWD_LISTEN``, ``FLOWD_DATABASE_URL``, ``FLOWD_WORKERS``, ``FLOWD_GRACE_PERIOD``,
-``FLOWD_FOLLOW_COMMITS``). Without a database URL the embedded SQLite store ``$FLOWD_HOME/flowd.db`` is used.
+``FLOWD_FOLLOW_COMMITS``, ``FLOWD_ROLE``, ``FLOWD_LEADER_FAILOVER``). Without a database URL the embedded
+SQLite store ``$FLOWD_HOME/flowd.db`` is used (one daemon); several nodes share one PostgreSQL database
+(see docs/deployment.md: roles, the leader, ``FLOWD_STORAGE=database``).
 
 Start-up order (daemon/server/startup.py): the options are checked, the listening address is bound (a busy
 port exits 2 with one line), an API open to the network needs FLOWD_API_TOKEN, then the daemon says which
@@ -69,6 +71,25 @@ def parse_seconds(text: str, *, option: str) -> float:
     "--allow-mass-delete", "allow_mass_delete", is_flag=True,
     help="Let syncs delete more than FLOWD_MASS_DELETE_SHARE (25%) or FLOWD_MASS_DELETE_MAX (50) flows.",
 )  # fmt: skip
+@click.option(
+    "--role",
+    "role",
+    envvar="FLOWD_ROLE",
+    default=None,
+    metavar="ROLES",
+    help="Comma-separated subset of scheduler,executor,worker,webserver (default: all).",
+)
+@click.option(
+    "--leader-failover",
+    "leader_failover",
+    envvar="FLOWD_LEADER_FAILOVER",
+    default="10s",
+    show_default=True,
+    help="Bound within which another node leads once the leader is gone (PostgreSQL).",
+)
+@click.option(
+    "--replace-source", is_flag=True, help="Make the store follow --source even if it follows another one."
+)
 @db_option
 @handle_errors
 def command(
@@ -80,6 +101,9 @@ def command(
     listen: str,
     workers: int,
     grace_period: str,
+    role: str | None,
+    leader_failover: str,
+    replace_source: bool,
     db: str | None,
     allow_mass_delete: bool,
 ) -> None:
@@ -92,7 +116,8 @@ def command(
     sys.exit(
         run(source=source, ref=ref, path=path, interval=interval, listen=listen, workers=workers,
             grace_period=grace_period, db=db, follow_commits=follow_commits,
-            allow_mass_delete=allow_mass_delete)
+            allow_mass_delete=allow_mass_delete, role=role, leader_failover=leader_failover,
+            replace_source=replace_source)
     )  # fmt: skip
 
 
@@ -108,9 +133,13 @@ def run(
     db: str | None,
     follow_commits: bool = False,
     allow_mass_delete: bool = False,
+    role: str | None = None,
+    leader_failover: str = "10s",
+    replace_source: bool = False,
 ) -> int:
     """Parse the options, harden the process, bind the address, say the mode, and run the daemon until it is
     stopped; returns the exit status."""
+    from daemon.cluster.roles import Roles
     from daemon.security.hardening import harden_process
     from daemon.server.process import DaemonOptions, run_daemon, split_listen
     from daemon.server.startup import bind_listen, check_exposure, quiet_migrations
@@ -127,6 +156,8 @@ def run(
     grace = parse_seconds(grace_period, option="--grace-period")
     if follow_commits and not source:
         raise UsageError("--follow-commits needs --source (a folder in a Git repository)")
+    roles = str(Roles.parse(role))
+    failover = parse_seconds(leader_failover, option="--leader-failover")
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     # before the settings are read and the port is bound: re-exec without secrets in the initial
     # environment, become non-dumpable (docs/security.md)
@@ -150,6 +181,7 @@ def run(
         source=resolved.source if resolved else None, ref=ref, path=resolved.path if resolved else path,
         listen=listen, workers=workers, interval=every, grace=grace, db_url=db_url,
         listen_socket=listen_socket, allow_mass_delete=allow_mass_delete,
+        roles=roles, failover=failover, replace_source=replace_source,
     )  # fmt: skip
     return run_daemon(settings, options)
 

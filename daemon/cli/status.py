@@ -28,15 +28,27 @@ def _iso(value: datetime | None) -> str | None:
 @click.option("--limit", default=20, show_default=True, help="How many recent executions to show.")
 @click.option("--state", "state", default=None, help="Only executions in this state.")
 @click.option("--revisions", is_flag=True, help="List the flow's revisions with their commits.")
+@click.option("--nodes", is_flag=True, help="List the nodes sharing the store (roles, leader, last beat).")
 @db_option
 @handle_errors
 def command(
-    target: str | None, as_json: bool, limit: int, state: str | None, revisions: bool, db: str | None
+    target: str | None,
+    as_json: bool,
+    limit: int,
+    state: str | None,
+    revisions: bool,
+    nodes: bool,
+    db: str | None,
 ) -> None:
     """Show deployed flows, syncs and executions."""
     store = open_store(db)
     try:
-        if target is None:
+        if nodes:
+            from daemon.clock import SystemClock
+            from daemon.cluster.view import cluster_view
+
+            _emit(cluster_view(store, SystemClock().now()), as_json, _print_nodes)
+        elif target is None:
             data = overview(store)
             _emit(data, as_json, _print_overview)
         elif "/" in target:
@@ -214,3 +226,21 @@ def _print_flow(data: dict[str, Any]) -> None:
             f"revision {r['revision']}: commit {r['commit'] or '-'} {r['created']}"
             f"{' (deleted)' if r['deleted'] else ''}"
         )
+
+
+def _print_nodes(data: dict[str, Any]) -> None:
+    from rich.console import Console
+    from rich.table import Table
+
+    console = Console(highlight=False)
+    console.print(f"leader: {data['leader'] or 'none alive'} ({data['dialect']})")
+    table = Table("node", "host", "pid", "roles", "version", "started", "last beat", "running", "")
+    for n in data["nodes"]:
+        mark = "leader" if n["leader"] and n["alive"] else ("" if n["alive"] else "gone")
+        table.add_row(
+            n["id"], n["host"], str(n["pid"]), ",".join(n["roles"]), n["version"], n["started"],
+            n["lastBeat"], str(n["running"]), mark,
+        )  # fmt: skip
+    console.print(table)
+    if data["unowned"]:
+        console.print(f"{data['unowned']} execution(s) waiting for a node")

@@ -52,8 +52,12 @@ def open_reconciler(
     prune: bool = True,
     allow_empty: bool = False,
     allow_mass_delete: bool = False,
+    claim: bool = False,
+    replace_source: bool = False,
 ) -> tuple[Store, Reconciler]:
-    """Settings -> store + source -> a one-shot ``Reconciler`` (the caller closes the store)."""
+    """Settings -> store + source -> a one-shot ``Reconciler`` (the caller closes the store). With
+    ``claim``, the store must follow this source or none: SourceMismatch otherwise, unless
+    ``replace_source``."""
     # imported here: ``flowd --help`` must not pay for pygit2, SQLAlchemy and the flow model
     from daemon.reconcile import Reconciler
     from daemon.settings import Settings, normalize_db_url
@@ -66,6 +70,14 @@ def open_reconciler(
         token=settings.git_token, ssh_key=settings.git_ssh_key,
     )  # fmt: skip
     store = Store.open(normalize_db_url(db) if db else settings.db_url())
+    if claim:  # before anything is read: the store must follow this source
+        from daemon.cluster.source import SourceRef, check_source
+
+        try:
+            check_source(store.engine, SourceRef.of(source, ref, path), replace=replace_source)
+        except BaseException:
+            store.close()
+            raise
     guard = settings.mass_delete_guard(allow=allow_mass_delete)
     return store, Reconciler(
         store,
@@ -83,6 +95,9 @@ def open_reconciler(
 @click.option("--no-prune", is_flag=True, help="Never delete deployed flows missing from the source.")
 @click.option("--allow-empty", is_flag=True, help="Allow a sync that deletes every deployed flow.")
 @mass_delete_option
+@click.option(
+    "--replace-source", is_flag=True, help="Make the store follow SOURCE even if it follows another one."
+)
 @db_option
 @handle_errors
 def command(
@@ -92,12 +107,13 @@ def command(
     no_prune: bool,
     allow_empty: bool,
     allow_mass_delete: bool,
+    replace_source: bool,
     db: str | None,
 ) -> None:
     """Reconcile the deployed flows with a source: create, update, delete (prune), record the sync."""
     sys.exit(
         run(source=source, ref=ref, path=path, db=db, prune=not no_prune, allow_empty=allow_empty,
-            allow_mass_delete=allow_mass_delete)
+            allow_mass_delete=allow_mass_delete, replace_source=replace_source)
     )  # fmt: skip
 
 
@@ -110,21 +126,28 @@ def run(
     prune: bool = True,
     allow_empty: bool = False,
     allow_mass_delete: bool = False,
+    replace_source: bool = False,
 ) -> int:
-    """Sync once, print what was done, return the exit code."""
+    """Sync once, print what was done, return the exit code. SourceMismatch (exit 2) when the store
+    follows another source and not ``replace_source``."""
     from daemon.errors import SourceError
     from daemon.reconcile.render import plan_lines
 
     try:
         store, reconciler = open_reconciler(
             source=source, ref=ref, path=path, db=db, prune=prune, allow_empty=allow_empty,
-            allow_mass_delete=allow_mass_delete,
+            allow_mass_delete=allow_mass_delete, claim=True, replace_source=replace_source,
         )  # fmt: skip
     except SourceError as exc:
         click.echo(f"flowd: cannot read source: {_one_line(exc.message)}", err=True)
         return exc.exit_code
     with store:
         outcome = reconciler.sync()
+        if outcome.result in ("SUCCESS", "PARTIAL"):  # applied: this is now the store's source
+            from daemon.clock import SystemClock
+            from daemon.cluster.source import SourceRef, record_source
+
+            record_source(store.engine, SourceRef.of(source, ref, path), now=SystemClock().now())
     if outcome.result == "SOURCE_ERROR":
         click.echo(f"flowd: cannot read source: {_one_line(outcome.message or '')}", err=True)
         return outcome.exit_code

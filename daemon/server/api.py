@@ -29,7 +29,16 @@ from daemon.errors import (
     TaskError,
     UsageError,
 )
-from daemon.server import api_executions, api_flows, api_logs, api_metrics, api_plan, api_sync, api_webhooks
+from daemon.server import (
+    api_cluster,
+    api_executions,
+    api_flows,
+    api_logs,
+    api_metrics,
+    api_plan,
+    api_sync,
+    api_webhooks,
+)
 from daemon.server import api_models as m
 from daemon.server.guards import RequestGuard, allowed_host_names
 from daemon.server.ratelimit import DeliveryLog, FailureLimiter
@@ -56,6 +65,7 @@ TAGS = [
     {"name": "webhooks", "description": "Webhook triggers; the key in the URL is the secret."},
     {"name": "sync", "description": "Sync the flow source now; Git push hooks."},
     {"name": "metrics", "description": "Prometheus metrics."},
+    {"name": "cluster", "description": "The nodes sharing this store, and the leader."},
     {"name": "health", "description": "Liveness and store reachability."},
 ]
 
@@ -69,6 +79,7 @@ ROUTERS: tuple[APIRouter, ...] = (
     api_plan.router,
     api_sync.router,
     api_metrics.router,
+    api_cluster.router,
 )
 
 

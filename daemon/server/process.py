@@ -29,6 +29,12 @@ from typing import Any
 import uvicorn
 
 from daemon.clock import Clock, SystemClock
+from daemon.cluster import notify
+from daemon.cluster.guard import SqliteLock, check_port
+from daemon.cluster.leader import while_leading
+from daemon.cluster.node import ClusterNode
+from daemon.cluster.roles import Roles
+from daemon.cluster.source import SourceRef, check_source, record_source
 from daemon.engine import states as S
 from daemon.engine.executor import Executor
 from daemon.reconcile import Reconciler, SyncOutcome
@@ -49,6 +55,7 @@ from daemon.settings import Settings
 from daemon.store import Execution, Store
 from daemon.store.retention import parse_age
 from daemon.store.storage import InternalStorage
+from daemon.store.storage_db import open_storage
 
 log = logging.getLogger("flowd.daemon")
 
@@ -70,6 +77,10 @@ class DaemonOptions:
     # bound by ``flowd run`` before anything else starts (daemon/server/startup.py); None: uvicorn binds
     listen_socket: Any = None
     allow_mass_delete: bool = False
+    # cluster: this node's roles (None: all), the leader fail-over bound, and --replace-source
+    roles: str | None = None
+    failover: float = 10.0
+    replace_source: bool = False
 
 
 def split_listen(listen: str) -> tuple[str, int]:
@@ -92,7 +103,17 @@ def build_services(settings: Settings, options: DaemonOptions, *, clock: Clock |
     configure_task_user(settings.task_user)
     clock = clock or SystemClock()
     store = Store.open(options.db_url or settings.db_url())
+    if options.source:  # one store, one source: refused before anything is fetched
+        try:
+            wanted = SourceRef.of(options.source, options.ref, options.path)
+            check_source(store.engine, wanted, replace=options.replace_source)
+        except BaseException:
+            store.close()
+            raise
     executor = Executor(store, settings, clock, PLUGINS, workers=options.workers)
+    executor.storage = open_storage(
+        settings.storage, engine=store.engine, storage_dir=settings.storage_dir, cache_dir=settings.cache_dir
+    )
     reconciler = None
     if options.source:
         source = open_source(
@@ -182,10 +203,58 @@ class Daemon:
             self.sync_loop = SyncLoop(services.reconciler, interval=options.interval, on_synced=self._synced)
             services.sync_hook = self.sync_loop.sync_once
         self.heartbeat = HeartbeatLoop(services.store, services.clock, executor.worker_id)
+        self.roles = Roles.parse(options.roles)
+        self._source_recorded = False
+        self.cluster = ClusterNode(
+            services.store, services.clock, executor.worker_id, roles=self.roles, listen=options.listen,
+            failover=options.failover,
+        )  # fmt: skip
+        # the listener runs on the main loop; the executor lives on the engine loop
+        self.cluster.on_wake(notify.WORK, lambda _payload: self.engine.call_soon(self._wake_executor))
+        self.cluster.on_wake(notify.SYNC, lambda _payload: self._sync_requested())
+        if self.sync_loop is not None:
+            services.sync_hook = self.cluster.sync_hook(self.sync_loop.sync_once)
+        elif self.cluster.postgres:  # no source here: a push hook is passed on to the leader
+            services.sync_hook = self.cluster.sync_hook(_no_source)
         self.stop = asyncio.Event()
         self._signals = 0
         self._server: _Server | None = None
         self._executor_failed = False
+
+    def _wake_executor(self) -> None:  # on the engine thread
+        self.services.executor.wake()
+
+    async def _sync_duty(self, stop: asyncio.Event) -> None:
+        """The leader's sync loop, once the store is checked to follow this node's source (another node
+        may have replaced it since this one started): a mismatch stops the daemon with the message."""
+        opts, source = self.options, self.options.source
+        assert self.sync_loop is not None and source is not None
+        wanted = SourceRef.of(source, opts.ref, opts.path)
+        await asyncio.to_thread(check_source, self.services.store.engine, wanted, replace=opts.replace_source)
+        await self.sync_loop.run(stop)
+
+    async def _scheduler_duty(self, stop: asyncio.Event) -> None:
+        """The leader's scheduler: it runs on the engine loop (its store calls wait there), supervised,
+        until ``stop`` (on the main loop) says this node no longer leads."""
+        box: dict[str, asyncio.Event] = {}
+
+        async def start() -> Any:
+            box["stop"] = engine_stop = asyncio.Event()
+            run = lambda: self.scheduler.run(engine_stop)  # noqa: E731
+            return asyncio.ensure_future(self._supervised("scheduler", run, engine_stop))
+
+        part = await self.engine.run(start())
+        try:
+            await stop.wait()
+        finally:
+            self.engine.call_soon(box["stop"].set)
+            self.scheduler.wake()
+            await asyncio.wrap_future(asyncio.run_coroutine_threadsafe(_wait(part), self.engine.loop))
+
+    def _sync_requested(self) -> None:
+        """Another node received a push hook: the leader syncs now."""
+        if self.sync_loop is not None and self.cluster.leadership.is_leader:
+            self.sync_loop.request()
 
     def _created(self, kind: str) -> None:  # on the engine thread (scheduler, flow triggers)
         self.counters.record_created(kind)
@@ -193,6 +262,17 @@ class Daemon:
 
     def _synced(self, outcome: SyncOutcome, seconds: float) -> None:  # on the main loop
         self.counters.record_sync(outcome.result, seconds)
+        if outcome.result in ("SUCCESS", "PARTIAL") and not self._source_recorded:
+            opts = self.options
+            assert opts.source is not None  # a sync loop runs only with a source
+            try:  # the store follows this source from its first applied sync on
+                record_source(
+                    self.services.store.engine, SourceRef.of(opts.source, opts.ref, opts.path),
+                    now=self.services.clock.now(),
+                )  # fmt: skip
+                self._source_recorded = True
+            except Exception:  # tried again after the next sync
+                log.warning("could not record the store's source", exc_info=True)
         # what a sync leaves in memory (parsed flows, caches) lives long: a full collection would walk it
         # again and again, stopping every thread for up to a second with 10,000 flows (bench/loop_stall)
         gc.freeze()
@@ -235,15 +315,16 @@ class Daemon:
         if not server.started and not self.stop.is_set():
             raise OSError(f"the API could not listen on {host}:{port}")
 
-    async def _start_engine(self) -> tuple[asyncio.Event, asyncio.Event, Any]:
-        """On the engine loop: the executor and the scheduler, each supervised. Returns their stop
-        events (created on that loop) and the future of both parts."""
-        executor_stop, engine_stop = asyncio.Event(), asyncio.Event()
-        parts = asyncio.gather(
-            self._supervised("executor", lambda: self._serve_executor(executor_stop), executor_stop),
-            self._supervised("scheduler", lambda: self.scheduler.run(engine_stop), engine_stop),
-        )
-        return executor_stop, engine_stop, parts
+    async def _start_engine(self) -> tuple[asyncio.Event, Any]:
+        """On the engine loop: the executor (when this node's roles run executions), supervised. Returns
+        its stop event (created on that loop) and the future of the part; the scheduler is a leader duty
+        (``_scheduler_duty``)."""
+        executor_stop = asyncio.Event()
+        parts = []
+        if self.roles.runs_executions:
+            run = lambda: self._serve_executor(executor_stop)  # noqa: E731
+            parts.append(self._supervised("executor", run, executor_stop))
+        return executor_stop, asyncio.gather(*parts)
 
     async def _serve_executor(self, stop: asyncio.Event) -> None:
         """The executor part (engine loop); after a failure it starts from a new executor."""
@@ -272,6 +353,7 @@ class Daemon:
         new = Executor(store, old.settings, old.clock, old.plugins, workers=self.options.workers)
         new.start_hooks.extend(old.start_hooks)
         new.end_hooks.extend(old.end_hooks)
+        new.storage = old.storage
         self.services.executor = self.scheduler.executor = self.flow_triggers.executor = new
         await asyncio.to_thread(self.heartbeat.remove)
         self.heartbeat.daemon_id = new.worker_id
@@ -291,7 +373,12 @@ class Daemon:
         reaped = await asyncio.to_thread(registry.reap_orphans)
         if reaped:
             log.warning("ended %d task process group(s) left running by a daemon that is gone", reaped)
+        settings = services.settings
+        await asyncio.to_thread(
+            self.cluster.check_start, storage=settings.storage, storage_shared=settings.storage_shared
+        )
         await asyncio.to_thread(self.heartbeat.beat)
+        await asyncio.to_thread(self.cluster.beat)
         released = await asyncio.to_thread(release_gone, store, services.clock.now(), me=executor.worker_id)
         if released:
             log.info("took over %d execution(s) of a daemon that is gone", released)
@@ -301,31 +388,40 @@ class Daemon:
         self.engine.start()
         services.main_loop = loop
         services.loop = self.engine.loop  # the executor is not thread-safe: Services hands calls to it
-        executor_stop, engine_stop, engine_parts = await self.engine.run(self._start_engine())
-        tasks = [
-            asyncio.ensure_future(self._supervised("api", self._serve_api, self.stop)),
-            asyncio.ensure_future(
-                self._supervised("heartbeat", lambda: self.heartbeat.run(self.stop), self.stop)
-            ),
-        ]
+        executor_stop, engine_parts = await self.engine.run(self._start_engine())
+        stop, leadership = self.stop, self.cluster.leadership
+
+        def part(name: str, run: Callable[[], Awaitable[object]]) -> None:
+            tasks.append(asyncio.ensure_future(self._supervised(name, run, stop)))
+
+        def leader_duty(name: str, duty: Callable[[asyncio.Event], Awaitable[None]]) -> None:
+            # the singleton duties run on the leader only (on SQLite the one daemon always leads)
+            part(name, lambda: while_leading(leadership, stop, duty, name=name))
+
+        tasks: list[asyncio.Future[Any]] = []
+        if self.roles.webserver:
+            part("api", self._serve_api)
+        part("heartbeat", lambda: self.heartbeat.run(stop))
+        part("cluster", lambda: self.cluster.run(stop))
+        leader_duty("scheduler", self._scheduler_duty)
         if self.sync_loop is not None:
-            sync_loop = self.sync_loop
-            tasks.append(
-                asyncio.ensure_future(self._supervised("sync", lambda: sync_loop.run(self.stop), self.stop))
-            )
+            leader_duty("sync", self._sync_duty)
+        leader_duty("gone-node reaper", self.cluster.reap)
         retention = services.settings.retention
         if retention:
             age, keep = parse_age(retention), services.settings.retention_keep_failed
             storage = InternalStorage(services.settings.storage_dir)
-            purge = lambda: retention_loop(  # noqa: E731
-                store, storage, services.clock, age=age, keep_failed=keep, stop=self.stop
+            leader_duty(
+                "retention",
+                lambda duty_stop: retention_loop(
+                    store, storage, services.clock, age=age, keep_failed=keep, stop=duty_stop
+                ),
             )
-            tasks.append(asyncio.ensure_future(self._supervised("retention", purge, self.stop)))
         gc.freeze()  # modules and the object graph built at start-up: never garbage, never walked again
         host, port = split_listen(self.options.listen)
-        log.info("flowd daemon %s listening on %s:%d", executor.worker_id, host, port)
+        where = f"listening on {host}:{port}" if self.roles.webserver else "no HTTP server"
+        log.info("flowd daemon %s (roles %s) %s", executor.worker_id, self.roles, where)
         await self.stop.wait()
-        self.engine.call_soon(engine_stop.set)
         self.scheduler.wake()
         await self._drain()
         self.engine.call_soon(executor_stop.set)
@@ -373,6 +469,10 @@ async def _wait(future: Any) -> None:
     await future
 
 
+async def _no_source() -> SyncOutcome:
+    return SyncOutcome("SOURCE_ERROR", None, None, message="the daemon runs without a flow source")
+
+
 def _sockets(options: DaemonOptions) -> list[Any] | None:
     return [options.listen_socket] if options.listen_socket is not None else None
 
@@ -387,8 +487,17 @@ def run_daemon(settings: Settings, options: DaemonOptions) -> int:
     """Build the services and run the daemon until it is stopped; returns the exit status."""
 
     async def main() -> int:
-        services = build_services(settings, options)
-        scrub_environ()  # the secrets live on in the settings and the executor only (docs/security.md)
-        return await Daemon(services, options).run()
+        # refused before anything is fetched or served: a second daemon on SQLite, a port in use (when
+        # ``flowd run`` has not bound it already: daemon/server/startup.py)
+        lock = SqliteLock.acquire(options.db_url or settings.db_url())
+        try:
+            if options.listen_socket is None and "webserver" in Roles.parse(options.roles).names:
+                check_port(*split_listen(options.listen))
+            services = build_services(settings, options)
+            scrub_environ()  # the secrets live on in the settings and the executor only (docs/security.md)
+            return await Daemon(services, options).run()
+        finally:
+            if lock is not None:
+                lock.release()
 
     return asyncio.run(main())

@@ -30,6 +30,23 @@ def _namespace_segments(namespace: str) -> list[str]:
     return [_check_segment(part, "namespace") for part in namespace.split(".")]
 
 
+def storage_uri(
+    namespace: str, flow_id: str, execution_id: str, task_id: str, task_run_id: str, filename: str
+) -> str:
+    """The URI of a task run's file (every segment checked); StoreError when a segment is unsafe."""
+    segments = [
+        *_namespace_segments(namespace),
+        _check_segment(flow_id, "flow id"),
+        "executions",
+        _check_segment(execution_id, "execution id"),
+        "tasks",
+        _check_segment(task_id, "task id"),
+        _check_segment(task_run_id, "task run id"),
+        _check_segment(filename, "file name"),
+    ]
+    return SCHEME + "/" + "/".join(quote(s, safe="") for s in segments)
+
+
 class InternalStorage:
     """Files of task runs below ``root``."""
 
@@ -49,17 +66,7 @@ class InternalStorage:
     ) -> str:
         """Copy ``src_path`` into the storage (as ``filename``, default its own name); returns its URI.
         The copy is atomic: readers see the whole file or none."""
-        segments = [
-            *_namespace_segments(namespace),
-            _check_segment(flow_id, "flow id"),
-            "executions",
-            _check_segment(execution_id, "execution id"),
-            "tasks",
-            _check_segment(task_id, "task id"),
-            _check_segment(task_run_id, "task run id"),
-            _check_segment(filename or src_path.name, "file name"),
-        ]
-        uri = SCHEME + "/" + "/".join(quote(s, safe="") for s in segments)
+        uri = storage_uri(namespace, flow_id, execution_id, task_id, task_run_id, filename or src_path.name)
         target = self.path_of(uri)
         target.parent.mkdir(parents=True, exist_ok=True)
         fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=".tmp-")

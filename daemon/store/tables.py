@@ -229,3 +229,53 @@ outbox = sa.Table(
     sa.Column("last_error", sa.Text, nullable=True),
     sa.Index(None, "due_at"),
 )
+
+
+# --- cluster (several daemons on one PostgreSQL) ------------------------------------------------------------
+
+nodes = sa.Table(
+    "nodes",
+    metadata,
+    sa.Column("node_id", sa.String(ID), primary_key=True),
+    sa.Column("host", sa.String(NAME), nullable=False),
+    sa.Column("pid", sa.Integer, nullable=False),
+    sa.Column("roles", sa.String(NAME), nullable=False),  # comma-separated, sorted
+    sa.Column("version", sa.String(64), nullable=False),
+    sa.Column("listen", sa.String(NAME), nullable=True),
+    sa.Column("leader", sa.Boolean, nullable=False),
+    sa.Column("started_at", UTCDateTime, nullable=False),
+    sa.Column("last_beat", UTCDateTime, nullable=False),
+)
+
+# one row (id = 1): the flow source this store follows; a sync from another source is refused
+store_source = sa.Table(
+    "store_source",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=False),
+    sa.Column("source", sa.Text, nullable=False),
+    sa.Column("ref", sa.String(NAME), nullable=True),
+    sa.Column("path", sa.Text, nullable=True),
+    sa.Column("recorded_at", UTCDateTime, nullable=False),
+)
+
+# internal storage in the database (FLOWD_STORAGE=database): a file row, then its bytes in numbered chunks
+storage_files = sa.Table(
+    "storage_files",
+    metadata,
+    sa.Column("uri", sa.String(2048), primary_key=True),
+    sa.Column("execution_id", sa.String(ID), nullable=False),
+    sa.Column("size", sa.BigInteger, nullable=False),
+    sa.Column("chunks", sa.Integer, nullable=False),
+    sa.Column("created_at", UTCDateTime, nullable=False),
+    sa.Index(None, "execution_id"),
+)
+
+storage_chunks = sa.Table(
+    "storage_chunks",
+    metadata,
+    sa.Column(
+        "uri", sa.String(2048), sa.ForeignKey("storage_files.uri", ondelete="CASCADE"), primary_key=True
+    ),
+    sa.Column("seq", sa.Integer, primary_key=True, autoincrement=False),
+    sa.Column("data", sa.LargeBinary, nullable=False),
+)

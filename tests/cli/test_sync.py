@@ -125,15 +125,17 @@ def test_duplicate_ids_across_files(db_url: str, repo: Repo, flowd_home: Path) -
 def test_empty_folder_and_wrong_path_are_refused(db_url: str, repo: Repo, flowd_home: Path) -> None:
     repo.commit({"flows/a.yml": flow("a"), "docs/notes.yml": "just: notes\n"})
     flowd(db_url, "sync", "--source", repo.url, "--path", "flows")
-    missing = flowd(db_url, "sync", "--source", repo.url, "--path", "nothing-here")
+    missing = flowd(db_url, "sync", "--source", repo.url, "--path", "nothing-here", "--replace-source")
     assert missing.exit_code == 2 and "does not exist" in missing.output  # the source says so
-    wrong = flowd(db_url, "sync", "--source", repo.url, "--path", "docs")  # a folder without flows
+    wrong = flowd(
+        db_url, "sync", "--source", repo.url, "--path", "docs", "--replace-source"
+    )  # a folder without flows
     assert wrong.exit_code == 2 and "--allow-empty" in wrong.output
     assert deployed(db_url) == {"team/a": (1, "SYNCED")}
     repo.commit({"flows/a.yml": None})
-    refused = flowd(db_url, "sync", "--source", repo.url)
+    refused = flowd(db_url, "sync", "--source", repo.url, "--replace-source")
     assert refused.exit_code == 2 and deployed(db_url) == {"team/a": (1, "SYNCED")}
-    allowed = flowd(db_url, "sync", "--source", repo.url, "--allow-empty")
+    allowed = flowd(db_url, "sync", "--source", repo.url, "--allow-empty", "--replace-source")
     assert allowed.exit_code == 0 and deployed(db_url) == {}
 
 
@@ -150,10 +152,10 @@ def test_unreadable_source_changes_nothing(db_url: str, repo: Repo, flowd_home: 
     repo.commit({"a.yml": flow("a")})
     flowd(db_url, "sync", "--source", repo.url)
     repo.commit({"a.yml": None})
-    missing = flowd(db_url, "sync", "--source", (tmp_path / "nowhere.git").as_uri())
+    missing = flowd(db_url, "sync", "--source", (tmp_path / "nowhere.git").as_uri(), "--replace-source")
     assert missing.exit_code == 2 and missing.output.startswith("flowd: cannot read source:")
     assert missing.output.count("\n") == 1
-    bad_ref = flowd(db_url, "sync", "--source", repo.url, "--ref", "no-such-branch")
+    bad_ref = flowd(db_url, "sync", "--source", repo.url, "--ref", "no-such-branch", "--replace-source")
     assert bad_ref.exit_code == 2 and "no-such-branch" in bad_ref.output
     plan = flowd(db_url, "plan", "--source", repo.url, "--ref", "no-such-branch")
     assert plan.exit_code == 2
@@ -214,3 +216,22 @@ def test_an_emptied_file_keeps_its_flow(db_url: str, repo: Repo, flowd_home: Pat
     result = flowd(db_url, "sync", "--source", repo.url)
     assert result.exit_code == 1 and "stays deployed" in result.output
     assert deployed(db_url) == {"team/a": (1, "OUT_OF_DATE"), "team/b": (1, "SYNCED")}
+
+
+def test_another_source_is_refused_naming_both(
+    db_url: str, repo: Repo, flowd_home: Path, tmp_path: Path
+) -> None:
+    repo.commit({"a.yml": flow("a")})
+    assert flowd(db_url, "sync", "--source", repo.url).exit_code == 0
+    folder = tmp_path / "other-flows"
+    folder.mkdir()
+    (folder / "b.yml").write_text(flow("b"))
+    other = flowd(db_url, "sync", "--source", str(folder))
+    assert other.exit_code == 2
+    assert repo.url.rstrip("/") in other.output and str(folder.resolve()) in other.output
+    assert "--replace-source" in other.output
+    assert set(deployed(db_url)) == {"team/a"}  # nothing applied, nothing pruned
+    replaced = flowd(db_url, "sync", "--source", str(folder), "--replace-source")
+    assert replaced.exit_code == 0 and set(deployed(db_url)) == {"team/b"}
+    # the store now follows the folder: the old source is the one refused
+    assert flowd(db_url, "sync", "--source", repo.url).exit_code == 2

@@ -14,7 +14,7 @@ from daemon.server.services import Services
 
 def ui_router(services: Services) -> APIRouter:
     """Every UI page under ``/ui``, behind the login when ``settings.api_token`` is set."""
-    from daemon.server.ui import auth, executions, flows, overview, static_files, syncs
+    from daemon.server.ui import auth, cluster, executions, flows, overview, static_files, syncs
 
     router = APIRouter(prefix="/ui", dependencies=[Depends(auth.login_guard(services))])
     for module_router in (
@@ -24,6 +24,7 @@ def ui_router(services: Services) -> APIRouter:
         flows.routes(services),
         executions.routes(services),
         syncs.routes(services),
+        cluster.routes(services),
     ):
         router.include_router(module_router)
     return router
