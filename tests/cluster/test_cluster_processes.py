@@ -188,7 +188,9 @@ def test_second_daemon_on_sqlite_is_refused(
     refused = _run_once(db_url, tmp_path / "b", flows)
     assert refused.returncode == 2, refused.stderr
     assert "PostgreSQL" in refused.stderr and "already runs" in refused.stderr
-    assert refused.stderr.strip().count("\n") == 0  # one clear line
+    # one clear line, after the start lines saying where the data and the source are; no traceback
+    lines = refused.stderr.strip().splitlines()
+    assert "already runs" in lines[-1] and not any("Traceback" in line for line in lines)
 
 
 def test_port_in_use_is_one_line_before_any_sync(
