@@ -29,7 +29,15 @@ from daemon.errors import (
     TaskError,
     UsageError,
 )
-from daemon.server import api_executions, api_flows, api_logs, api_metrics, api_sync, api_webhooks
+from daemon.server import (
+    api_executions,
+    api_executions_search,
+    api_flows,
+    api_logs,
+    api_metrics,
+    api_sync,
+    api_webhooks,
+)
 from daemon.server import api_models as m
 from daemon.server.services import Services
 from daemon.server.ui import ui_router
@@ -61,6 +69,7 @@ TAGS = [
 # the webhooks before the executions: their paths share the prefix, and they need no token
 ROUTERS: tuple[APIRouter, ...] = (
     api_webhooks.router,
+    api_executions_search.router,  # before api_executions: /search is not an execution id
     api_executions.router,
     api_logs.router,
     api_flows.router,

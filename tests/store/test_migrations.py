@@ -49,7 +49,7 @@ def test_database_is_at_head_and_reopening_is_a_no_op(db_url: str) -> None:
     first.close()
     again = Store.open(db_url)
     try:
-        assert current_revision(again.engine) == head_revision() == "0001"
+        assert current_revision(again.engine) == head_revision() == "0005_ui"
     finally:
         again.close()
 
@@ -59,11 +59,11 @@ def test_cli_db_upgrade_migrates_an_empty_sqlite_file(tmp_path: Any) -> None:
     runner = CliRunner()
     first = runner.invoke(cli, ["db", "upgrade", "--db", url])
     assert first.exit_code == 0, first.output
-    assert "migrated from empty to 0001" in first.output
+    assert "migrated from empty to 0005_ui" in first.output
     second = runner.invoke(cli, ["db", "upgrade", "--db", url])
     assert "up to date" in second.output
     current = runner.invoke(cli, ["db", "current", "--db", url])
-    assert "current: 0001" in current.output
+    assert "current: 0005_ui" in current.output
 
 
 def test_cli_db_upgrade_defaults_to_flowd_home(flowd_home: Any) -> None:
