@@ -14,6 +14,7 @@ from fastapi.templating import Jinja2Templates
 
 from daemon.engine.states import is_terminal
 from daemon.server.services import Services
+from daemon.server.ui import csrf
 from daemon.server.ui.gantt import format_duration, parse_date
 
 HERE = Path(__file__).parent
@@ -70,7 +71,9 @@ def page(
     """Render ``name`` with ``context``, plus ``now`` and whether a login is in use (``auth``)."""
     context.setdefault("auth", bool(services.settings.api_token))
     context.setdefault("now", services.clock.now())
+    context["csrf"] = csrf.token_of(request)
     response: HTMLResponse = templates.TemplateResponse(request, name, context, status_code=status_code)
+    csrf.set_cookie(request, response)
     return response
 
 
