@@ -31,8 +31,16 @@ def _ids(html: str) -> list[str]:
 
 def test_executions_filters_sort_and_keyset_pages(ui: Ui) -> None:
     ids = [_execution(ui, "company.team", "a", "SUCCESS", ago=timedelta(minutes=i)) for i in range(30)]
-    failed = _execution(ui, "company.team.sub", "b", "FAILED", ago=timedelta(minutes=90),
-                        labels={"env": "prod"}, trigger={"id": "nightly", "type": "io.kestra.plugin.core.trigger.Schedule"})  # fmt: skip
+    schedule = {"id": "nightly", "type": "io.kestra.plugin.core.trigger.Schedule"}
+    failed = _execution(
+        ui,
+        "company.team.sub",
+        "b",
+        "FAILED",
+        ago=timedelta(minutes=90),
+        labels={"env": "prod"},
+        trigger=schedule,
+    )
     _execution(ui, "other", "c", "FAILED", ago=timedelta(days=3))
     first = ui.client.get("/ui/executions?size=25&range=24h").text
     assert _ids(first) == ids[:25]  # newest first
@@ -40,7 +48,7 @@ def test_executions_filters_sort_and_keyset_pages(ui: Ui) -> None:
     older = re.search(r'href="([^"]+)" id="next-page"', first)
     assert older
     second = ui.client.get(older.group(1).replace("&amp;", "&")).text
-    assert _ids(second) == ids[25:] + [failed]
+    assert _ids(second) == [*ids[25:], failed]
     newer = re.search(r'href="([^"]+)" id="prev-page"', second)
     assert newer and _ids(ui.client.get(newer.group(1).replace("&amp;", "&")).text) == ids[:25]
     # filters: namespace prefix, several states, label, trigger type; time range
@@ -109,7 +117,9 @@ def test_state_changing_posts_need_the_csrf_token_and_get_does_nothing(ui: Ui) -
     target = _execution(ui, "company.team", "hello", "SUCCESS", ago=timedelta(minutes=5))
     ui.csrf_token()
     urls = [
-        f"/ui/executions/{target}/kill", f"/ui/executions/{target}/restart", "/ui/flows/company.team/hello/execute",
+        f"/ui/executions/{target}/kill",
+        f"/ui/executions/{target}/restart",
+        "/ui/flows/company.team/hello/execute",
         "/ui/executions/bulk", "/ui/triggers/company.team/hello/nightly/disable",
         "/ui/triggers/company.team/hello/nightly/backfill", "/ui/triggers/company.team/hello/nightly/unlock",
     ]  # fmt: skip
@@ -180,7 +190,7 @@ def _trigger(ui: Ui, *, disabled: bool = False, next_date: datetime | None = Non
             None,
             disabled,
             now,
-        )  # fmt: skip
+        )
     )
 
 
