@@ -14,13 +14,13 @@ Usage: ``python bench/ui_bench.py [--flows N] [--tasks N] [--repeat N] [--backen
 
 Search mode (``--search``, PostgreSQL): ``--executions`` executions (default 1,000,000) and ``--log-lines``
 log lines (default 10,000,000) are generated inside PostgreSQL by ``INSERT ... SELECT FROM generate_series``
-(no row crosses the wire; faster than COPY or executemany from Python): 500 namespaces under ``company.teamNN``,
-10,000 flows, states mostly SUCCESS (5 % FAILED, 1 % RUNNING, 1 % KILLED), a label ``env`` on each, one in
-five started by a Schedule trigger, start dates spread over the last 30 days; log lines spread over the last
-7 days, one in fifty at ERROR, on those executions. After ANALYZE, each search (the executions page, the
-API's ``/api/v1/executions/search`` and the logs page, through the full ASGI stack as above) is requested
-``--repeat`` times (default 20) and its median and p95 wall times are printed, against 300 ms (executions)
-and 500 ms (logs).
+(no row crosses the wire; faster than COPY or executemany from Python): 500 namespaces
+(``company.teamNN.subN``), 10,000 flows, states mostly SUCCESS (5 % FAILED, 1 % RUNNING, 1 % KILLED), a label
+``env`` on each, one in five started by a Schedule trigger, start dates spread over the last 30 days; log
+lines spread over the last 7 days, one in fifty at ERROR, on those executions. After ANALYZE, each search (the
+executions page, the API's ``/api/v1/executions/search`` and the logs page, through the full ASGI stack as
+above) is requested ``--repeat`` times (default 20) and its median and p95 wall times are printed, against 300
+ms (executions) and 500 ms (logs).
 """
 
 from __future__ import annotations
