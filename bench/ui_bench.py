@@ -74,7 +74,7 @@ FROM generate_series(0, %(n)s - 1) AS i
 
 LOGS_SQL = """
 INSERT INTO logs (execution_id, task_id, attempt, level, timestamp, message)
-SELECT 'x' || lpad(((i * 7919) %% %(executions)s)::text, 9, '0'), 'task_' || (i %% 7), 1,
+SELECT 'x' || lpad(((i::bigint * 7919) %% %(executions)s)::text, 9, '0'), 'task_' || (i %% 7), 1,
        CASE WHEN i %% 50 = 0 THEN 'ERROR' WHEN i %% 10 = 0 THEN 'WARN' ELSE 'INFO' END,
        %(now)s - make_interval(secs => (i::float8 * 604800.0 / %(n)s)),
        'processed batch ' || i || ' of ' || (i %% 997) || ' rows' || CASE WHEN i %% 50 = 0

@@ -49,7 +49,9 @@ class Row:
 
 @dataclass(frozen=True, slots=True)
 class Gantt:
-    """The whole chart: rows, axis ticks (x, text) and the SVG size."""
+    """The whole chart: rows, axis ticks (x, text) and its size. The axis starts when the first task ran
+    (``queued``: seconds the execution waited before that, shown as a label rather than as axis); with a
+    zoom it spans that task run (``zoom``: its id) instead."""
 
     rows: tuple[Row, ...]
     ticks: tuple[tuple[float, str], ...]
@@ -58,6 +60,9 @@ class Gantt:
     label_width: int
     chart_width: int
     row_height: int
+    queued: float = 0.0
+    zoom: str | None = None
+    span: float = 0.0
 
 
 def parse_date(value: Any) -> datetime | None:
@@ -135,8 +140,11 @@ def layout_gantt(
     chart_width: int = CHART_WIDTH,
     label_width: int = LABEL_WIDTH,
     row_height: int = ROW_HEIGHT,
+    zoom: str | None = None,
 ) -> Gantt:
-    """Lay out the chart of an execution that started at ``start`` and ended at ``end`` (None: running)."""
+    """Lay out the chart of an execution that started at ``start`` and ended at ``end`` (None: running).
+    The axis runs from the first task run's start to the last end; ``zoom`` (a task run id) narrows it to
+    that run. ``chart_width`` 100 gives percentages (the page's chart takes its card's width)."""
     ordered = ordered_runs(runs)
     times = {run.id: _run_times(run, now) for run, _ in ordered}
     last = end or now
@@ -144,15 +152,27 @@ def layout_gantt(
         for moment in (created, ended):
             if moment is not None and moment > last:
                 last = moment
-    span = max((last - start).total_seconds(), 0.001)
+    firsts = [began or created for created, began, _ in times.values() if (began or created) is not None]
+    origin = min([d for d in firsts if d is not None], default=start)
+    origin = max(origin, start) if firsts else start
+    queued = max((origin - start).total_seconds(), 0.0)
+    zoomed = times.get(zoom) if zoom else None
+    if zoomed is not None:
+        z_created, z_started, z_ended = zoomed
+        z_from = z_started or z_created
+        if z_from is not None:
+            origin, last = z_from, max(z_ended or now, z_from)
+    else:
+        zoom = None
+    span = max((last - origin).total_seconds(), 0.001)
     scale = chart_width / span
 
     def x_of(moment: datetime) -> float:
-        return max(0.0, min(chart_width, (moment - start).total_seconds() * scale))
+        return max(0.0, min(chart_width, (moment - origin).total_seconds() * scale))
 
     def bar(begin: datetime, finish: datetime, state: str, kind: str, title: str) -> Bar:
         x = x_of(begin)
-        return Bar(round(x, 1), round(max(x_of(finish) - x, 1.5), 1), state, kind, title)
+        return Bar(round(x, 2), round(max(x_of(finish) - x, chart_width / 500), 2), state, kind, title)
 
     rows: list[Row] = []
     y = float(AXIS_HEIGHT)
@@ -188,8 +208,9 @@ def layout_gantt(
                 y += row_height
     step = _nice_step(span)
     count = int(span / step)
-    ticks = tuple((round(i * step * scale, 1), format_duration(i * step)) for i in range(count + 1))
+    ticks = tuple((round(i * step * scale, 2), format_duration(i * step)) for i in range(count + 1))
     height = int(y) + 4
     return Gantt(
-        tuple(rows), ticks, label_width + chart_width + 8, height, label_width, chart_width, row_height
-    )
+        tuple(rows), ticks, label_width + chart_width + 8, height, label_width, chart_width, row_height,
+        queued=queued, zoom=zoom, span=span,
+    )  # fmt: skip

@@ -163,10 +163,10 @@ def test_execute_from_the_form_and_watch(daemon: str, page: Page) -> None:
     page.wait_for_url("**/ui/executions/**")
     expect(page.locator("#live")).to_have_attribute("data-terminal", "true")
     expect(page.locator("#live")).to_have_attribute("data-state", "SUCCESS")
-    expect(page.locator("svg.gantt g.row")).to_have_count(
+    expect(page.locator(".gantt .row")).to_have_count(
         9
     )  # greet, each + 2 items, check + shout, both + left + right
-    expect(page.locator("svg.gantt")).to_contain_text("item [v2]")
+    expect(page.locator(".gantt")).to_contain_text("item [v2]")
     expect(page.locator("#log-lines")).to_contain_text("hello Ada x4")
     expect(page.locator("#log-lines")).to_contain_text("LOUD")
     expect(page.locator("#inputs")).to_contain_text('"tags": [')
@@ -189,7 +189,7 @@ def test_follow_logs_live_and_kill(daemon: str, page: Page) -> None:
     page.wait_for_url("**/ui/executions/**")
     expect(page.locator("#log-lines")).to_contain_text("starting the nap")  # pushed by the SSE stream
     expect(page.locator("#live")).to_have_attribute("data-state", "RUNNING")
-    expect(page.locator('svg.gantt g.row[data-state="RUNNING"]')).to_have_count(1)
+    expect(page.locator('.gantt .row[data-state="RUNNING"]')).to_have_count(1)
     expect(page.locator("#log-status")).to_have_text("following…")
     _shot(page, "execution-running")
     page.click("#kill-button")
@@ -312,3 +312,22 @@ def test_a_post_without_the_csrf_token_is_refused(daemon: str) -> None:
     refused = httpx.post(f"{daemon}/ui/executions/{execution_id}/restart", timeout=10)
     assert refused.status_code == 403
     assert httpx.get(f"{daemon}/ui/executions/{execution_id}/restart", timeout=10).status_code == 405
+
+
+def test_gantt_fills_the_card_zooms_and_shows_each_tasks_logs(daemon: str, page: Page) -> None:
+    execution_id = _run_hello(daemon)
+    page.goto(f"{daemon}/ui/executions/{execution_id}")
+    chart = page.locator("#gantt .gantt")
+    card = page.locator("#gantt").bounding_box()
+    box = chart.bounding_box()
+    assert card and box and box["width"] >= card["width"] - 40  # the card's width, not a fixed 720 px
+    greet = page.locator("#gantt details.attempt-logs").first
+    greet.locator("summary").click()
+    expect(greet).to_contain_text("hello world")
+    _shot(page, "gantt")
+    page.locator(".gantt .row .g-label a", has_text="each").click()
+    page.wait_for_url("**zoom=**")
+    expect(page.locator(".gantt-note")).to_contain_text("Zoomed on")
+    _shot(page, "gantt-zoomed")
+    page.click("#unzoom")
+    expect(page.locator(".gantt-note")).not_to_contain_text("Zoomed on")

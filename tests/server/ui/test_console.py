@@ -259,3 +259,16 @@ def test_unchanged_polls_fold_into_the_row_before(ui: Ui) -> None:
     page = ui.client.get("/ui/syncs").text
     assert "unchanged since" in page and "2 polls" in page
     assert simple  # the helpers module stays importable for other tests
+
+
+def test_execution_page_links_parent_and_children_and_hides_an_empty_log(ui: Ui) -> None:
+    parent = _execution(ui, "company.team", "parent", "SUCCESS", ago=timedelta(minutes=5))
+    child = _execution(
+        ui, "company.team", "child", "SUCCESS", ago=timedelta(minutes=4), parent_execution_id=parent
+    )
+    parent_page = ui.client.get(f"/ui/executions/{parent}").text
+    assert f'href="/ui/executions/{child}"' in parent_page[parent_page.index('id="children"') :]
+    child_page = ui.client.get(f"/ui/executions/{child}").text
+    assert f'href="/ui/executions/{parent}"' in child_page[child_page.index('id="parent-link"') :]
+    assert re.search(r'id="log-lines"\s+hidden', child_page)  # finished without logs: no empty log box
+    assert "No log line." in child_page

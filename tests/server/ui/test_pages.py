@@ -182,11 +182,12 @@ def test_execution_page_gantt_logs_inputs(ui: Ui) -> None:
     execution_id = ui.execute("company.team", "hello", {"name": "Bob"})
     assert ui.finish(execution_id).state == "SUCCESS"
     page = ui.client.get(f"/ui/executions/{execution_id}").text
-    gantt = page[page.index('class="gantt"') : page.index("</svg>", page.index('class="gantt"'))]
+    gantt = page[page.index('class="gantt"') : page.index("</section>", page.index('class="gantt"'))]
     runs = ui.store.executions.list_task_runs(execution_id)
-    assert gantt.count('<g class="row"') == len(runs)
+    assert gantt.count('<div class="row"') == len(runs)
     assert "item [v1]" in gantt and "item [v2]" in gantt and "whisper" in gantt
-    assert re.search(r"<title>greet: SUCCESS in \d", gantt)
+    assert re.search(r'title="greet: SUCCESS in \d', gantt)
+    assert "hello Bob x2" in gantt  # each task's lines under its bar
     assert "hello Bob x2" in page and "item v2" in page
     assert "&#34;name&#34;: &#34;Bob&#34;" in page
     assert 'data-terminal="true"' in page and "kill-button" not in page

@@ -29,6 +29,7 @@
       if (i < parts.length - 1) div.appendChild(document.createTextNode(" "));
     });
     lines.appendChild(div);
+    lines.hidden = false;
     if (empty) empty.hidden = true;
     if (atBottom) lines.scrollTop = lines.scrollHeight;
   }
