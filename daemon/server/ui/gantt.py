@@ -19,8 +19,8 @@ LABEL_WIDTH = 280
 CHART_WIDTH = 720
 ROW_HEIGHT = 22
 AXIS_HEIGHT = 24
-_NICE_STEPS = (0.01, 0.02, 0.05, 0.1, 0.2, 0.5, 1, 2, 5, 10, 15, 30, 60, 120, 300, 600, 900, 1800, 3600,
-               7200, 10800, 21600, 43200, 86400, 172800, 604800)  # fmt: skip
+_NICE_STEPS = (0.0005, 0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.2, 0.5, 1, 2, 5, 10, 15, 30, 60, 120,
+               300, 600, 900, 1800, 3600, 7200, 10800, 21600, 43200, 86400, 172800, 604800)  # fmt: skip
 
 
 @dataclass(frozen=True, slots=True)
@@ -78,7 +78,9 @@ def parse_date(value: Any) -> datetime | None:
 
 
 def format_duration(seconds: float) -> str:
-    """``0.35s``, ``12.4s``, ``3m05s``, ``2h01m``."""
+    """``4.5ms``, ``0.35s``, ``12.4s``, ``3m05s``, ``2h01m``."""
+    if 0 < seconds < 0.01:
+        return f"{seconds * 1000:.1f}ms"
     if seconds < 10:
         return f"{seconds:.2f}s"
     if seconds < 60:

@@ -206,6 +206,8 @@ def test_overview_and_syncs(daemon: str, page: Page) -> None:
     _shot(page, "overview")
     page.goto(f"{daemon}/ui/syncs")
     expect(page.locator("#syncs")).to_contain_text("company.team/hello")
+    # the daemon polls every second: the polls that changed nothing are counted on the row before
+    expect(page.locator("#syncs .unchanged").first).to_contain_text("unchanged since")
     _shot(page, "syncs")
 
 
@@ -303,6 +305,27 @@ def test_pages_without_javascript_and_at_1024px(daemon: str, browser: Any) -> No
         width = tab.evaluate("document.documentElement.scrollWidth")
         assert width <= 1024, f"the execution page scrolls horizontally at 1024 px ({width} px)"
         _shot(tab, "execution-1024")
+    finally:
+        context.close()
+
+
+def test_overview_at_1400px_and_dark_mode(daemon: str, browser: Any) -> None:
+    _run_hello(daemon)
+    context = browser.new_context(viewport={"width": 1400, "height": 1000}, color_scheme="dark")
+    tab = context.new_page()
+    try:
+        tab.goto(f"{daemon}/ui/?period=7d")
+        expect(tab.locator("#chart svg.bars rect").first).to_be_attached()
+        chart = tab.locator("#chart svg.bars").bounding_box()
+        card = tab.locator("#chart").bounding_box()
+        assert chart and card and chart["width"] >= card["width"] - 40  # the card's width, not 720 px
+        assert tab.evaluate("document.documentElement.scrollWidth") <= 1400
+        card_js = "document.querySelector('#next-runs')"
+        clipped = tab.evaluate(f"{card_js}.scrollWidth > {card_js}.clientWidth")
+        assert not clipped, "the next scheduled runs overflow their card"
+        background = tab.evaluate("getComputedStyle(document.body).backgroundColor")
+        assert background == "rgb(18, 20, 26)"  # prefers-color-scheme: dark
+        _shot(tab, "overview-dark-7d")
     finally:
         context.close()
 

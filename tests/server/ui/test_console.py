@@ -272,3 +272,20 @@ def test_execution_page_links_parent_and_children_and_hides_an_empty_log(ui: Ui)
     assert f'href="/ui/executions/{parent}"' in child_page[child_page.index('id="parent-link"') :]
     assert re.search(r'id="log-lines"\s+hidden', child_page)  # finished without logs: no empty log box
     assert "No log line." in child_page
+
+
+def test_overview_failure_rates_slowest_failing_and_periods(ui: Ui) -> None:
+    for minutes, state in ((5, "FAILED"), (6, "SUCCESS"), (7, "KILLED")):
+        _execution(ui, "company.ops", "flaky", state, ago=timedelta(minutes=minutes))
+    _execution(ui, "company.team", "steady", "SUCCESS", ago=timedelta(minutes=8))
+    _execution(ui, "company.team", "old", "FAILED", ago=timedelta(days=3))
+    day = ui.client.get("/ui/").text
+    rates = day[day.index('id="failure-rates"') : day.index('id="failing-flows"')]
+    assert rates.index("company.ops") < rates.index("company.team") and "67 %" in rates
+    failing = day[day.index('id="failing-flows"') : day.index('id="slowest-flows"')]
+    assert "flaky" in failing and "old" not in failing and "steady" not in failing
+    assert "steady" in day[day.index('id="slowest-flows"') : day.index('id="running"')]
+    week = ui.client.get("/ui/?period=7d").text
+    assert "old" in week[week.index('id="failing-flows"') : week.index('id="slowest-flows"')]
+    assert 'aria-current="page">Last 7 days' in week
+    assert ui.client.get("/ui/?period=1y").status_code == 422
