@@ -17,7 +17,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from daemon.errors import FlowdError
 from daemon.language.model import Flow
 from daemon.schedule.backfill import backfill_ticks, create_backfill
-from daemon.schedule.cursor import SCHEDULE_TYPES
+from daemon.schedule.cursor import SCHEDULE_TYPES, first_cursor, schedule_of
 from daemon.server.services import Services
 from daemon.server.ui.render import PREFIX, page
 from daemon.store import TriggerState
@@ -57,6 +57,19 @@ def routes(services: Services) -> APIRouter:
             return services.executor.flows.current(namespace, flow_id)[1].flow
         except FlowdError:
             return None
+
+    def fresh_cursor(state: TriggerState) -> datetime | None:
+        """A schedule's next tick from now (None for other triggers, or a flow that does not load: the
+        scheduler then computes it when it next reads the triggers)."""
+        flow = load_flow(state.namespace, state.flow_id)
+        trigger = next((t for t in flow.triggers if t.id == state.trigger_id), None) if flow else None
+        if not isinstance(trigger, SCHEDULE_TYPES):
+            return None
+        try:
+            schedule = schedule_of(state.namespace, state.flow_id, trigger)
+        except FlowdError:
+            return None
+        return first_cursor(schedule, since=services.clock.now(), last_date=state.last_date)
 
     def rows() -> list[TriggerRow]:
         t, f = triggers, flows
@@ -112,13 +125,15 @@ def routes(services: Services) -> APIRouter:
         if not disabled and source:
             return back(f"{name} is disabled in the flow's Git source: enable it there", problem=True)
         now = services.clock.now()
+        state = store.triggers.get(namespace, flow_id, trigger_id)
         with store.begin() as conn:
             found = store.triggers.set_disabled(
                 namespace, flow_id, trigger_id, disabled=disabled, source_disabled=source, now=now, conn=conn
             )
-            if found and not disabled:  # a fresh cursor from now: no catch-up of the ticks it was off for
-                store.triggers.set_dates(namespace, flow_id, trigger_id, next_date=None,
-                                         last_date=None, now=now, conn=conn)  # fmt: skip
+            if found and state is not None and not disabled:
+                # a fresh cursor from now: no catch-up of the ticks it was disabled for
+                store.triggers.set_dates(namespace, flow_id, trigger_id, next_date=fresh_cursor(state),
+                                         last_date=state.last_date, now=now, conn=conn)  # fmt: skip
         if not found:
             return back(f"{name}: no such trigger", problem=True)
         note = " (kept across syncs; the Git source enables it)" if disabled and not source else ""
@@ -130,9 +145,9 @@ def routes(services: Services) -> APIRouter:
         state = store.triggers.get(namespace, flow_id, trigger_id)
         if state is None:
             return back(f"{namespace}.{flow_id} {trigger_id}: no such trigger", problem=True)
-        store.triggers.set_dates(namespace, flow_id, trigger_id, next_date=None, last_date=state.last_date,
-                                 now=services.clock.now())  # fmt: skip
-        return back(f"{namespace}.{flow_id} {trigger_id} unlocked: its next tick is computed from now")
+        store.triggers.set_dates(namespace, flow_id, trigger_id, next_date=fresh_cursor(state),
+                                 last_date=state.last_date, now=services.clock.now())  # fmt: skip
+        return back(f"{namespace}.{flow_id} {trigger_id} unlocked: its cursor restarts from now")
 
     @router.post(base + "/backfill", include_in_schema=False)
     def backfill(

@@ -209,7 +209,9 @@ def test_trigger_disable_is_kept_across_a_sync_and_says_the_source_disagrees(ui:
     ui.post("/ui/triggers/company.ops/nightly_job/nightly/enable")
     state = ui.store.triggers.get("company.ops", "nightly_job", "nightly")
     assert state is not None and not state.disabled and state.disabled_override is None
-    assert state.next_date is None  # restarts from now: no catch-up of the ticks it was off for
+    # the cursor restarts from now (the next 02:00): no catch-up of the ticks it was disabled for
+    assert state.next_date is not None and SystemClock().now() < state.next_date
+    assert state.next_date - SystemClock().now() <= timedelta(days=1)
 
 
 def test_trigger_override_is_dropped_once_the_source_agrees(ui: Ui) -> None:
@@ -235,7 +237,8 @@ def test_trigger_backfill_is_idempotent_and_unlock_resets_the_cursor(ui: Ui) -> 
     assert "is not a date and time" in bad.text
     ui.post("/ui/triggers/company.ops/nightly_job/nightly/unlock")
     state = ui.store.triggers.get("company.ops", "nightly_job", "nightly")
-    assert state is not None and state.next_date is None
+    assert state is not None and state.next_date is not None and state.next_date > SystemClock().now()
+    assert "stuck" not in ui.client.get("/ui/triggers").text
 
 
 def test_unchanged_polls_fold_into_the_row_before(ui: Ui) -> None:
