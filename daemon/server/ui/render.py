@@ -16,6 +16,7 @@ from daemon.engine.states import is_terminal
 from daemon.server.services import Services
 from daemon.server.ui import csrf
 from daemon.server.ui.gantt import format_duration, parse_date
+from daemon.server.ui.yaml_highlight import highlight_yaml
 
 HERE = Path(__file__).parent
 TEMPLATES = HERE / "templates"
@@ -56,7 +57,9 @@ def _environment() -> jinja2.Environment:
         trim_blocks=True,
         lstrip_blocks=True,
     )
-    env.filters.update(when=_when, took=_took, pretty=_pretty, short=_short, duration=format_duration)
+    env.filters.update(
+        when=_when, took=_took, pretty=_pretty, short=_short, duration=format_duration, yaml=highlight_yaml
+    )
     env.tests["terminal"] = is_terminal
     env.globals["prefix"] = PREFIX
     return env
