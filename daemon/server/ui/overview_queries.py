@@ -77,7 +77,7 @@ def failure_by_namespace(store: Store, *, since: datetime, limit: int) -> list[N
 
 def _seconds(store: Store) -> sa.ColumnElement[float]:
     if store.dialect == "postgresql":
-        return sa.func.extract("epoch", ex.c.end_date - ex.c.start_date)
+        return sa.cast(sa.extract("epoch", ex.c.end_date - ex.c.start_date), sa.Float)
     return (sa.func.julianday(ex.c.end_date) - sa.func.julianday(ex.c.start_date)) * 86400.0
 
 
