@@ -39,9 +39,10 @@ from pathlib import Path
 
 import httpx
 import psycopg
+import sqlalchemy as sa
 from psycopg import sql
 
-from daemon.clock import SystemClock
+from daemon.clock import FrozenClock, SystemClock
 from daemon.engine.executor import Executor
 from daemon.reconcile.hashing import content_hash
 from daemon.server.api import create_app
@@ -242,14 +243,34 @@ async def measure_p95(app: object, paths: list[str], repeat: int) -> list[tuple[
     return out
 
 
+@contextmanager
+def kept_database(name: str | None) -> Iterator[tuple[str, bool]]:
+    """``--reuse NAME``: that database, already populated (kept by ``--keep``); else a new one, dropped
+    afterwards unless ``--keep``. Yields (url, whether it must be populated)."""
+    base = PG_ADMIN.rsplit("/", 1)[0]
+    if name:
+        yield f"{base}/{name}", False
+        return
+    name = f"flowd_uibench_{uuid.uuid4().hex[:10]}"
+    with psycopg.connect(PG_ADMIN, autocommit=True) as conn:
+        conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
+    print(f"database {name}")
+    yield f"{base}/{name}", True
+
+
 def search_bench(args: argparse.Namespace) -> None:
     """The executions and logs searches at scale (PostgreSQL)."""
-    with tempfile.TemporaryDirectory() as tmp, database("postgresql", Path(tmp)) as url:
+    with tempfile.TemporaryDirectory() as tmp, kept_database(args.reuse) as (url, fresh):
         store = Store.open(url)
         clock = SystemClock()
         now = clock.now()
-        print(f"populating postgresql: {args.executions:,} executions, {args.log_lines:,} log lines")
-        populate_scale(url, executions=args.executions, log_lines=args.log_lines, now=now)
+        if fresh:
+            print(f"populating postgresql: {args.executions:,} executions, {args.log_lines:,} log lines")
+            populate_scale(url, executions=args.executions, log_lines=args.log_lines, now=now)
+        else:
+            with store.engine.connect() as conn:
+                newest = conn.execute(sa.text("SELECT max(start_date) FROM executions")).scalar_one()
+            clock = FrozenClock(newest)  # the searches ask about the time the data was made for
         settings = Settings(home=Path(tmp) / "home")
         executor = Executor(store, settings, clock, PLUGINS, workers=1, environ={})
         services = Services(settings=settings, store=store, executor=executor, reconciler=None, clock=clock)
@@ -274,6 +295,10 @@ def search_bench(args: argparse.Namespace) -> None:
         deep = asyncio.run(_deep_page(app))
         results = asyncio.run(measure_p95(app, [*executions_paths, deep, *logs_paths], args.repeat))
         store.close()
+        if fresh and not args.keep:
+            with psycopg.connect(PG_ADMIN, autocommit=True) as conn:
+                conn.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(
+                    url.rsplit("/", 1)[1])))  # fmt: skip
     print(f"{'request':<74} {'median ms':>10} {'p95 ms':>8} {'KiB':>6}")
     for path, median, p95, size in results:
         target = LOGS_TARGET_MS if path.startswith("/ui/logs") else TARGET_MS
@@ -306,6 +331,8 @@ def main() -> None:
     parser.add_argument("--search", action="store_true", help="the executions and logs searches at scale")
     parser.add_argument("--executions", type=int, default=1_000_000)
     parser.add_argument("--log-lines", type=int, default=10_000_000)
+    parser.add_argument("--keep", action="store_true", help="keep the search database (its name is printed)")
+    parser.add_argument("--reuse", metavar="DATABASE", help="search a database kept by --keep")
     args = parser.parse_args()
     if args.search:
         args.repeat = args.repeat if args.repeat != 5 else 20
