@@ -22,7 +22,7 @@ from daemon.server.services import Services
 from daemon.server.ui.render import PREFIX, page
 
 PAGE_SIZES = (25, 50, 100)
-COUNT_LIMIT = 10_000  # the page says "10,000+" rather than counting a million rows
+COUNT_LIMIT = 1_000  # the page says "1,000+" rather than counting a million rows
 RANGES = {
     "1h": timedelta(hours=1),
     "24h": timedelta(days=1),
