@@ -292,3 +292,18 @@ def test_overview_failure_rates_slowest_failing_and_periods(ui: Ui) -> None:
     assert "old" in week[week.index('id="failing-flows"') : week.index('id="slowest-flows"')]
     assert 'aria-current="page">Last 7 days' in week
     assert ui.client.get("/ui/?period=1y").status_code == 422
+
+
+def test_logs_pages_older_lines_with_and_without_a_flow(ui: Ui) -> None:
+    a = _execution(ui, "company.team", "a", "SUCCESS", ago=timedelta(minutes=30))
+    now = SystemClock().now()
+    ui.store.logs.insert(
+        [LogEntry(a, "INFO", now - timedelta(seconds=i), f"line {i:03d}") for i in range(250)]
+    )
+    for query in ("range=1h", "range=1h&flow=a", "range=1h&namespace=company"):
+        first = ui.client.get(f"/ui/logs?{query}").text
+        older = re.search(r'href="([^"]+)" id="older-logs"', first)
+        assert older, query
+        second = ui.client.get(older.group(1).replace("&amp;", "&")).text
+        shown = re.findall(r"line (\d{3})", first) + re.findall(r"line (\d{3})", second)
+        assert shown == [f"{i:03d}" for i in range(250)], query
