@@ -286,11 +286,13 @@ def search_bench(args: argparse.Namespace) -> None:
             "/api/v1/executions/search?namespace=company.team03&state=FAILED&size=25",
             "/api/v1/executions/search?labels=env:prod&timeRange=P1D&size=25",
             "/api/v1/executions/search?flowId=flow_04242&page=3&size=25",
+            "/api/v1/executions/search?page=400&size=25",
         ]  # fmt: skip
         logs_paths = [
             "/ui/logs", "/ui/logs?range=24h", "/ui/logs?range=1h&level=ERROR", "/ui/logs?range=1h&q=refused",
             "/ui/logs?range=24h&q=db-7", "/ui/logs?range=24h&namespace=company.team03",
-            "/ui/logs?range=24h&flow=flow_04242", "/ui/logs?range=7d&level=ERROR",
+            "/ui/logs?range=24h&flow=flow_04242", "/ui/logs?range=7d&level=ERROR", "/ui/logs?range=7d&q=db-7",
+            "/ui/logs?range=1h&q=no-such-text", "/ui/logs?range=24h&q=no-such-text",
         ]  # fmt: skip
         deep = asyncio.run(_deep_page(app))
         results = asyncio.run(measure_p95(app, [*executions_paths, deep, *logs_paths], args.repeat))
