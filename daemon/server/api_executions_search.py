@@ -32,8 +32,8 @@ _DURATION: TypeAdapter[timedelta] = TypeAdapter(timedelta)
 router = APIRouter(prefix="/api/v1/executions", tags=["executions"], dependencies=[Depends(require_token)])
 
 
-class SearchPage(m.ExecutionPage):
-    """Kestra's ``PagedResults`` plus flowd's keyset cursor."""
+class ExecutionPage(m.ExecutionPage):
+    """Kestra's ``PagedResults`` plus flowd's keyset cursor (the OpenAPI name stays ``ExecutionPage``)."""
 
     nextCursor: str | None = Field(None, description="pass as `after` for the next page (keyset paging)")
 
@@ -63,7 +63,7 @@ def task_runs_of(store: Store, execution_ids: list[str]) -> dict[str, list[TaskR
     return out
 
 
-@router.get("/search", summary="Search executions", response_model=SearchPage)
+@router.get("/search", summary="Search executions", response_model=ExecutionPage)
 def search_executions(
     request: Request,
     namespace: str | None = Query(None, description="namespace (also matches its sub-namespaces)"),
