@@ -341,6 +341,7 @@ def test_gantt_fills_the_card_zooms_and_shows_each_tasks_logs(daemon: str, page:
     execution_id = _run_hello(daemon)
     page.goto(f"{daemon}/ui/executions/{execution_id}")
     chart = page.locator("#gantt .gantt")
+    expect(chart.locator(".row").first).to_be_visible()
     card = page.locator("#gantt").bounding_box()
     box = chart.bounding_box()
     assert card and box and box["width"] >= card["width"] - 40  # the card's width, not a fixed 720 px
