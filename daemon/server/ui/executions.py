@@ -68,9 +68,11 @@ def routes(services: Services) -> APIRouter:
         gantt = layout_gantt(
             runs, start=execution.start_date, end=execution.end_date, now=now, chart_width=100, zoom=zoom
         )
+        children = store.executions.list(parent_execution_id=execution.id, limit=200)
         return {
             "execution": execution,
             "gantt": gantt,
+            "child_of_run": {c.parent_task_run_id: c for c in children if c.parent_task_run_id},
             "runs": runs,
             "terminal": is_terminal(execution.state),
             "row_lines": lines_by_attempt(lines, runs),

@@ -7,7 +7,7 @@ import re
 from datetime import UTC, datetime, timedelta
 
 from daemon.clock import SystemClock
-from daemon.store import Execution, LogEntry, TriggerState, new_id
+from daemon.store import Execution, LogEntry, TaskRun, TriggerState, new_id
 from tests.server.ui.conftest import Ui
 from tests.server.ui.flows_yaml import HELLO, simple
 
@@ -266,11 +266,21 @@ def test_unchanged_polls_fold_into_the_row_before(ui: Ui) -> None:
 
 def test_execution_page_links_parent_and_children_and_hides_an_empty_log(ui: Ui) -> None:
     parent = _execution(ui, "company.team", "parent", "SUCCESS", ago=timedelta(minutes=5))
-    child = _execution(
-        ui, "company.team", "child", "SUCCESS", ago=timedelta(minutes=4), parent_execution_id=parent
+    start = SystemClock().now() - timedelta(minutes=5)
+    histories = [{"state": "RUNNING", "date": start.isoformat()},
+                 {"state": "SUCCESS", "date": (start + timedelta(seconds=2)).isoformat()}]  # fmt: skip
+    run = TaskRun(
+        id=new_id(), execution_id=parent, task_id="call", state="SUCCESS", ready_at=start, histories=histories
     )
+    ui.store.executions.insert_task_runs([run])
+    child = _execution(
+        ui, "company.team", "child", "SUCCESS", ago=timedelta(minutes=4), parent_execution_id=parent,
+        parent_task_run_id=run.id,
+    )  # fmt: skip
     parent_page = ui.client.get(f"/ui/executions/{parent}").text
     assert f'href="/ui/executions/{child}"' in parent_page[parent_page.index('id="children"') :]
+    gantt = parent_page[parent_page.index('class="gantt"') : parent_page.index('id="logs"')]
+    assert f'class="child-link" href="/ui/executions/{child}"' in gantt  # beside the task that started it
     child_page = ui.client.get(f"/ui/executions/{child}").text
     assert f'href="/ui/executions/{parent}"' in child_page[child_page.index('id="parent-link"') :]
     assert re.search(r'id="log-lines"\s+hidden', child_page)  # finished without logs: no empty log box
