@@ -19,8 +19,9 @@ LABEL_WIDTH = 280
 CHART_WIDTH = 720
 ROW_HEIGHT = 22
 AXIS_HEIGHT = 24
-_NICE_STEPS = (0.0005, 0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.2, 0.5, 1, 2, 5, 10, 15, 30, 60, 120,
-               300, 600, 900, 1800, 3600, 7200, 10800, 21600, 43200, 86400, 172800, 604800)  # fmt: skip
+_NICE_STEPS = (0.00005, 0.0001, 0.0002, 0.0005, 0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.2, 0.5, 1, 2, 5,
+               10, 15, 30, 60, 120, 300, 600, 900, 1800, 3600, 7200, 10800, 21600, 43200, 86400, 172800,
+               604800)  # fmt: skip
 
 
 @dataclass(frozen=True, slots=True)
@@ -166,7 +167,7 @@ def layout_gantt(
             origin, last = z_from, max(z_ended or now, z_from)
     else:
         zoom = None
-    span = max((last - origin).total_seconds(), 0.001)
+    span = max((last - origin).total_seconds(), 0.0001)
     scale = chart_width / span
 
     def x_of(moment: datetime) -> float:
