@@ -185,7 +185,7 @@ def layout_gantt(
         bars: list[Bar] = []
         if created is not None and ended is not None:
             running_from = started or ended
-            if running_from > created:
+            if running_from > max(created, origin):  # a wait before the axis is the queue label
                 waited = (running_from - created).total_seconds()
                 text = f"{label}: waited {format_duration(waited)}"
                 bars.append(bar(created, running_from, run.state, "wait", text))
