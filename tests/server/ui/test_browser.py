@@ -267,7 +267,8 @@ def test_triggers_page_disable_survives_a_sync(daemon: str, page: Page) -> None:
     expect(row).to_contain_text("enabled")
     row.get_by_role("button", name="Disable").click()
     expect(page.locator("#message")).to_contain_text("kept across syncs")
-    time.sleep(2.5)  # the daemon syncs every second; the override must outlive those syncs
+    synced = httpx.post(f"{daemon}/api/v1/sync", timeout=60)  # a sync now, besides the daemon's own polls
+    assert synced.status_code == 200, synced.text
     page.goto(f"{daemon}/ui/triggers")
     row = page.locator('tr[data-trigger="company.team.hello.nightly"]')
     expect(row).to_contain_text("disabled")
