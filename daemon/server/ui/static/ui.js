@@ -48,7 +48,8 @@
     if (terminal() && refreshing) { clearInterval(refreshing); refreshing = null; }
   }
 
-  if (!terminal()) refreshing = setInterval(refresh, 1000);
+  const finishedAtLoad = terminal();
+  if (!finishedAtLoad) refreshing = setInterval(refresh, 1000);
 
   if (window.EventSource) {
     const source = new EventSource(root.dataset.streamUrl);
@@ -56,7 +57,7 @@
     source.addEventListener("end", function () {
       source.close();
       if (status) status.textContent = "";
-      refresh();
+      if (!finishedAtLoad) refresh();  // a page loaded finished has nothing to update (and keeps what is open)
     });
     source.onerror = function () { if (status && !terminal()) status.textContent = "reconnecting…"; };
   }
