@@ -54,9 +54,8 @@ def run(*, target: str, start: str, end: str, trigger_id: str | None, parallel: 
     from daemon.clock import SystemClock
     from daemon.engine.executor import Executor
     from daemon.errors import FlowNotFound
-    from daemon.schedule.cursor import SCHEDULE_TYPES, schedule_of, trigger_variables
-    from daemon.schedule.firing import Tick, create_triggered
-    from daemon.schedule.ticks import ticks_between
+    from daemon.schedule.backfill import backfill_ticks, create_backfill
+    from daemon.schedule.cursor import SCHEDULE_TYPES
     from daemon.server.heartbeat import live_daemons
     from daemon.settings import Settings, normalize_db_url
     from daemon.store import Store
@@ -91,27 +90,20 @@ def run(*, target: str, start: str, end: str, trigger_id: str | None, parallel: 
         finish = parse_time(end, trigger.timezone, option="--end")
         if finish < begin:
             raise UsageError(f"--end {end} is before --start {start}")
-        schedule = schedule_of(namespace, flow_id, trigger)
-        if schedule.spec is not None:
-            ticks = list(ticks_between(schedule.spec, schedule.tz, begin, finish))
-        else:
-            ticks = [d for d in schedule.dates if begin <= d < finish]
-        ticks = [t for t in ticks if schedule.allows(t)]  # as Kestra: a backfill skips what conditions reject
+        schedule, ticks = backfill_ticks(namespace, flow_id, trigger, begin, finish)
         handed = bool(live_daemons(store, clock.now()))
         chunk = len(ticks) if handed else parallel  # run here: create and run ``parallel`` at a time
         created: list[str] = []
         states: list[str] = []
         for first in range(0, len(ticks), max(chunk, 1)):
             batch = []
-            for tick in ticks[first : first + chunk]:
-                execution_id = create_triggered(
-                    store, executor, record, flow, trigger, trigger_variables(schedule, tick),
-                    now=clock.now(), tick=Tick(tick, advance=False), own=not handed,
-                )  # fmt: skip
-                if execution_id is not None:
-                    batch.append(execution_id)
-                    # the id, then the tick it runs for (in the trigger's time zone, as trigger.date)
-                    click.echo(f"{execution_id}  {tick.astimezone(ZoneInfo(trigger.timezone)).isoformat()}")
+            for execution_id, tick in create_backfill(
+                store, executor, record, flow, trigger, schedule, ticks[first : first + chunk],
+                now=clock.now, own=not handed,
+            ):  # fmt: skip
+                batch.append(execution_id)
+                # the id, then the tick it runs for (in the trigger's time zone, as trigger.date)
+                click.echo(f"{execution_id}  {tick.astimezone(ZoneInfo(trigger.timezone)).isoformat()}")
             created.extend(batch)
             if not handed and batch:
                 states.extend(asyncio.run(_run_all(executor, batch)))

@@ -158,7 +158,7 @@ class Reconciler:
             errors.insert(0, {"message": result.refused})
         self.store.syncs.finish(
             sync_id, result=outcome, finished_at=self.clock.now(), commit_applied=applied,
-            counts=result.counts, plan=result.as_dict(include_unchanged=False), errors=errors,
+            counts=result.counts, plan=result.as_dict(include_unchanged=False), errors=errors, collapse=True,
         )  # fmt: skip
         return SyncOutcome(
             outcome, sync_id, commit, result, result.refused, collected.validated, dict(result.counts)

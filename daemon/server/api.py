@@ -32,6 +32,7 @@ from daemon.errors import (
 from daemon.server import (
     api_cluster,
     api_executions,
+    api_executions_search,
     api_flows,
     api_logs,
     api_metrics,
@@ -73,6 +74,7 @@ TAGS = [
 # the webhooks before the executions: their paths share the prefix, and they need no token
 ROUTERS: tuple[APIRouter, ...] = (
     api_webhooks.router,
+    api_executions_search.router,  # before api_executions: /search is not an execution id
     api_executions.router,
     api_logs.router,
     api_flows.router,

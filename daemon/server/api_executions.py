@@ -13,7 +13,7 @@ from fastapi import APIRouter, Depends, HTTPException, Query, Request, status
 from starlette.concurrency import run_in_threadpool
 
 from daemon.engine.api_shape import execution_to_api
-from daemon.engine.states import ALL_STATES, PAUSED, is_terminal
+from daemon.engine.states import PAUSED, is_terminal
 from daemon.server import api_models as m
 from daemon.server.api_auth import require_token
 from daemon.server.api_inputs import (
@@ -75,28 +75,6 @@ async def wait_until_terminal(request: Request, store: Store, execution_id: str)
         if row is None or is_terminal(row.state):
             return
         await asyncio.sleep(WAIT_POLL)
-
-
-@router.get("/search", summary="Search executions", response_model=m.ExecutionPage)
-def search_executions(
-    request: Request,
-    namespace: str | None = Query(None, description="namespace (also matches its sub-namespaces)"),
-    flowId: str | None = Query(None),
-    state: Annotated[list[str] | None, Query(description="execution states (repeatable)")] = None,
-    page: int = Query(1, ge=1, description="1-based page number"),
-    size: int = Query(10, ge=1, le=MAX_PAGE_SIZE),
-) -> dict[str, Any]:
-    """Executions newest first, one page at a time; ``total`` counts every match."""
-    states = [s.upper() for s in state] if state else None
-    unknown = [s for s in states or [] if s not in ALL_STATES]
-    if unknown:
-        raise HTTPException(status.HTTP_400_BAD_REQUEST, detail=f"unknown state(s) {unknown}")
-    store = services_of(request).store
-    rows, total = store.executions.search(
-        namespace=namespace, flow_id=flowId, states=states, offset=(page - 1) * size, limit=size
-    )
-    results = [execution_to_api(row, store.executions.list_task_runs(row.id)) for row in rows]
-    return {"results": results, "total": total}
 
 
 @router.get("/{executionId}", summary="Get an execution", response_model=m.Execution, responses=NOT_FOUND)

@@ -20,6 +20,24 @@ from daemon.store.repository import Repository
 from daemon.store.tables import syncs
 
 SyncResult = Literal["SUCCESS", "PARTIAL", "FAILED", "SOURCE_ERROR", "REFUSED", "INTERRUPTED"]
+# plan counts that mean a sync changed deployed flows
+_CHANGES = ("create", "update", "delete", "out_of_date", "orphaned")
+
+
+def unchanged_repeat(run: SyncRun, previous: SyncRun | None) -> bool:
+    """Whether a finished ``run`` only repeats ``previous``: same source, result, applied commit and errors,
+    and nothing created, updated or deleted. Pure."""
+    if previous is None or run.result not in ("SUCCESS", "PARTIAL"):
+        return False
+    counts = run.counts if isinstance(run.counts, dict) else None
+    if counts is None or any(counts.get(action, 0) for action in _CHANGES):
+        return False
+    return (
+        previous.source == run.source
+        and previous.result == run.result
+        and previous.commit_applied == run.commit_applied
+        and (previous.errors or []) == (run.errors or [])
+    )
 
 
 @dataclass(frozen=True, slots=True)
@@ -37,6 +55,8 @@ class SyncRun:
     counts: dict[str, Any] | None
     plan: dict[str, Any] | list[Any] | None
     errors: list[dict[str, Any]] | None
+    unchanged_polls: int | None = None  # later polls that changed nothing, folded into this row
+    unchanged_until: datetime | None = None  # when the last of them finished
 
 
 class SyncRepository(Repository):
@@ -70,9 +90,12 @@ class SyncRepository(Repository):
         counts: dict[str, Any] | None = None,
         plan: dict[str, Any] | list[Any] | None = None,
         errors: list[dict[str, Any]] | None = None,
+        collapse: bool = False,
         conn: Connection | None = None,
     ) -> SyncRun:
-        """Close a sync with its result; raises StoreError when ``sync_id`` does not exist."""
+        """Close a sync with its result; raises StoreError when ``sync_id`` does not exist. With
+        ``collapse``, a sync that only repeats the one before it (``unchanged_repeat``) is not kept: it is
+        counted on that row (``unchanged_polls``, ``unchanged_until``), which is returned."""
         stmt = (
             syncs.update()
             .where(syncs.c.id == sync_id)
@@ -84,9 +107,27 @@ class SyncRepository(Repository):
         )  # fmt: skip
         with self._write(conn) as c:
             row = c.execute(stmt).one_or_none()
-        if row is None:
-            raise StoreError(f"sync {sync_id} does not exist")
-        return SyncRun(**row._mapping)
+            if row is None:
+                raise StoreError(f"sync {sync_id} does not exist")
+            run = SyncRun(**row._mapping)
+            if not collapse:
+                return run
+            before = sa.select(syncs).where(syncs.c.id < sync_id).order_by(syncs.c.id.desc()).limit(1)
+            found = c.execute(before).one_or_none()
+            previous = SyncRun(**found._mapping) if found else None
+            if previous is None or not unchanged_repeat(run, previous):
+                return run
+            c.execute(syncs.delete().where(syncs.c.id == sync_id))
+            folded = (
+                syncs.update()
+                .where(syncs.c.id == previous.id)
+                .values(
+                    unchanged_polls=sa.func.coalesce(syncs.c.unchanged_polls, 0) + 1,
+                    unchanged_until=finished_at,
+                )
+                .returning(*syncs.c)
+            )
+            return SyncRun(**c.execute(folded).one()._mapping)
 
     def close_interrupted(self, *, now: datetime, conn: Connection | None = None) -> int:
         """Close every sync left open by a process that died (``kill -9``, a crash) as INTERRUPTED; returns

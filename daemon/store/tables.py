@@ -77,6 +77,9 @@ syncs = sa.Table(
     sa.Column("counts", json_type(), nullable=True),
     sa.Column("plan", json_type(), nullable=True),
     sa.Column("errors", json_type(), nullable=True),
+    # polls that changed nothing after this one, and when the last of them finished (the syncs page)
+    sa.Column("unchanged_polls", sa.Integer, nullable=True),
+    sa.Column("unchanged_until", UTCDateTime, nullable=True),
 )
 
 executions = sa.Table(
@@ -104,6 +107,10 @@ executions = sa.Table(
     sa.Index(None, "state"),
     sa.Index(None, "parent_execution_id"),
     sa.Index(None, "end_date"),  # retention (daemon.store.retention)
+    # keyset pages of the executions search, newest first (all, by state, by flow id alone)
+    sa.Index(None, "start_date", "id"),
+    sa.Index(None, "state", "start_date", "id"),
+    sa.Index(None, "flow_id", "start_date"),
 )
 
 task_runs = sa.Table(
@@ -144,6 +151,7 @@ logs = sa.Table(
     sa.Column("timestamp", UTCDateTime, nullable=False),
     sa.Column("message", sa.Text, nullable=False),
     sa.Index(None, "execution_id", "id"),
+    sa.Index(None, "timestamp", "id"),  # the logs search by time range
 )
 
 triggers = sa.Table(
@@ -156,8 +164,10 @@ triggers = sa.Table(
     sa.Column("definition_hash", sa.String(HASH), nullable=False),
     sa.Column("next_date", UTCDateTime, nullable=True),
     sa.Column("last_date", UTCDateTime, nullable=True),
-    sa.Column("disabled", sa.Boolean, nullable=False),
+    sa.Column("disabled", sa.Boolean, nullable=False),  # effective: the override, else the Git source's
     sa.Column("updated_at", UTCDateTime, nullable=False),
+    # an operator's disable (TRUE) or enable (FALSE) that differs from the source; NULL: follow the source
+    sa.Column("disabled_override", sa.Boolean, nullable=True),
     sa.Index(None, "next_date"),
 )
 

@@ -11,6 +11,7 @@ import builtins
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
@@ -32,6 +33,7 @@ class TriggerState:
     last_date: datetime | None
     disabled: bool
     updated_at: datetime
+    disabled_override: bool | None = None  # an operator's disable/enable kept across syncs (None: Git's)
 
 
 TriggerKey = tuple[str, str, str]  # (namespace, flow_id, trigger_id)
@@ -188,8 +190,10 @@ class TriggerRepository(Repository):
             return [TriggerState(**row._mapping) for row in c.execute(query)]
 
     def put(self, state: TriggerState, *, conn: Connection | None = None) -> None:
-        """Insert or replace a trigger's state."""
-        values = {
+        """Insert or replace a trigger's state. ``state.disabled`` is the source's value: an operator's
+        override on the stored row wins over it (and is dropped once the source agrees with it)."""
+        t = triggers
+        values: dict[str, Any] = {
             "revision": state.revision,
             "definition_hash": state.definition_hash,
             "next_date": state.next_date,
@@ -197,12 +201,22 @@ class TriggerRepository(Repository):
             "disabled": state.disabled,
             "updated_at": state.updated_at,
         }
+        override = t.c.disabled_override
+        agreed = sa.or_(override.is_(None), override == sa.literal(state.disabled))
+        on_conflict = {
+            **values,
+            "disabled": sa.case((agreed, sa.literal(state.disabled)), else_=override),
+            "disabled_override": sa.case((agreed, sa.null()), else_=override),
+        }
         with self._write(conn) as c:
-            stmt = insert_for(c, triggers).values(
-                namespace=state.namespace, flow_id=state.flow_id, trigger_id=state.trigger_id, **values
-            )
+            stmt = insert_for(c, t).values(
+                namespace=state.namespace, flow_id=state.flow_id, trigger_id=state.trigger_id,
+                disabled_override=state.disabled_override, **values,
+            )  # fmt: skip
             c.execute(
-                stmt.on_conflict_do_update(index_elements=["namespace", "flow_id", "trigger_id"], set_=values)
+                stmt.on_conflict_do_update(
+                    index_elements=["namespace", "flow_id", "trigger_id"], set_=on_conflict
+                )
             )
 
     def disable(
@@ -226,6 +240,32 @@ class TriggerRepository(Repository):
             )
             .values(disabled=True, updated_at=now)
         )  # fmt: skip
+        with self._write(conn) as c:
+            return c.execute(stmt).rowcount > 0
+
+    def set_disabled(
+        self,
+        namespace: str,
+        flow_id: str,
+        trigger_id: str,
+        *,
+        disabled: bool,
+        source_disabled: bool,
+        now: datetime,
+        conn: Connection | None = None,
+    ) -> bool:
+        """An operator disables or enables a trigger; the choice is kept across syncs while it differs from
+        the source's ``source_disabled`` (when they agree there is nothing to keep). False if unknown."""
+        t = triggers
+        stmt = (
+            t.update()
+            .where(t.c.namespace == namespace, t.c.flow_id == flow_id, t.c.trigger_id == trigger_id)
+            .values(
+                disabled=disabled,
+                disabled_override=None if disabled == source_disabled else disabled,
+                updated_at=now,
+            )
+        )
         with self._write(conn) as c:
             return c.execute(stmt).rowcount > 0
 

@@ -14,15 +14,31 @@ from daemon.server.services import Services
 
 def ui_router(services: Services) -> APIRouter:
     """Every UI page under ``/ui``, behind the login when ``settings.api_token`` is set."""
-    from daemon.server.ui import auth, cluster, executions, flows, overview, static_files, syncs
+    from daemon.server.ui import (
+        auth,
+        cluster,
+        csrf,
+        executions,
+        executions_list,
+        flows,
+        logs_page,
+        overview,
+        static_files,
+        syncs,
+        triggers_page,
+    )  # fmt: skip
 
-    router = APIRouter(prefix="/ui", dependencies=[Depends(auth.login_guard(services))])
+    guards = [Depends(auth.login_guard(services)), Depends(csrf.require_token)]
+    router = APIRouter(prefix="/ui", dependencies=guards)
     for module_router in (
         auth.routes(services),
         static_files.routes(),
         overview.routes(services),
         flows.routes(services),
+        executions_list.routes(services),  # before executions: /executions/bulk is not an id
         executions.routes(services),
+        logs_page.routes(services),
+        triggers_page.routes(services),
         syncs.routes(services),
         cluster.routes(services),
     ):

@@ -36,32 +36,42 @@ class BarChart:
 
 
 def hourly_chart(
-    buckets: list[dict[str, int]], *, now: datetime, width: int = 720, plot_height: int = 120
+    buckets: list[dict[str, int]],
+    *,
+    now: datetime,
+    width: int = 720,
+    plot_height: int = 120,
+    step: timedelta = timedelta(hours=1),
+    label_every: int = 3,
 ) -> BarChart:
-    """Stacked bars, one per hour (``buckets`` oldest first, each ``{state: count}``)."""
+    """Stacked bars, one per ``step`` of time (``buckets`` oldest first, each ``{state: count}``).
+    ``width`` 100 gives percentages: the page's SVG takes its card's width."""
     hours = len(buckets)
     slot = width / max(hours, 1)
     peak = max((sum(b.values()) for b in buckets), default=0)
     scale = plot_height / peak if peak else 0.0
     segments: list[Segment] = []
     totals: dict[str, int] = {}
-    first_hour = now - timedelta(hours=hours)
+    first_hour = now - step * hours
     labels: list[tuple[float, str]] = []
     for index, bucket in enumerate(buckets):
-        x = index * slot + 1
+        x = index * slot + slot * 0.06
         top = float(plot_height)
-        hour = first_hour + timedelta(hours=index)
+        hour = first_hour + step * index
         order = [s for s in STATE_ORDER if s in bucket] + sorted(s for s in bucket if s not in STATE_ORDER)
         for state in order:
             count = bucket[state]
             totals[state] = totals.get(state, 0) + count
             h = count * scale
             top -= h
-            title = f"{hour:%H:%M}–{hour + timedelta(hours=1):%H:%M} UTC: {count} {state}"
+            day = "" if step < timedelta(hours=2) else f"{hour:%a} "
+            title = f"{day}{hour:%H:%M}–{hour + step:%H:%M} UTC: {count} {state}"
+            gap = slot * 0.12
             segments.append(
-                Segment(round(x, 1), round(top, 1), round(slot - 2, 1), round(h, 1), state, title)
+                Segment(round(x, 2), round(top, 1), round(slot - gap, 2), round(h, 1), state, title)
             )
-        if index % 3 == 0:
-            labels.append((round(x, 1), f"{hour:%H:%M}"))
+        if index % label_every == 0:
+            day = "" if step < timedelta(hours=2) else f"{hour:%a} "
+            labels.append((round(x, 2), f"{day}{hour:%H:%M}"))
     ordered = {s: totals[s] for s in sorted(totals, key=lambda s: -totals[s])}
     return BarChart(tuple(segments), tuple(labels), ordered, peak, width, plot_height + 18, plot_height)

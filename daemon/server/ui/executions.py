@@ -38,19 +38,47 @@ def log_event(line: LogLine) -> dict[str, Any]:
     }  # fmt: skip
 
 
+def lines_by_attempt(
+    lines: list[LogLine], runs: list[TaskRun]
+) -> dict[tuple[str, int | None], list[LogLine]]:
+    """Log lines keyed by (task run id, attempt number) for runs tried more than once, by (task run id,
+    None) for the others: the Gantt rows they belong under."""
+    retried = {run.id for run in runs if len(run.attempts) > 1}
+    out: dict[tuple[str, int | None], list[LogLine]] = {}
+    for line in lines:
+        if line.task_run_id is None:
+            continue
+        attempt = line.attempt if line.task_run_id in retried else None
+        out.setdefault((line.task_run_id, attempt), []).append(line)
+    return out
+
+
 def routes(services: Services) -> APIRouter:
     """The execution page and its actions."""
     router = APIRouter()
     store = services.store
 
-    def live_context(execution: Execution) -> dict[str, Any]:
+    def live_context(
+        execution: Execution, zoom: str | None, lines: list[LogLine] | None = None
+    ) -> dict[str, Any]:
         runs = store.executions.list_task_runs(execution.id)
         now = services.clock.now()
+        if lines is None:
+            lines = store.logs.for_execution(execution.id, limit=LOG_PAGE)
+        gantt = layout_gantt(
+            runs, start=execution.start_date, end=execution.end_date, now=now, chart_width=100, zoom=zoom
+        )
+        children = store.executions.list(parent_execution_id=execution.id, limit=200)
         return {
             "execution": execution,
-            "gantt": layout_gantt(runs, start=execution.start_date, end=execution.end_date, now=now),
+            "gantt": gantt,
+            "child_of_run": {c.parent_task_run_id: c for c in children if c.parent_task_run_id},
             "runs": runs,
             "terminal": is_terminal(execution.state),
+            "row_lines": lines_by_attempt(lines, runs),
+            "zoom_label": next((r.label for r in gantt.rows if r.run_id == gantt.zoom), None),
+            "live_url": f"{PREFIX}/executions/{execution.id}/live"
+            + (f"?zoom={gantt.zoom}" if gantt.zoom else ""),
         }
 
     def outputs_of(runs: list[TaskRun]) -> dict[str, dict[str, Any]]:
@@ -64,12 +92,15 @@ def routes(services: Services) -> APIRouter:
         return shown
 
     @router.get("/executions/{execution_id}", response_class=HTMLResponse, include_in_schema=False)
-    def execution_page(request: Request, execution_id: str) -> HTMLResponse:
+    def execution_page(
+        request: Request, execution_id: str, zoom: str | None = Query(None, max_length=64)
+    ) -> HTMLResponse:
         execution = store.executions.get(execution_id)
         if execution is None:
             return not_found(request, services, f"execution {execution_id}")
         lines = store.logs.for_execution(execution_id, limit=LOG_PAGE)
-        live = live_context(execution)
+        live = live_context(execution, zoom, lines)
+        children = store.executions.list(parent_execution_id=execution_id, limit=50)
         context = {
             **live,
             "outputs_by_run": outputs_of(live["runs"]),
@@ -77,16 +108,21 @@ def routes(services: Services) -> APIRouter:
             "lines": lines,
             "after": lines[-1].id if lines else 0,
             "truncated": len(lines) == LOG_PAGE,
-            "children": store.executions.list(parent_execution_id=execution_id, limit=50),
+            "children": children,
+            "parent": store.executions.get(execution.parent_execution_id)
+            if execution.parent_execution_id
+            else None,
         }
         return page(request, "execution.html", context, services=services)
 
     @router.get("/executions/{execution_id}/live", response_class=HTMLResponse, include_in_schema=False)
-    def live(request: Request, execution_id: str) -> HTMLResponse:
+    def live(
+        request: Request, execution_id: str, zoom: str | None = Query(None, max_length=64)
+    ) -> HTMLResponse:
         execution = store.executions.get(execution_id)
         if execution is None:
             return not_found(request, services, f"execution {execution_id}")
-        return page(request, "execution_live.html", live_context(execution), services=services)
+        return page(request, "execution_live.html", live_context(execution, zoom), services=services)
 
     def existing(execution_id: str) -> Execution:
         row = store.executions.get(execution_id)

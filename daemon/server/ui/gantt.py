@@ -19,8 +19,9 @@ LABEL_WIDTH = 280
 CHART_WIDTH = 720
 ROW_HEIGHT = 22
 AXIS_HEIGHT = 24
-_NICE_STEPS = (0.01, 0.02, 0.05, 0.1, 0.2, 0.5, 1, 2, 5, 10, 15, 30, 60, 120, 300, 600, 900, 1800, 3600,
-               7200, 10800, 21600, 43200, 86400, 172800, 604800)  # fmt: skip
+_NICE_STEPS = (0.00005, 0.0001, 0.0002, 0.0005, 0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.2, 0.5, 1, 2, 5,
+               10, 15, 30, 60, 120, 300, 600, 900, 1800, 3600, 7200, 10800, 21600, 43200, 86400, 172800,
+               604800)  # fmt: skip
 
 
 @dataclass(frozen=True, slots=True)
@@ -49,7 +50,9 @@ class Row:
 
 @dataclass(frozen=True, slots=True)
 class Gantt:
-    """The whole chart: rows, axis ticks (x, text) and the SVG size."""
+    """The whole chart: rows, axis ticks (x, text) and its size. The axis starts when the first task ran
+    (``queued``: seconds the execution waited before that, shown as a label rather than as axis); with a
+    zoom it spans that task run (``zoom``: its id) instead."""
 
     rows: tuple[Row, ...]
     ticks: tuple[tuple[float, str], ...]
@@ -58,6 +61,9 @@ class Gantt:
     label_width: int
     chart_width: int
     row_height: int
+    queued: float = 0.0
+    zoom: str | None = None
+    span: float = 0.0
 
 
 def parse_date(value: Any) -> datetime | None:
@@ -73,7 +79,9 @@ def parse_date(value: Any) -> datetime | None:
 
 
 def format_duration(seconds: float) -> str:
-    """``0.35s``, ``12.4s``, ``3m05s``, ``2h01m``."""
+    """``4.5ms``, ``0.35s``, ``12.4s``, ``3m05s``, ``2h01m``."""
+    if 0 < seconds < 0.01:
+        return f"{seconds * 1000:.1f}ms"
     if seconds < 10:
         return f"{seconds:.2f}s"
     if seconds < 60:
@@ -135,8 +143,11 @@ def layout_gantt(
     chart_width: int = CHART_WIDTH,
     label_width: int = LABEL_WIDTH,
     row_height: int = ROW_HEIGHT,
+    zoom: str | None = None,
 ) -> Gantt:
-    """Lay out the chart of an execution that started at ``start`` and ended at ``end`` (None: running)."""
+    """Lay out the chart of an execution that started at ``start`` and ended at ``end`` (None: running).
+    The axis runs from the first task run's start to the last end; ``zoom`` (a task run id) narrows it to
+    that run. ``chart_width`` 100 gives percentages (the page's chart takes its card's width)."""
     ordered = ordered_runs(runs)
     times = {run.id: _run_times(run, now) for run, _ in ordered}
     last = end or now
@@ -144,15 +155,27 @@ def layout_gantt(
         for moment in (created, ended):
             if moment is not None and moment > last:
                 last = moment
-    span = max((last - start).total_seconds(), 0.001)
+    firsts = [began or created for created, began, _ in times.values() if (began or created) is not None]
+    origin = min([d for d in firsts if d is not None], default=start)
+    origin = max(origin, start) if firsts else start
+    queued = max((origin - start).total_seconds(), 0.0)
+    zoomed = times.get(zoom) if zoom else None
+    if zoomed is not None:
+        z_created, z_started, z_ended = zoomed
+        z_from = z_started or z_created
+        if z_from is not None:
+            origin, last = z_from, max(z_ended or now, z_from)
+    else:
+        zoom = None
+    span = max((last - origin).total_seconds(), 0.0001)
     scale = chart_width / span
 
     def x_of(moment: datetime) -> float:
-        return max(0.0, min(chart_width, (moment - start).total_seconds() * scale))
+        return max(0.0, min(chart_width, (moment - origin).total_seconds() * scale))
 
     def bar(begin: datetime, finish: datetime, state: str, kind: str, title: str) -> Bar:
         x = x_of(begin)
-        return Bar(round(x, 1), round(max(x_of(finish) - x, 1.5), 1), state, kind, title)
+        return Bar(round(x, 2), round(max(x_of(finish) - x, chart_width / 500), 2), state, kind, title)
 
     rows: list[Row] = []
     y = float(AXIS_HEIGHT)
@@ -162,7 +185,7 @@ def layout_gantt(
         bars: list[Bar] = []
         if created is not None and ended is not None:
             running_from = started or ended
-            if running_from > created:
+            if running_from > max(created, origin):  # a wait before the axis is the queue label
                 waited = (running_from - created).total_seconds()
                 text = f"{label}: waited {format_duration(waited)}"
                 bars.append(bar(created, running_from, run.state, "wait", text))
@@ -188,8 +211,9 @@ def layout_gantt(
                 y += row_height
     step = _nice_step(span)
     count = int(span / step)
-    ticks = tuple((round(i * step * scale, 1), format_duration(i * step)) for i in range(count + 1))
+    ticks = tuple((round(i * step * scale, 2), format_duration(i * step)) for i in range(count + 1))
     height = int(y) + 4
     return Gantt(
-        tuple(rows), ticks, label_width + chart_width + 8, height, label_width, chart_width, row_height
-    )
+        tuple(rows), ticks, label_width + chart_width + 8, height, label_width, chart_width, row_height,
+        queued=queued, zoom=zoom, span=span,
+    )  # fmt: skip

@@ -14,7 +14,9 @@ from fastapi.templating import Jinja2Templates
 
 from daemon.engine.states import is_terminal
 from daemon.server.services import Services
+from daemon.server.ui import csrf
 from daemon.server.ui.gantt import format_duration, parse_date
+from daemon.server.ui.yaml_highlight import highlight_yaml
 
 HERE = Path(__file__).parent
 TEMPLATES = HERE / "templates"
@@ -55,7 +57,9 @@ def _environment() -> jinja2.Environment:
         trim_blocks=True,
         lstrip_blocks=True,
     )
-    env.filters.update(when=_when, took=_took, pretty=_pretty, short=_short, duration=format_duration)
+    env.filters.update(
+        when=_when, took=_took, pretty=_pretty, short=_short, duration=format_duration, yaml=highlight_yaml
+    )
     env.tests["terminal"] = is_terminal
     env.globals["prefix"] = PREFIX
     return env
@@ -70,7 +74,9 @@ def page(
     """Render ``name`` with ``context``, plus ``now`` and whether a login is in use (``auth``)."""
     context.setdefault("auth", bool(services.settings.api_token))
     context.setdefault("now", services.clock.now())
+    context["csrf"] = csrf.token_of(request)
     response: HTMLResponse = templates.TemplateResponse(request, name, context, status_code=status_code)
+    csrf.set_cookie(request, response)
     return response
 
 

@@ -52,6 +52,16 @@ class Ui:
         runner = self.services.executor.run_until_done(execution_id)
         return asyncio.run(asyncio.wait_for(runner, 60))
 
+    def csrf_token(self) -> str:
+        """The UI's CSRF cookie (any page sets it), which each state-changing form posts back."""
+        if "flowd_csrf" not in self.client.cookies:
+            self.client.get("/ui/login")
+        return str(self.client.cookies["flowd_csrf"])
+
+    def post(self, url: str, data: dict[str, Any] | None = None, **kwargs: Any) -> Any:
+        """POST a UI form as the browser does: with the CSRF token."""
+        return self.client.post(url, data={**(data or {}), "csrf_token": self.csrf_token()}, **kwargs)
+
     def execute(self, namespace: str, flow_id: str, inputs: dict[str, Any] | None = None) -> str:
         """Create an execution as the UI does (through ``Services``)."""
         return self.services.submit_execution(namespace, flow_id, inputs or {})

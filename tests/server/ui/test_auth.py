@@ -36,7 +36,7 @@ def test_login_sets_http_only_cookie_for_ui_and_api(secured: Ui) -> None:
     assert secured.client.get("/ui/flows", follow_redirects=False).status_code == 200
     assert secured.client.get("/api/v1/executions/search").status_code == 200  # the same cookie
     assert "Log out" in secured.client.get("/ui/").text
-    out = secured.client.post("/ui/logout", follow_redirects=False)
+    out = secured.post("/ui/logout", follow_redirects=False)
     assert out.status_code == 303 and 'flowd_session=""' in out.headers["set-cookie"]
     secured.client.cookies.clear()
     assert secured.client.get("/ui/flows", follow_redirects=False).status_code == 303

@@ -72,3 +72,20 @@ def test_bars_waits_attempts_and_ticks() -> None:
 
 def test_durations() -> None:
     assert [format_duration(s) for s in (0.354, 12.44, 185, 7260)] == ["0.35s", "12.4s", "3m05s", "2h01m"]
+
+
+def test_the_axis_spans_the_tasks_and_the_queue_time_is_a_label() -> None:
+    # the execution waited 4.5 s before its first task ran: that is a label, not 80 % of the axis
+    first = run("a", "first", "SUCCESS", created=4, started=4.5, ended=5)
+    second = run("b", "second", "SUCCESS", created=5, started=5, ended=6.5)
+    gantt = layout_gantt([first, second], start=T0, end=T0 + timedelta(seconds=6.5), now=T0, chart_width=100)
+    assert gantt.queued == 4.5 and gantt.span == 2.0
+    assert (gantt.rows[0].bars[0].x, gantt.rows[0].bars[0].width) == (0.0, 25.0)
+    assert (gantt.rows[1].bars[-1].x, gantt.rows[1].bars[-1].width) == (25.0, 75.0)
+    zoomed = layout_gantt(
+        [first, second], start=T0, end=T0 + timedelta(seconds=6.5), now=T0, chart_width=100, zoom="b"
+    )
+    assert zoomed.zoom == "b" and zoomed.span == 1.5
+    assert (zoomed.rows[1].bars[-1].x, zoomed.rows[1].bars[-1].width) == (0.0, 100.0)
+    unknown = layout_gantt([first], start=T0, end=None, now=T0 + timedelta(seconds=5), zoom="nope")
+    assert unknown.zoom is None

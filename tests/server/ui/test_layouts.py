@@ -99,7 +99,7 @@ def test_hourly_chart_stacks_states() -> None:
     assert [s.state for s in last] == ["SUCCESS", "FAILED"]  # success at the bottom
     assert [s.h for s in last] == [75.0, 25.0] and last[1].y == 0.0
     assert chart.totals == {"SUCCESS": 5, "FAILED": 1} and chart.peak == 4
-    assert chart.labels[0] == (1.0, "12:30")
+    assert chart.labels[0] == (0.6, "12:30")  # a bar's gap is 12 % of its slot, half on each side
 
 
 def test_namespace_tree_adds_parents() -> None:
@@ -110,3 +110,15 @@ def test_namespace_tree_adds_parents() -> None:
         ("a.c.d", "d", 2, 1),
         ("z", "z", 0, 1),
     ]
+
+
+def test_yaml_highlighting_marks_keys_values_and_escapes() -> None:
+    from daemon.server.ui.yaml_highlight import highlight_yaml
+
+    source = 'id: a # note\ntasks:\n  - id: "<b>"\n    n: 2\n    on: true\n    m: {{ x }}\n'
+    html = str(highlight_yaml(source))
+    assert '<span class="hl-key">id</span>: a <span class="hl-com"># note</span>' in html
+    assert '<span class="hl-str">&#34;&lt;b&gt;&#34;</span>' in html and "<b>" not in html
+    assert '<span class="hl-num">2</span>' in html and '<span class="hl-kw">true</span>' in html
+    assert '<span class="hl-expr">{{ x }}</span>' in html
+    assert html.count("\n") == 5  # line for line
