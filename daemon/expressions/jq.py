@@ -13,7 +13,6 @@ A string input holding JSON is parsed first.
 from __future__ import annotations
 
 import functools
-import importlib
 import json
 import re
 from collections.abc import Iterator, Mapping
@@ -109,7 +108,7 @@ def _message(exc: Exception) -> str:
 @functools.lru_cache(maxsize=256)
 def _compiled(program: str) -> Any:
     try:
-        engine = importlib.import_module("jq")
+        import jq as engine  # the C library's binding; without it, the path subset below
     except ImportError:
         return None
     if _OUTSIDE.search(_STRINGS.sub('""', program)):
