@@ -195,16 +195,25 @@ class ClusterNode:
                 return await leader_sync()
             latest = await asyncio.to_thread(self.store.syncs.latest, limit=1)
             before = latest[0].id if latest else 0
+            asked = self.clock.now()
             await asyncio.to_thread(notify.publish_now, self.store.engine, notify.SYNC, self.node_id)
             deadline = time.monotonic() + FORWARD_WAIT
             while time.monotonic() < deadline:
                 await asyncio.sleep(0.2)
                 rows = await asyncio.to_thread(self.store.syncs.latest, limit=1)
-                if rows and rows[0].id > before and rows[0].finished_at is not None and rows[0].result:
+                # a new row, or (a sync that changed nothing is folded into the row before it) that row
+                # counting one more unchanged poll since this request
+                new = bool(rows) and rows[0].id > before and rows[0].finished_at is not None
+                folded = (
+                    bool(rows) and rows[0].unchanged_until is not None and rows[0].unchanged_until >= asked
+                )
+                if (new or folded) and rows[0].result:
                     run = rows[0]
+                    counts = dict(run.counts or {}) if new else {}  # folded: nothing changed this time
+                    said = "" if new else ": nothing changed"
                     return SyncOutcome(
-                        run.result, run.id, run.commit_applied, counts=dict(run.counts or {}),  # type: ignore[arg-type]
-                        message=f"synced by the leader node for {self.node_id}",
+                        run.result, run.id, run.commit_applied, counts=counts,  # type: ignore[arg-type]
+                        message=f"synced by the leader node for {self.node_id}{said}",
                     )  # fmt: skip
             return SyncOutcome(
                 "SOURCE_ERROR", None, None,

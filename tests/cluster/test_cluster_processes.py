@@ -273,8 +273,9 @@ def test_sync_asked_of_a_follower_is_done_by_the_leader(
         port = next(d.port for d in started if d.proc.pid == follower.pid)
         before = store.syncs.latest(limit=1)[0].id
         body = httpx.post(f"http://127.0.0.1:{port}/api/v1/sync", timeout=90).json()
-        assert body["result"] == "SUCCESS" and body["syncId"] > before, body
-        assert body["message"] == f"synced by the leader node for {follower.node_id}"
+        # a new row, or the one before it when the sync changed nothing (unchanged polls are folded)
+        assert body["result"] == "SUCCESS" and body["syncId"] >= before, body
+        assert body["message"].startswith(f"synced by the leader node for {follower.node_id}"), body
     finally:
         store.close()
 
