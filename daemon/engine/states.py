@@ -19,12 +19,13 @@ CANCELLED = "CANCELLED"
 RETRYING = "RETRYING"
 SKIPPED = "SKIPPED"
 RESTARTED = "RESTARTED"
+RETRIED = "RETRIED"  # a failed execution a flow-level CREATE_NEW_EXECUTION retry replaced by a new one
 
 ALL_STATES: tuple[str, ...] = (
     CREATED, QUEUED, RUNNING, PAUSED, SUCCESS, WARNING, FAILED, KILLING, KILLED, CANCELLED, RETRYING,
-    SKIPPED, RESTARTED,
+    SKIPPED, RESTARTED, RETRIED,
 )  # fmt: skip
-TERMINAL: frozenset[str] = frozenset({SUCCESS, WARNING, FAILED, KILLED, CANCELLED, SKIPPED})
+TERMINAL: frozenset[str] = frozenset({SUCCESS, WARNING, FAILED, KILLED, CANCELLED, SKIPPED, RETRIED})
 # terminal states that let the next task of a sequence run
 OK: frozenset[str] = frozenset({SUCCESS, WARNING, SKIPPED})
 
@@ -38,10 +39,11 @@ TRANSITIONS: dict[str, frozenset[str]] = {
     RESTARTED: frozenset({RUNNING, CREATED, KILLING, KILLED}),
     SUCCESS: frozenset({RESTARTED}),
     WARNING: frozenset({RESTARTED}),
-    FAILED: frozenset({RESTARTED}),
+    FAILED: frozenset({RESTARTED, RETRIED}),
     KILLED: frozenset({RESTARTED}),
     CANCELLED: frozenset(),
     SKIPPED: frozenset(),
+    RETRIED: frozenset(),
 }
 
 
