@@ -3,12 +3,18 @@ new run of the task starts after the delay with new children (or a new subflow e
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
 
 from daemon.engine import states as S
+from daemon.engine.executor import STALE_AFTER
+from daemon.store import Store
 from tests.engine.conftest import Harness, deploy
+from tests.engine.test_fencing import AheadClock, executor
 
 pytestmark = pytest.mark.integration
 
@@ -91,3 +97,40 @@ tasks:
     children = harness.store.executions.list(namespace="test.whole", flow_id="child")
     assert sorted(c.state for c in children) == [S.FAILED, S.SUCCESS]
     assert runs[-1].outputs is not None and runs[-1].outputs["state"] == S.SUCCESS
+
+
+def test_a_try_waiting_for_its_delay_survives_a_takeover(store: Store, tmp_path: Path) -> None:
+    record = deploy(
+        store,
+        f"""
+id: wait
+namespace: test.whole
+tasks:
+  - id: block
+    type: io.kestra.plugin.core.flow.Sequential
+    retry: {{type: constant, interval: PT10S, maxAttempt: 2}}
+    tasks:
+      - {{id: before, type: io.kestra.plugin.core.log.Log, message: "try"}}
+      - {fails_once(tmp_path / "m")}
+""",
+    )
+    a = executor(store, tmp_path, "A")
+    b = executor(store, tmp_path, "B", AheadClock(STALE_AFTER + timedelta(seconds=5)))
+
+    async def scenario() -> str:
+        execution_id = a.create_execution(record, {})
+        driver = asyncio.ensure_future(a.run_until_done(execution_id))
+        while S.RETRYING not in [r.state for r in store.executions.list_task_runs(execution_id)]:
+            await asyncio.sleep(0.01)
+        driver.cancel()  # A stops while the next try waits
+        with contextlib.suppress(asyncio.CancelledError):
+            await driver
+        assert b.recover() == [execution_id]
+        ended = await asyncio.wait_for(b.run_until_done(execution_id), 30)
+        assert ended.state == S.SUCCESS
+        return execution_id
+
+    execution_id = asyncio.run(scenario())
+    runs = store.executions.list_task_runs(execution_id)
+    assert [r.state for r in runs if r.task_id == "block"] == [S.RETRIED, S.SUCCESS]
+    assert [r.state for r in runs if r.task_id == "before"] == [S.SUCCESS, S.SUCCESS]
