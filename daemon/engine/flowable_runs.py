@@ -146,6 +146,12 @@ class FlowableRuns(Attempts):
 
     def _succeed_pause(self, view: ExecView, run: RunView, now: datetime) -> None:
         run.move(S.RUNNING, now)
+        task = view.index[run.task_id]
+        if isinstance(task, PauseTask) and task.tasks:  # the deprecated tasks run now; the planner ends it
+            run.meta = {"decided": True}
+            self._batch.touch(view, run)
+            self._dirty.add(view.id)
+            return
         self._end_run(view, run, S.SUCCESS, now)
 
     def _start_subflow(
