@@ -22,6 +22,7 @@ from typing import Any
 from daemon.engine.retry import retry_delay
 from daemon.engine.runtime import parse_date
 from daemon.engine.states import iso
+from daemon.errors import FlowdError
 from daemon.language.common import Retry
 from daemon.store import Execution, Store
 from daemon.store.ids import derived_id
@@ -105,7 +106,11 @@ class FlowRetries:
         with self.store.begin() as conn:
             if self.store.executions.get(new, conn=conn) is not None:
                 return  # created before (the row acted on again after a crash)
-            self.create(
-                record, old.inputs or {}, trigger=old.trigger, labels=labels, execution_id=new, conn=conn
-            )
+            try:
+                self.create(
+                    record, old.inputs or {}, trigger=old.trigger, labels=labels, execution_id=new, conn=conn
+                )
+            except FlowdError as exc:  # e.g. an input no longer valid: retrying the row would not help
+                log.warning("execution %s failed and cannot be retried: %s", old.id, exc.message)
+                return
         log.info("execution %s failed: retried as %s (attempt %s)", old.id, new, labels[ATTEMPT])
