@@ -5,13 +5,15 @@ delay, exactly once, up to ``maxAttempt``."""
 from __future__ import annotations
 
 import asyncio
-from datetime import timedelta
+from dataclasses import replace
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
 
 from daemon.engine import states as S
-from daemon.engine.flow_retry import ATTEMPT, retry_id
+from daemon.engine.flow_retry import ATTEMPT, ORIGINAL_DATE, plan_retry, retry_id
+from daemon.language.common import Retry
 from daemon.store import Execution, Store
 from tests.engine.conftest import Harness
 
@@ -111,3 +113,19 @@ def test_a_success_is_not_retried(harness: Harness) -> None:
     ok = harness.run(ALWAYS_FAILS.replace("execution.Fail, errorMessage", "log.Log, message"), {"n": 1})
     assert ok.state == S.SUCCESS
     assert harness.store.outbox.due(None) == []
+
+
+def test_plan_retry_counts_attempts_and_bounds_the_whole_chain_by_max_duration() -> None:
+    start = datetime(2025, 1, 1, tzinfo=UTC)
+    failed = Execution(id="e", namespace="n", flow_id="f", flow_revision=1, state=S.FAILED, start_date=start)
+    retry = Retry(type="constant", interval=timedelta(minutes=1), maxDuration=timedelta(minutes=10),
+                  behavior="CREATE_NEW_EXECUTION")  # fmt: skip
+    now = start + timedelta(minutes=2)
+    plan = plan_retry(retry, failed, {}, now)
+    assert plan is not None
+    assert (plan.attempt, plan.original, plan.due_at) == (2, start, now + timedelta(minutes=1))
+    later = start + timedelta(minutes=9, seconds=30)  # a later attempt, started long after the first
+    labels = {ATTEMPT: "4", ORIGINAL_DATE: S.iso(start)}
+    assert plan_retry(retry, replace(failed, start_date=later), labels, later) is None  # past maxDuration
+    assert plan_retry(retry.model_copy(update={"behavior": None}), failed, {}, now) is None
+    assert plan_retry(retry, replace(failed, parent_execution_id="p"), {}, now) is None  # a subflow's
