@@ -22,6 +22,7 @@ from daemon.engine.variables import task_context
 from daemon.engine.view import ExecView, RunView
 from daemon.errors import FlowdError, TaskError
 from daemon.expressions import render_value
+from daemon.language.task_base import TaskBase
 from daemon.language.tasks_core import PauseTask
 from daemon.language.tasks_flow import SubflowTask, WorkingDirectoryTask
 from daemon.store import Execution, new_id
@@ -46,7 +47,7 @@ class FlowableRuns(Attempts):
             shutil.rmtree(folder, ignore_errors=True)
         if state == S.FAILED and self._retry_whole(view, run, now):
             return
-        self._end_run(view, run, state, now)
+        self._end_run(view, run, warned(task, run, state), now)
 
     def _retry_whole(self, view: ExecView, run: RunView, now: datetime) -> bool:
         """A failed flowable or Subflow run with a ``retry`` left: RETRIED, and its next try waits; False
@@ -201,4 +202,11 @@ class FlowableRuns(Attempts):
             end = S.WARNING
         if end == S.FAILED and self._retry_whole(parent, run, now):
             return
-        self._end_run(parent, run, end, now)
+        self._end_run(parent, run, warned(task, run, end), now)
+
+
+def warned(task: TaskBase, run: RunView, state: str) -> str:
+    """``warningOnRetry``: a run that succeeded only after retries ends WARNING."""
+    if state == S.SUCCESS and run.attempts and task.retry is not None and task.retry.warningOnRetry:
+        return S.WARNING
+    return state

@@ -54,6 +54,21 @@ tasks:
     assert by_task(harness, ex.id, "after") == [S.SUCCESS]
 
 
+def test_warning_on_retry_marks_a_flowable_that_needed_a_retry(harness: Harness, tmp_path: Path) -> None:
+    ex = harness.run(f"""
+id: warned
+namespace: test.whole
+tasks:
+  - id: block
+    type: io.kestra.plugin.core.flow.Sequential
+    retry: {{type: constant, interval: PT0.01S, maxAttempt: 2, warningOnRetry: true}}
+    tasks:
+      - {fails_once(tmp_path / "m")}
+""")
+    assert by_task(harness, ex.id, "block") == [S.RETRIED, S.WARNING]
+    assert ex.state == S.WARNING
+
+
 def test_a_flowable_out_of_attempts_fails(harness: Harness) -> None:
     ex = harness.run("""
 id: iffy
