@@ -19,7 +19,7 @@ from rich.tree import Tree
 STATE_STYLE = {
     "SUCCESS": "green", "WARNING": "yellow", "FAILED": "red", "KILLED": "red", "CANCELLED": "red",
     "RUNNING": "cyan", "SKIPPED": "dim", "PAUSED": "magenta", "CREATED": "blue", "QUEUED": "blue",
-    "KILLING": "red",
+    "KILLING": "red", "RETRYING": "yellow", "RETRIED": "yellow",
 }  # fmt: skip
 LEVEL_STYLE = {"ERROR": "red", "WARN": "yellow", "WARNING": "yellow", "DEBUG": "dim", "TRACE": "dim"}
 

@@ -6,6 +6,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
+from daemon.engine import states as S
 from daemon.engine.states import iso
 from daemon.engine.view import META_KEY
 from daemon.store.executions import Execution
@@ -16,7 +17,7 @@ def _state(current: str, histories: list[dict[str, Any]], end: datetime | None =
     dates = [h.get("date") for h in histories if h.get("date")]
     start = _text(dates[0]) if dates else None
     terminal_end = _text(end) if end is not None else None
-    if terminal_end is None and current in ("SUCCESS", "WARNING", "FAILED", "KILLED", "CANCELLED", "SKIPPED"):
+    if terminal_end is None and current in S.TERMINAL:
         terminal_end = _text(dates[-1]) if dates else None
     return {
         "current": current,

@@ -26,7 +26,11 @@ recover) -> ``loop`` (the run loop, claims).
 
 from __future__ import annotations
 
+from typing import Any
+
 from daemon.engine.attempts import FILELESS_TASKS, INLINE_TASKS
+from daemon.engine.flow_retry import KIND as RETRY_KIND
+from daemon.engine.flow_retry import FlowRetries
 from daemon.engine.lifecycle import ACTIVE_RUNS, fail_in_store, kill_in_store
 from daemon.engine.loop import Loop
 from daemon.engine.runtime import BEAT_EVERY, POLL, STALE_AFTER
@@ -47,3 +51,8 @@ __all__ = [
 class Executor(Loop):
     """Runs executions of deployed flows; see the module docstring. Built with
     ``Executor(store, settings, clock, plugins, *, workers=8, worker_id=None, environ=None)``."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        # a flow-level CREATE_NEW_EXECUTION retry's new execution, created from the failed one's outbox row
+        self.follow_ups.kinds[RETRY_KIND] = FlowRetries(self.store, self.create_execution)

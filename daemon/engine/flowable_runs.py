@@ -1,4 +1,7 @@
-"""Flowable task runs with effects outside the planner: WorkingDirectory folders, Pause, Subflow."""
+"""Flowable task runs with effects outside the planner: WorkingDirectory folders, Pause, Subflow; and the
+``retry`` of a flowable or Subflow task, which runs it again whole (Kestra): the failed run ends RETRIED and a
+new run of the same task (same place in the plan) waits in RETRYING for the delay, then starts afresh (new
+children, or a new subflow execution). Its ``attempts`` list one entry per try."""
 
 from __future__ import annotations
 
@@ -10,14 +13,19 @@ from pathlib import Path
 from typing import Any
 
 from daemon.engine import states as S
+from daemon.engine.attempt import decide
 from daemon.engine.attempts import Attempts
 from daemon.engine.labels import CORRELATION_ID
+from daemon.engine.retry import retry_delay
+from daemon.engine.runtime import parse_date
+from daemon.engine.variables import task_context
 from daemon.engine.view import ExecView, RunView
 from daemon.errors import FlowdError, TaskError
 from daemon.expressions import render_value
+from daemon.language.task_base import TaskBase
 from daemon.language.tasks_core import PauseTask
 from daemon.language.tasks_flow import SubflowTask, WorkingDirectoryTask
-from daemon.store import Execution
+from daemon.store import Execution, new_id
 from daemon.store.flows import DeployedFlow, FlowRevision
 from daemon.tasks.namespace_files import fill_working_directory
 
@@ -37,7 +45,62 @@ class FlowableRuns(Attempts):
                 self._log(view, run, "ERROR", f"outputFiles: {exc}")
                 state = S.FAILED
             shutil.rmtree(folder, ignore_errors=True)
-        self._end_run(view, run, state, now)
+        if state == S.FAILED and self._retry_whole(view, run, now):
+            return
+        self._end_run(view, run, warned(task, run, state), now)
+
+    def _retry_whole(self, view: ExecView, run: RunView, now: datetime) -> bool:
+        """A failed flowable or Subflow run with a ``retry`` left: RETRIED, and its next try waits; False
+        when no attempt is left (the run then fails as usual)."""
+        task = view.index[run.task_id]
+        if task.retry is None or view.stopping is not None:
+            return False
+        started = run.histories[0]["date"] if run.histories else None
+        tries = [*run.attempts, {"state": S.FAILED, "startDate": started, "endDate": S.iso(now)}]
+        first = parse_date(tries[0].get("startDate"), now)
+        delay = retry_delay(task.retry, attempts_done=len(tries), first_start=first, now=now)
+        if delay is None:
+            return False
+        run.attempts = tries
+        self._end_run(view, run, S.RETRIED, now)
+        due = now + delay
+        again = RunView(
+            id=new_id(), task_id=run.task_id, parent_id=run.parent_id, value=run.value,
+            iteration=run.iteration, state=S.CREATED, ready_at=due, attempts=list(tries),
+            histories=[S.history_entry(S.CREATED, now)], meta={"retryAt": S.iso(due)},
+        )  # fmt: skip
+        again.move(S.RUNNING, now, record=False)  # never claimable: the timer starts it
+        again.move(S.RETRYING, now)
+        view.add(again)  # replaces the failed run in the plan (same key; the later ready_at on a reload)
+        self._batch.created[again.id] = (view, again)
+        self._timers[again.id] = (view.id, due)
+        self._dirty.add(view.id)
+        return True
+
+    def _timer_due(self, view: ExecView, run: RunView, now: datetime) -> None:
+        """A pause's delay or a retry's is over."""
+        if run.state == S.RETRYING:
+            self._try_again(view, run, now)
+        else:
+            self._succeed_pause(view, run, now)
+
+    def _try_again(self, view: ExecView, run: RunView, now: datetime) -> None:
+        task = view.index[run.task_id]
+        run.meta = {}
+        run.move(S.RUNNING, now)
+        self._batch.touch(view, run)
+        self._dirty.add(view.id)
+        try:
+            context = task_context(self._base(view), view, run, task)
+            if isinstance(task, SubflowTask):
+                self._start_subflow(view, run, task, context, now)
+                return
+            run.meta = decide(task, context)
+            if isinstance(task, WorkingDirectoryTask):
+                self._open_workdir(view, run, task, context)
+        except (FlowdError, ValueError, TypeError, OSError) as exc:
+            self._log(view, run, "ERROR", exc.message if isinstance(exc, FlowdError) else str(exc))
+            self._end_run(view, run, S.FAILED, now)
 
     def _open_workdir(
         self, view: ExecView, run: RunView, task: WorkingDirectoryTask, context: Mapping[str, Any]
@@ -84,6 +147,12 @@ class FlowableRuns(Attempts):
 
     def _succeed_pause(self, view: ExecView, run: RunView, now: datetime) -> None:
         run.move(S.RUNNING, now)
+        task = view.index[run.task_id]
+        if isinstance(task, PauseTask) and task.tasks:  # the deprecated tasks run now; the planner ends it
+            run.meta = {"decided": True}
+            self._batch.touch(view, run)
+            self._dirty.add(view.id)
+            return
         self._end_run(view, run, S.SUCCESS, now)
 
     def _start_subflow(
@@ -131,4 +200,13 @@ class FlowableRuns(Attempts):
             end = S.FAILED
         elif state == S.WARNING:
             end = S.WARNING
-        self._end_run(parent, run, end, now)
+        if end == S.FAILED and self._retry_whole(parent, run, now):
+            return
+        self._end_run(parent, run, warned(task, run, end), now)
+
+
+def warned(task: TaskBase, run: RunView, state: str) -> str:
+    """``warningOnRetry``: a run that succeeded only after retries ends WARNING."""
+    if state == S.SUCCESS and run.attempts and task.retry is not None and task.retry.warningOnRetry:
+        return S.WARNING
+    return state

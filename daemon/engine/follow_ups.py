@@ -5,7 +5,8 @@ the ended row here (``run``): the end hooks (flow triggers, metrics) run; once t
 key is kept for deletion with the executor's next transaction (``take_done``), or at once by ``flush``;
 after an error the row is postponed with a backoff. ``drain`` acts on rows left by a crash or an error.
 The hooks must be idempotent for what must happen once (a flow trigger derives its execution's id from
-the upstream end); others (metrics) are at least once.
+the upstream end); others (metrics) are at least once. Rows of other kinds (``kinds``: a flow-level retry's
+new execution) go to their own consumer once due, even at start-up (their due date is a delay, not a lease).
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ RETRY = timedelta(seconds=5)  # first delay after a failed hook (doubling, cappe
 MAX_RETRY = timedelta(minutes=5)
 
 EndHook = Callable[[Execution], None]
+RowConsumer = Callable[[OutboxRow], None]
 
 
 def end_key(execution_id: str) -> str:
@@ -38,6 +40,7 @@ class EndFollowUps:
     def __init__(self, store: Store, hooks: list[EndHook]) -> None:
         self.store = store
         self.hooks = hooks  # the executor's ``end_hooks`` list (appended to after construction)
+        self.kinds: dict[str, RowConsumer] = {}  # consumers of rows that are not ``end`` rows, by kind
         self._done: list[str] = []
 
     def rows(self, execution_ids: Iterable[str], now: datetime) -> list[OutboxRow]:
@@ -66,11 +69,15 @@ class EndFollowUps:
 
     def drain(self, now: datetime, *, every: bool = False) -> None:
         """Act on the rows that are due (``every``: all of them, at start-up after a crash)."""
-        if not self.hooks:
+        if not self.hooks and not self.kinds:
             return
         pending = set(self._done)
         for row in self.store.outbox.due(None if every else now):
             if row.key in pending:
+                continue
+            if row.kind != "end":
+                if row.due_at <= now:
+                    self._consume(row, now)
                 continue
             final = self.store.executions.get(row.execution_id)
             if final is None:  # deleted meanwhile: nothing follows any more
@@ -78,6 +85,22 @@ class EndFollowUps:
                 continue
             self.run(row.key, final, attempts=row.attempts, now=now)
         self.flush()
+
+    def _consume(self, row: OutboxRow, now: datetime) -> None:
+        consumer = self.kinds.get(row.kind)
+        if consumer is None:
+            return  # a kind this process does not know (a newer version wrote it): left for one that does
+        try:
+            consumer(row)
+        except Exception as exc:
+            log.warning("outbox row %s failed (retried later): %s", row.key, exc)
+            delay = min(RETRY * (2**row.attempts), MAX_RETRY)
+            try:
+                self.store.outbox.postpone(row.key, due_at=now + delay, error=describe_error(exc))
+            except Exception:
+                log.warning("could not postpone outbox row %s", row.key, exc_info=True)
+            return
+        self._done.append(row.key)
 
     def take_done(self) -> list[str]:
         """The keys acted on, for the caller's transaction to delete (``give_back`` if it fails)."""

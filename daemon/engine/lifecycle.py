@@ -292,6 +292,8 @@ class Lifecycle(Persistence):
                 self._waiting[run.id] = run.ready_at
             elif run.state == S.PAUSED and "resumeAt" in run.meta:
                 self._timers[run.id] = (row.id, parse_date(run.meta["resumeAt"], self.clock.now()))
+            elif run.state == S.RETRYING and "retryAt" in run.meta:  # a flowable's or subflow's next try
+                self._timers[run.id] = (row.id, parse_date(run.meta["retryAt"], self.clock.now()))
         if row.state == S.KILLING:
             view.stopping = S.KILLED
         self.views[row.id] = view

@@ -121,7 +121,7 @@ class Loop(Lifecycle):
             view = self.views.get(execution_id)
             if at <= now and view is not None:
                 del self._timers[run_id]
-                self._succeed_pause(view, view.runs[run_id], now)
+                self._timer_due(view, view.runs[run_id], now)
         self._claim(now)
         self._commit(now)
         self._start()

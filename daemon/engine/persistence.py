@@ -36,6 +36,7 @@ from daemon.engine import states as S
 from daemon.engine.attempt import Outcome
 from daemon.engine.attempts import runs_inline
 from daemon.engine.batches import Fenced, roots, split, views_of
+from daemon.engine.flow_retry import retry_rows
 from daemon.engine.follow_ups import end_key
 from daemon.engine.runtime import INLINE_BUDGET, Batch
 from daemon.engine.stepping import Stepping
@@ -220,6 +221,8 @@ class Persistence(Stepping):
                     )  # fmt: skip
                 if batch.done:
                     self.store.outbox.add(self.follow_ups.rows([v.id for v in batch.done], now), conn=conn)
+                    retries = [(v.id, v.retry) for v in batch.done if v.retry is not None]
+                    self.store.outbox.add(retry_rows(retries, now), conn=conn)
                 self.store.outbox.delete(done_keys, conn=conn)
 
     @contextmanager

@@ -20,6 +20,7 @@ from typing import Any, Protocol
 from daemon.engine import states as S
 from daemon.language.model import Flow
 from daemon.language.task_base import TaskBase
+from daemon.language.tasks_core import PauseTask
 from daemon.language.tasks_flow import (
     AllowFailureTask,
     DagTask,
@@ -199,6 +200,10 @@ class _Planner:
             return effective_state(run.state, task)
         if isinstance(task, Flowable) and run.state == S.RUNNING and "decided" in run.meta:
             self._flowable(run, task)
+        elif isinstance(task, PauseTask) and run.state == S.RUNNING and "decided" in run.meta:
+            state = self._seq(task.tasks, run, _value_of(run), run.iteration)  # after the pause (deprecated)
+            if state is not None:
+                self.out.finish.append((run.id, state))
         return None
 
     def _seq(

@@ -13,6 +13,7 @@ from typing import Any
 from daemon.engine import states as S
 from daemon.engine.attempt import Outcome, decide, passes_conditions, passes_run_if
 from daemon.engine.attempts import runs_inline
+from daemon.engine.flow_retry import plan_retry
 from daemon.engine.flowable_runs import FlowableRuns
 from daemon.engine.outputs import typed_output
 from daemon.engine.planner import NewRun, plan, provisional_state
@@ -31,8 +32,8 @@ from daemon.store import new_id
 
 def retry_of(task: TaskBase, flow_retry: Retry | None) -> Retry | None:
     """The task's own retry, else the flow's: Kestra's flow-level ``retry`` with its default
-    ``behavior: RETRY_FAILED_TASK`` applies to every task without one (``CREATE_NEW_EXECUTION`` is not
-    supported: such a flow retry is ignored)."""
+    ``behavior: RETRY_FAILED_TASK`` applies to every task without one (``CREATE_NEW_EXECUTION`` retries the
+    whole execution instead: ``flow_retry``)."""
     if task.retry is not None:
         return task.retry
     if flow_retry is not None and flow_retry.behavior in (None, "RETRY_FAILED_TASK"):
@@ -207,6 +208,11 @@ class Stepping(FlowableRuns):
         if view.state == S.KILLING and state != S.KILLED:
             state = S.KILLED if view.stopping == S.KILLED else state
         self._set_state(view, state, now, outputs)
+        if state == S.FAILED and view.stopping is None:
+            view.retry = plan_retry(view.index.flow.retry, view.execution, view.labels, now)
+            if view.retry is not None:  # FAILED, then RETRIED: a new execution replaces it (Kestra)
+                state = S.RETRIED
+                self._set_state(view, state, now, outputs)
         view.final = replace(
             view.execution, state=state, end_date=now, outputs=outputs, labels=dict(view.labels)
         )

@@ -12,13 +12,16 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from daemon.engine import states as S
 from daemon.engine.labels import Labels
 from daemon.engine.planner import ForEachCursor, Key, RunLike, TaskIndex, run_key
 from daemon.store.executions import Execution
 from daemon.store.task_runs import TaskRun, TaskRunUpdate
+
+if TYPE_CHECKING:
+    from daemon.engine.flow_retry import RetryPlan
 
 META_KEY = "__flowd__"
 
@@ -105,6 +108,7 @@ class ExecView:
     after: str | None = None
     done: bool = False
     final: Execution | None = None  # the ended row (state, end date, outputs), once the execution ended
+    retry: RetryPlan | None = None  # the new execution a flow-level CREATE_NEW_EXECUTION retry starts
     epoch: int = 0  # the fencing epoch under which this process owns the execution
     stored: str = S.CREATED  # the state the store holds, as of the last commit
     lost: bool = False  # ownership lost: this view is never written again

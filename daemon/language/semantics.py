@@ -91,7 +91,7 @@ def _walk(tasks: list[Any], path: Path) -> Iterator[tuple[Path, TaskBase]]:
     for index, task in enumerate(tasks):
         task_path = (*path, index)
         yield task_path, task
-        if task.FLOWABLE:
+        if task.FLOWABLE or task.children():  # a Pause's deprecated ``tasks`` too
             yield from _nested(task, task_path)
 
 

@@ -23,6 +23,7 @@ from daemon.language.common import ID_PATTERN, INPUT_ID_PATTERN, NAMESPACE_PATTE
 from daemon.language.model import FLOW_IGNORED, TRIGGER_CLASSES, Flow, TriggerBase
 from daemon.language.task_base import TaskBase
 from daemon.language.tasks import SUPPORTED_TASK_TYPES, ignored_properties
+from daemon.language.tasks_core import PauseTask
 from daemon.language.yamlsafe import Marks, Path, format_path
 
 COMPATIBILITY_DOC = "docs/kestra-compatibility.md"
@@ -373,6 +374,11 @@ def dialect_warnings(data: dict[str, Any], marks: Marks, file: str) -> list[Diag
         for key in task:
             if key in ignored:
                 warn((*path, key), f"'{key}' is accepted but ignored by flowd", key=True)
+        if TASK_ALIASES.get(kind, kind) == PauseTask.TYPE and task.get("tasks"):
+            warn(
+                (*path, "tasks"), "a Pause's 'tasks' are deprecated in Kestra; they run once the pause ends",
+                key=True, hint="move them after the Pause",
+            )  # fmt: skip
         conditions(task, path)
     triggers = data.get("triggers")
     for index, trigger in enumerate(triggers if isinstance(triggers, list) else []):

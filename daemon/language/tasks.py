@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any
 
-from daemon.language import tasks_flow
+from daemon.language import tasks_core, tasks_flow
 from daemon.language.aliases import TASK_ALIASES
 from daemon.language.common import tagged_union
 from daemon.language.task_base import COMMON_IGNORED, TaskBase
@@ -45,6 +45,7 @@ else:
 
 # the flowable models refer to ``Task`` by name; their schemas are built lazily (defer_build) once it exists
 tasks_flow.Task = Task  # type: ignore[attr-defined]
+tasks_core.Task = Task  # type: ignore[attr-defined]  # Pause's deprecated ``tasks``
 
 
 def ignored_properties(task_type: str) -> frozenset[str]:

@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from pydantic import Field, model_validator
 
 from daemon.language.aliases import CORE
-from daemon.language.common import Duration, LogLevel, new_dict
+from daemon.language.common import Duration, LogLevel, new_dict, new_list
 from daemon.language.task_base import TaskBase
+
+if TYPE_CHECKING:
+    from daemon.language.tasks import Task
 
 
 class LogTask(TaskBase):
@@ -58,11 +61,16 @@ class SleepTask(TaskBase):
 
 
 class PauseTask(TaskBase):
-    """Pause; the deprecated ``tasks`` list (run after the resume in old Kestra) is accepted, not run."""
+    """Pause; the deprecated ``tasks`` run in order once the pause ends (resumed, or its delay over), as
+    they did in Kestra, and the Pause ends in their state."""
 
     TYPE = f"{CORE}.flow.Pause"
-    IGNORED = frozenset({"onResume", "behavior", "tasks"})
+    IGNORED = frozenset({"onResume", "behavior"})
     pauseDuration: Duration | None = None
+    tasks: list[Task] = Field(default_factory=new_list)
+
+    def children(self) -> list[list[TaskBase]]:
+        return [list(self.tasks)]
 
     @model_validator(mode="before")
     @classmethod

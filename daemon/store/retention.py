@@ -26,7 +26,7 @@ from daemon.store.tables import executions, logs, schedule_ticks, task_runs, tri
 log = logging.getLogger(__name__)
 
 BATCH = 500
-TERMINAL = ("SUCCESS", "WARNING", "FAILED", "KILLED", "CANCELLED", "SKIPPED")
+TERMINAL = ("SUCCESS", "WARNING", "FAILED", "KILLED", "CANCELLED", "SKIPPED", "RETRIED")
 _UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
 
 

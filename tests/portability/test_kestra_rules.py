@@ -94,6 +94,22 @@ def test_pause_with_deprecated_tasks_and_switch_with_null_defaults() -> None:
     assert "tasks[0].tasks" in {d.path for d in result.warnings}
 
 
+def test_the_tasks_of_a_pause_are_tasks_of_the_flow() -> None:
+    """They run (after the pause): a later task may read their outputs, and their ids must be unique."""
+    body = """
+        tasks:
+          - id: wait
+            type: io.kestra.plugin.core.flow.Pause
+            tasks:
+              - {id: inner, type: io.kestra.plugin.core.debug.Return, format: x}
+          - {id: after, type: io.kestra.plugin.core.log.Log, message: "{{ outputs.inner.value }}"}
+        """
+    assert not [d for d in accepted(body).warnings if "outputs.inner" in d.message]
+    duplicate = "\n          - {id: inner, type: io.kestra.plugin.core.log.Log, message: m}\n"
+    errors = rejected(body.rstrip() + duplicate)
+    assert any("duplicate task id 'inner'" in d.message for d in errors)
+
+
 def test_lower_case_iso_duration() -> None:
     """Java's Duration.parse reads PT0.25s (any case)."""
     result = accepted("tasks:\n  - {id: s, type: io.kestra.plugin.core.flow.Sleep, duration: PT0.25s}\n")

@@ -7,7 +7,7 @@ from datetime import datetime, timedelta
 
 # bottom to top: the usual outcome first, so problems stack visibly on top
 STATE_ORDER = ("SUCCESS", "WARNING", "SKIPPED", "CREATED", "QUEUED", "RUNNING", "PAUSED", "RETRYING",
-               "RESTARTED", "KILLING", "KILLED", "CANCELLED", "FAILED")  # fmt: skip
+               "RESTARTED", "RETRIED", "KILLING", "KILLED", "CANCELLED", "FAILED")  # fmt: skip
 
 
 @dataclass(frozen=True, slots=True)
