@@ -108,6 +108,7 @@ class Scheduler:
         refresh: float = REFRESH_SECONDS,
         on_fired: Callable[[datetime, float | None], None] | None = None,
         on_skipped: Callable[[int], None] | None = None,
+        on_reloaded: Callable[[], None] | None = None,
     ) -> None:
         self.store = store
         self.executor = executor
@@ -115,6 +116,7 @@ class Scheduler:
         self.refresh = refresh
         self._on_fired = on_fired
         self._on_skipped = on_skipped
+        self._on_reloaded = on_reloaded  # after a reload the deployed flows' change caused
         self._entries: dict[tuple[str, str, str], _Entry] = {}
         self._heap: list[tuple[datetime, tuple[str, str, str]]] = []
         # parsed triggers by (namespace, flow, trigger, revision): a reload re-parses only what changed
@@ -304,9 +306,11 @@ class Scheduler:
                     last_look = tick
                     self._look()
                 if self._changed or tick - last_reload >= FULL_RELOAD:
-                    last_reload = tick
+                    changed, last_reload = self._changed, tick
                     self.reload(self.clock.now())
                     self.fire_due(self.clock.now())
+                    if changed and self._on_reloaded is not None:
+                        self._on_reloaded()
                 while self.plan_ahead(PLAN_SLICE):
                     await asyncio.sleep(0)  # let the executor run the executions just created
                 await self._sleep(wake, loop.time() - last_look)

@@ -182,6 +182,7 @@ class Daemon:
             services.store, executor, services.clock,
             on_fired=lambda _tick, late: self.counters.record_tick(late),
             on_skipped=self.counters.record_skipped,
+            on_reloaded=gc.freeze,  # its parsed schedules live until the next sync: see ``_synced``
         )  # fmt: skip
         self.flow_triggers = FlowTriggerHook(
             services.store, executor, services.clock,
