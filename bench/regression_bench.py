@@ -6,9 +6,10 @@
 Method: the same harness (this tree's ``bench/harness``) drives both; the only difference is ``PYTHONPATH``,
 which decides which tree's ``daemon`` package the ``flowd`` subprocesses import. Within each repetition of
 each workload the two trees run back to back, the order alternating between repetitions, so the drift of a
-shared machine falls on both alike. Each cell is the median (min–max); "ratio" is the median of the
-per-repetition ratios this tree ÷ base (above 1.2 on a time is a regression of more than 20 %). W7 runs once
-per tree (it waits for two minute boundaries).
+shared machine falls on both alike. Both trees' bytecode is compiled beforehand into a temporary
+``PYTHONPYCACHEPREFIX`` (as an installed package has it; neither tree is written to). Each cell is the
+median (min–max); "ratio" is the median of the per-repetition ratios this tree ÷ base (above 1.2 on a time
+is a regression of more than 20 %). W7 runs once per tree (it waits for two minute boundaries).
 """
 
 from __future__ import annotations
@@ -52,10 +53,20 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--reps", type=int, default=3)
     parser.add_argument("--out", type=Path, default=None, help="write the table here (default: print)")
     args = parser.parse_args(argv)
-    workloads = [w.strip() for w in args.only.split(",") if w.strip() in WORKLOADS]
     trees = {FLOWD: HERE, BASE: args.base.resolve()}
-    for name, tree in trees.items():
-        say(f"{name}: {_which(tree)}")
+    with tempfile.TemporaryDirectory(prefix="flowd-pyc-") as pyc:
+        # bytecode as an installed package has it, for both trees alike, written outside them (the base
+        # tree is not touched): with PYTHONDONTWRITEBYTECODE every process compiles the whole package
+        os.environ.pop("PYTHONDONTWRITEBYTECODE", None)
+        os.environ["PYTHONPYCACHEPREFIX"] = pyc
+        for name, tree in trees.items():
+            subprocess.run([sys.executable, "-m", "compileall", "-q", str(tree / "daemon")], check=True)
+            say(f"{name}: {_which(tree)}")
+        return _run(args, trees)
+
+
+def _run(args: argparse.Namespace, trees: dict[str, Path]) -> int:
+    workloads = [w.strip() for w in args.only.split(",") if w.strip() in WORKLOADS]
     sizes = Sizes()
     results = Results()
     with tempfile.TemporaryDirectory(prefix="flowd-regression-") as tmp:

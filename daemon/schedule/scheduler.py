@@ -17,7 +17,6 @@ and moves the cursor, so restarts and racing daemons never duplicate a run and a
 from __future__ import annotations
 
 import asyncio
-import gc
 import heapq
 import logging
 import time
@@ -26,6 +25,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Protocol
 
+from daemon import collector
 from daemon.clock import Clock
 from daemon.errors import FlowdError
 from daemon.language.model import Flow, ScheduleOnDatesTrigger, ScheduleTrigger
@@ -193,13 +193,8 @@ class Scheduler:
         """Fire every tick due at ``now``; returns how many executions were created."""
         # a burst allocates ~50 objects per tick: no collection of the daemon's long-lived objects (parsed
         # flows, plans) in the middle of it; the next one runs right after
-        collecting = gc.isenabled()
-        gc.disable()
-        try:
+        with collector.paused():
             return self._fire_due(now)
-        finally:
-            if collecting:
-                gc.enable()
 
     def _fire_due(self, now: datetime) -> int:
         batch: list[_Entry] = []
