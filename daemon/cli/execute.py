@@ -104,8 +104,6 @@ def execute(
 ) -> int:
     """The command without click; returns the exit status."""
     from daemon.cli.inputs import check_inputs
-    from daemon.cli.live import ExecutionFollower
-    from daemon.cli.tables import console as make_console
     from daemon.clock import SystemClock
     from daemon.engine.executor import Executor
     from daemon.tasks.registry import PLUGINS
@@ -126,6 +124,17 @@ def execute(
         if no_wait and not local:
             click.echo(execution_id)
             return 0
+        if as_json and local:
+            # nothing is shown while it runs: no console, no follower (importing rich alone is ~0.1 s of a
+            # cold start, bench W3)
+            try:
+                asyncio.run(executor.run_until_done(execution_id))
+            except KeyboardInterrupt:
+                return _interrupted(store, execution_id, local=local, kill=kill_on_interrupt)
+            return print_result(store, execution_id, as_json=as_json)
+        from daemon.cli.live import ExecutionFollower
+        from daemon.cli.tables import console as make_console
+
         out = make_console()
         if not as_json:
             where = "running in this process (no daemon is running)" if local else "handed to the daemon"
@@ -169,6 +178,11 @@ def _tick(follower: Any, live: Any) -> Any:
 
 async def _run_here(executor: Any, follower: Any, live: Any) -> None:
     task = asyncio.ensure_future(executor.run_until_done(follower.execution_id))
+    if live is None and not follower.logs:
+        # nothing to show while it runs (--json, --quiet): a poll reads every task run from the store on
+        # this loop, which slowed a 100-task run by a third (bench W5)
+        await task
+        return
     while not task.done():
         await asyncio.wait({task}, timeout=POLL_SECONDS)
         _tick(follower, live)

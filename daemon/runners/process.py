@@ -60,17 +60,19 @@ class ProcessRunner:
         if ids is not None:
             hand_over(Path(spec.workdir), ids)
             as_user = {"user": ids[0], "group": ids[1], "extra_groups": []}
+        env = {**self._base_env, **spec.env}
+        argv, preexec = groups.pdeath_command(spec.argv, str(spec.workdir), env.get("PATH", os.defpath))
         try:
             proc = await asyncio.create_subprocess_exec(
-                *spec.argv,
+                *argv,
                 cwd=spec.workdir,
-                env={**self._base_env, **spec.env},
+                env=env,
                 stdin=asyncio.subprocess.DEVNULL,
                 stdout=asyncio.subprocess.PIPE,
                 stderr=asyncio.subprocess.PIPE,
                 start_new_session=True,
                 **as_user,
-                preexec_fn=groups.pdeath_preexec,
+                preexec_fn=preexec,
             )
         except OSError as exc:
             what = spec.argv[0] if spec.argv else "<empty command>"

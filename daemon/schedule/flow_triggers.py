@@ -173,6 +173,10 @@ class FlowTriggerHook:
         if self._listeners is None or time.monotonic() - self._built_at > self.refresh:
             listeners = []
             for record in self.store.flows.list():
+                if "triggers" not in record.source:
+                    # no ``triggers`` key, no Flow trigger: parsing (and caching) every deployed flow here
+                    # kept 10,000 parsed flows alive that the collector then walked (bench/loop_stall_bench)
+                    continue
                 try:
                     flow = self._parse(record)
                 except FlowdError:

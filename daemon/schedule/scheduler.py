@@ -17,7 +17,6 @@ and moves the cursor, so restarts and racing daemons never duplicate a run and a
 from __future__ import annotations
 
 import asyncio
-import gc
 import heapq
 import logging
 import time
@@ -26,6 +25,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Protocol
 
+from daemon import collector
 from daemon.clock import Clock
 from daemon.errors import FlowdError
 from daemon.language.model import Flow, ScheduleOnDatesTrigger, ScheduleTrigger
@@ -108,6 +108,7 @@ class Scheduler:
         refresh: float = REFRESH_SECONDS,
         on_fired: Callable[[datetime, float | None], None] | None = None,
         on_skipped: Callable[[int], None] | None = None,
+        on_reloaded: Callable[[], None] | None = None,
     ) -> None:
         self.store = store
         self.executor = executor
@@ -115,6 +116,7 @@ class Scheduler:
         self.refresh = refresh
         self._on_fired = on_fired
         self._on_skipped = on_skipped
+        self._on_reloaded = on_reloaded  # after a reload the deployed flows' change caused
         self._entries: dict[tuple[str, str, str], _Entry] = {}
         self._heap: list[tuple[datetime, tuple[str, str, str]]] = []
         # parsed triggers by (namespace, flow, trigger, revision): a reload re-parses only what changed
@@ -191,13 +193,8 @@ class Scheduler:
         """Fire every tick due at ``now``; returns how many executions were created."""
         # a burst allocates ~50 objects per tick: no collection of the daemon's long-lived objects (parsed
         # flows, plans) in the middle of it; the next one runs right after
-        collecting = gc.isenabled()
-        gc.disable()
-        try:
+        with collector.paused():
             return self._fire_due(now)
-        finally:
-            if collecting:
-                gc.enable()
 
     def _fire_due(self, now: datetime) -> int:
         batch: list[_Entry] = []
@@ -304,9 +301,11 @@ class Scheduler:
                     last_look = tick
                     self._look()
                 if self._changed or tick - last_reload >= FULL_RELOAD:
-                    last_reload = tick
+                    changed, last_reload = self._changed, tick
                     self.reload(self.clock.now())
                     self.fire_due(self.clock.now())
+                    if changed and self._on_reloaded is not None:
+                        self._on_reloaded()
                 while self.plan_ahead(PLAN_SLICE):
                     await asyncio.sleep(0)  # let the executor run the executions just created
                 await self._sleep(wake, loop.time() - last_look)

@@ -182,6 +182,7 @@ class Daemon:
             services.store, executor, services.clock,
             on_fired=lambda _tick, late: self.counters.record_tick(late),
             on_skipped=self.counters.record_skipped,
+            on_reloaded=gc.freeze,  # its parsed schedules live until the next sync: see ``_synced``
         )  # fmt: skip
         self.flow_triggers = FlowTriggerHook(
             services.store, executor, services.clock,
@@ -362,6 +363,9 @@ class Daemon:
     async def run(self) -> int:
         """Serve until stopped; returns the exit status (0)."""
         services, store, executor = self.services, self.services.store, self.services.executor
+        # what was imported and built before the daemon starts is never garbage: a full collection during
+        # start-up (the API's import, the first sync) would walk it all and stop every thread (~40 ms)
+        gc.freeze()
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGTERM, signal.SIGINT):
             # only the main thread can take signals (tests run a daemon in a thread and stop it by call)

@@ -15,6 +15,7 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
+from daemon import collector
 from daemon.errors import FlowdError
 from daemon.reconcile import Reconciler, SyncOutcome
 from daemon.sources import LocalFolderSource, Stoppable, watch_folder
@@ -68,7 +69,7 @@ class SyncLoop:
         async with self._lock:
             started = time.monotonic()
             try:
-                outcome = await asyncio.to_thread(self.reconciler.sync)
+                outcome = await asyncio.to_thread(_sync, self.reconciler)
             except FlowdError as exc:  # the store refused: recorded as FAILED by the reconciler
                 log.error("sync failed: %s", exc.message)
                 outcome = SyncOutcome("FAILED", None, None, message=exc.message)
@@ -138,3 +139,10 @@ def _log_outcome(outcome: SyncOutcome, known: frozenset[tuple[bool, str]]) -> fr
         else:
             log.warning("invalid flow file (not deployed until it is fixed): %s", text)
     return problems
+
+
+def _sync(reconciler: Reconciler) -> SyncOutcome:
+    # everything a sync builds stays alive until it ends: a full collection meanwhile only stalls every
+    # thread (the main loop too) walking it; ``Daemon._synced`` freezes what is left afterwards
+    with collector.paused():
+        return reconciler.sync()
