@@ -26,11 +26,23 @@ def _alive(pid: int) -> bool:
     return state != "Z"
 
 
+def _comm(pid: int) -> str:
+    try:
+        return Path(f"/proc/{pid}/comm").read_text().strip()
+    except OSError:
+        return ""
+
+
 def _start_in_a_thread_that_ends(argv: list[str], preexec: Callable[[], None] | None, cwd: Path) -> int:
     box: dict[str, subprocess.Popen[bytes]] = {}
 
     def start() -> None:
-        box["proc"] = subprocess.Popen(argv, cwd=cwd, start_new_session=True, preexec_fn=preexec)
+        box["proc"] = proc = subprocess.Popen(argv, cwd=cwd, start_new_session=True, preexec_fn=preexec)
+        # the guard is set before the command runs (setpriv execs it): wait for the command itself, so the
+        # thread does not end in the microseconds between fork and prctl (a daemon's starting thread lives on)
+        deadline = time.monotonic() + 5
+        while time.monotonic() < deadline and _comm(proc.pid) != "sleep":
+            time.sleep(0.01)
 
     thread = threading.Thread(target=start)
     thread.start()
