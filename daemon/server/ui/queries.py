@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 
 import sqlalchemy as sa
 
@@ -145,29 +145,6 @@ def next_runs(store: Store, *, limit: int) -> list[TriggerState]:
     )
     with store.engine.connect() as conn:
         return [TriggerState(**row._mapping) for row in conn.execute(query)]
-
-
-def executions_by_hour(store: Store, *, now: datetime, hours: int = 24) -> list[dict[str, int]]:
-    """For each of the last ``hours`` hours (oldest first), how many executions started then, by state.
-
-    The hour bucket is a portable CASE over the bucket boundaries, so one GROUP BY answers on SQLite and
-    PostgreSQL alike."""
-    ex = executions
-    start = now - timedelta(hours=hours)
-    bounds = [start + timedelta(hours=i) for i in range(1, hours)]
-    bucket = sa.case(
-        *[(ex.c.start_date >= bound, hours - 1 - i) for i, bound in enumerate(reversed(bounds))], else_=0
-    ).label("bucket")
-    query = (
-        sa.select(bucket, ex.c.state, sa.func.count())
-        .where(ex.c.start_date >= start, ex.c.start_date <= now)
-        .group_by(bucket, ex.c.state)
-    )
-    out: list[dict[str, int]] = [{} for _ in range(hours)]
-    with store.engine.connect() as conn:
-        for index, state, n in conn.execute(query):
-            out[int(index)][str(state)] = int(n)
-    return out
 
 
 def running_executions(store: Store, *, limit: int) -> list[Execution]:
