@@ -247,7 +247,6 @@ def _version() -> str:
 def _pg_version() -> str:
     try:
         import psycopg
-
         from harness.prod_base import admin_role, pg_url
 
         with psycopg.connect(pg_url("postgres", role=admin_role())) as conn:

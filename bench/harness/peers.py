@@ -62,12 +62,12 @@ class Peer:
 PEERS: tuple[Peer, ...] = (
     # Prefect 3.8 still passes pydantic-v1 ``min_items`` to FastAPI's Body(), which newer FastAPI rejects.
     # The PostgreSQL drivers serve the production mode (bench/prod_bench.py): Prefect's server uses asyncpg,
-    # Dagster's storage dagster-postgres (psycopg2), Airflow's metadata database psycopg2.
+    # Dagster's storage dagster-postgres (psycopg2), Airflow's metadata database psycopg2 and asyncpg.
     Peer("prefect", "Prefect", "prefect", ("prefect>=3,<4", "fastapi>=0.139,<0.140", "asyncpg"),
          "prefect_bench.py"),
     Peer("dagster", "Dagster", "dagster", ("dagster", "dagster-webserver", "dagster-postgres"),
          "dagster_bench.py"),
-    Peer("airflow", "Airflow", "apache-airflow", ("apache-airflow>=3,<4", "psycopg2-binary"),
+    Peer("airflow", "Airflow", "apache-airflow", ("apache-airflow>=3,<4", "psycopg2-binary", "asyncpg"),
          "airflow_bench.py"),
 )  # fmt: skip
 

@@ -37,7 +37,7 @@ class Flowd(System):
             url,
         ]
         self.settings = (
-            f"`flowd run --source <flows> --listen 127.0.0.1:<port> --db postgresql://…/<fresh database>`",
+            "`flowd run --source <flows> --listen 127.0.0.1:<port> --db postgresql://…/<fresh database>`",
             "8 worker slots (default `--workers 8`)",
             "flows: `one` = 1 × `io.kestra.plugin.core.flow.Sleep` `PT0S` (not inline); "
             "`chain` = 20 × Sleep `PT0.1S`",
