@@ -65,8 +65,10 @@ PEERS: tuple[Peer, ...] = (
     # Dagster's storage dagster-postgres (psycopg2), Airflow's metadata database psycopg2 and asyncpg.
     Peer("prefect", "Prefect", "prefect", ("prefect>=3,<4", "fastapi>=0.139,<0.140", "asyncpg"),
          "prefect_bench.py"),
-    Peer("dagster", "Dagster", "dagster", ("dagster", "dagster-webserver", "dagster-postgres"),
-         "dagster_bench.py"),
+    # dagster-postgres releases pin the dagster of the same release: left free, pip falls back to an old
+    # dagster-postgres (0.11) when the newest dagster has no dagster-postgres yet. One release for all three.
+    Peer("dagster", "Dagster", "dagster",
+         ("dagster==1.13.27", "dagster-webserver==1.13.27", "dagster-postgres==0.29.27", "psycopg2-binary>=2.9"), "dagster_bench.py"),
     Peer("airflow", "Airflow", "apache-airflow", ("apache-airflow>=3,<4", "psycopg2-binary", "asyncpg"),
          "airflow_bench.py"),
 )  # fmt: skip
