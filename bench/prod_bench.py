@@ -103,7 +103,10 @@ def run_system(name: str, args: argparse.Namespace, work: Path) -> tuple[dict[st
             metrics.update(got)
             shown = ", ".join(f"{k}={v:.4g}" for k, v in got.items())
             say(f"  {name} {step}: {shown} ({time.perf_counter() - t0:.1f} s)")
-        return metrics, system.settings
+        return metrics, (
+            *system.settings,
+            f"database `{system.db.name}` (created for the run, dropped after)",
+        )
     finally:
         system.stop()
 
@@ -177,7 +180,7 @@ def render(
         f"{elapsed / 60:.1f} min). Load average (1/5/15 min) at the start: {load}; at the end: {_load()}.",
         "",
         *report.machine({"flowd": _version()}),
-        f"- PostgreSQL: {_pg_version()} on 127.0.0.1:5432 (one database per system and repetition, dropped after)",
+        f"- PostgreSQL: {_pg_version()} on 127.0.0.1:5432 (a database per system and run, dropped after)",
         f"- sizes: P1 {args.burst} runs, P2 {args.latency} submissions, P3 one 20-task chain per repetition",
         "",
         "| " + " | ".join(head) + " |",

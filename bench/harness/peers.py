@@ -68,7 +68,9 @@ PEERS: tuple[Peer, ...] = (
     # dagster-postgres releases pin the dagster of the same release: left free, pip falls back to an old
     # dagster-postgres (0.11) when the newest dagster has no dagster-postgres yet. One release for all three.
     Peer("dagster", "Dagster", "dagster",
-         ("dagster==1.13.27", "dagster-webserver==1.13.27", "dagster-postgres==0.29.27", "psycopg2-binary>=2.9"), "dagster_bench.py"),
+         ("dagster==1.13.27", "dagster-webserver==1.13.27", "dagster-postgres==0.29.27",
+          "psycopg2-binary>=2.9"),
+         "dagster_bench.py"),
     Peer("airflow", "Airflow", "apache-airflow", ("apache-airflow>=3,<4", "psycopg2-binary", "asyncpg"),
          "airflow_bench.py"),
 )  # fmt: skip

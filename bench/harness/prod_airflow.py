@@ -58,7 +58,8 @@ class Airflow(System):
             "`AIRFLOW__DATABASE__SQL_ALCHEMY_CONN=postgresql+psycopg2://…/<fresh database>`, "
             + ", ".join(f"`{k}={v}`" for k, v in shown.items() if "PORT" not in k and "URL" not in k),
             "others at their defaults (e.g. `max_active_runs_per_dag` 16, `max_active_tasks_per_dag` 16)",
-            "DAGs: `bench/peers/airflow_prod_dags.py`; runs triggered with `POST /api/v2/dags/{dag_id}/dagRuns` "
+            "DAGs: `bench/peers/airflow_prod_dags.py`; runs triggered with "
+            "`POST /api/v2/dags/{dag_id}/dagRuns` "
             "(token: `GET /auth/token`, all-admins simple auth manager)",
         )
         airflow = str(self.bin / "airflow")
@@ -81,7 +82,9 @@ class Airflow(System):
 
     def submit(self, kind: str) -> str:
         run_id = f"bench_{uuid.uuid4().hex}"
-        response = self.client.post(f"/api/v2/dags/{kind}/dagRuns", json={"dag_run_id": run_id, "logical_date": None})
+        response = self.client.post(
+            f"/api/v2/dags/{kind}/dagRuns", json={"dag_run_id": run_id, "logical_date": None}
+        )
         response.raise_for_status()
         return run_id
 

@@ -69,7 +69,8 @@ class Dagster(System):
             "workspace.yaml`; `dagster.yaml`: `storage: postgres: postgres_url: postgresql://…/<fresh "
             "database>`, telemetry off, run coordinator and run launcher at their defaults (the daemon's "
             "queue, a subprocess per run), jobs on their default executor (multiprocess: a process per op)",
-            "jobs: `bench/peers/dagster_prod_jobs.py` (code location `bench`); runs submitted with the GraphQL "
+            "jobs: `bench/peers/dagster_prod_jobs.py` (code location `bench`); runs submitted with the "
+            "GraphQL "
             "`launchRun` mutation on `/graphql`",
         )
         workspace = ["-w", "workspace.yaml"]

@@ -43,12 +43,21 @@ class Prefect(System):
             "`prefect server start --host 127.0.0.1 --port <port>` with "
             "`PREFECT_API_DATABASE_CONNECTION_URL=postgresql+asyncpg://…/<fresh database>` (UI and other "
             "settings at their defaults)",
-            "worker: `bench/peers/prefect_serve.py`, `serve(one.to_deployment(...), chain.to_deployment(...), "
+            "worker: `bench/peers/prefect_serve.py`, "
+            "`serve(one.to_deployment(...), chain.to_deployment(...), "
             f"limit=8)` with `PREFECT_API_URL` set; each flow run in its own subprocess; "
             f"`PREFECT_RUNNER_POLL_FREQUENCY={POLL_SECONDS}` (default 10 s)",
             "runs created with `POST /api/deployments/{id}/create_flow_run`",
         )
-        server = [str(self.bin / "prefect"), "server", "start", "--host", "127.0.0.1", "--port", str(self.port)]
+        server = [
+            str(self.bin / "prefect"),
+            "server",
+            "start",
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(self.port),
+        ]
         self.processes.start("prefect-server", server, env)
         self.client = httpx.Client(base_url=api, timeout=120)
         wait_for("prefect server", lambda: self.client.get("/health").status_code == 200, self.processes)
