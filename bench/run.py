@@ -10,6 +10,7 @@ Every repetition runs in fresh processes; the results go to bench/results/<date>
 from __future__ import annotations
 
 import argparse
+import os
 import shlex
 import sys
 import tempfile
@@ -104,13 +105,24 @@ def main(argv: list[str] | None = None) -> int:
                 continue
             peers.append(peer)
             versions[peer.label] = version(peer, args.cache)
-    started = time.time()
+    started, load = time.time(), _load()
     work = Path(tempfile.mkdtemp(prefix="flowd-bench-"))
     results = run_suite(workloads=workloads, sizes=sizes, reps=reps, peers=peers, cache=args.cache, work=work)
     results.notes[:0] = notes
     report.add_floor_deltas(results)
     measured = [(p.name, p.label) for p in peers if p.name in {s for d in results.data.values() for s in d}]
-    text = render(args, argv, results, sizes, reps, measured, versions, time.time() - started)
+    elapsed = time.time() - started
+    text = render(
+        args,
+        argv,
+        results,
+        sizes,
+        reps,
+        measured,
+        versions,
+        elapsed,
+        f"{load} at the start, {_load()} at the end",
+    )
     args.results_dir.mkdir(parents=True, exist_ok=True)
     name = datetime.now().strftime("%Y-%m-%d") + ("-quick" if args.quick else "") + ".md"
     (args.results_dir / name).write_text(text)
@@ -129,6 +141,7 @@ def render(
     peers: list[tuple[str, str]],
     versions: dict[str, str],
     elapsed: float,
+    load: str = "",
 ) -> str:
     from harness.suite import Results
 
@@ -140,6 +153,8 @@ def render(
         f"# flowd benchmarks, {datetime.now().strftime('%Y-%m-%d %H:%M')}",
         "",
         f"Command: `{command.strip()}` ({reps} repetition{'s' if reps > 1 else ''}, {elapsed / 60:.1f} min)",
+        "",
+        f"Load average (1 / 5 / 15 min; 2 cores shared with other work): {load}" if load else "",
         "",
         *report.machine(versions),
         "",
@@ -155,6 +170,11 @@ def render(
         ]
     lines += [METHOD, ""]
     return "\n".join(lines)
+
+
+def _load() -> str:
+    one, five, fifteen = os.getloadavg()
+    return f"{one:.2f} / {five:.2f} / {fifteen:.2f}"
 
 
 def _flowd_version() -> str:
