@@ -67,8 +67,9 @@ class Dagster(System):
         self.settings = (
             "`dagster-daemon run -w workspace.yaml` and `dagster-webserver -h 127.0.0.1 -p <port> -w "
             "workspace.yaml`; `dagster.yaml`: `storage: postgres: postgres_url: postgresql://…/<fresh "
-            "database>`, telemetry off, run coordinator and run launcher at their defaults (the daemon's "
-            "queue, a subprocess per run), jobs on their default executor (multiprocess: a process per op)",
+            "database>`, telemetry off, run coordinator and run launcher at their defaults "
+            "(`QueuedRunCoordinator`, `max_concurrent_runs` 10; `DefaultRunLauncher`, a subprocess per run), "
+            "jobs on their default executor (multiprocess: a process per op)",
             "jobs: `bench/peers/dagster_prod_jobs.py` (code location `bench`); runs submitted with the "
             "GraphQL "
             "`launchRun` mutation on `/graphql`",
