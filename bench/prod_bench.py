@@ -140,9 +140,9 @@ def main(argv: list[str] | None = None) -> int:
             settings[name] = used
     text = render(args, argv, names, data, settings, failures, load, time.time() - started)
     args.results_dir.mkdir(parents=True, exist_ok=True)
-    path = args.results_dir / (
-        datetime.now().strftime("%Y-%m-%d") + ("-prod-quick" if args.quick else "-prod") + ".md"
-    )
+    some = "" if names == list(SYSTEMS) else "-" + "-".join(names)
+    suffix = "-prod-quick" if args.quick else "-prod" + some
+    path = args.results_dir / (datetime.now().strftime("%Y-%m-%d") + suffix + ".md")
     path.write_text(text)
     print(text)
     say(f"results written to {path}")
