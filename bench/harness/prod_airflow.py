@@ -52,6 +52,7 @@ class Airflow(System):
                    SCARF_ANALYTICS="false", DO_NOT_TRACK="1",
                    AIRFLOW__USAGE_DATA_COLLECTION__ENABLED="False")  # fmt: skip
         shown = {k: v for k, v in config.items() if "SECRET" not in k and "CONN" not in k}
+        shown["AIRFLOW__CORE__DAGS_FOLDER"] = "<dags>"
         self.settings = (
             "`airflow db migrate` (untimed), then `airflow api-server`, `airflow scheduler`, "
             "`airflow dag-processor`, each a long-lived process",
