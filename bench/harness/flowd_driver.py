@@ -53,6 +53,7 @@ def main(ref: str) -> int:
                 raise SystemExit(f"execution {execution_id} ended {row.state}")
             ids.append(execution_id)
         first = store.executions.get(ids[0])
+        assert first is not None
         shape = execution_to_api(first, store.executions.list_task_runs(ids[0]))
     finally:
         store.close()
