@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import argparse
 import shlex
+import shutil
 import sys
 import tempfile
 import time
@@ -138,6 +139,10 @@ def main(argv: list[str] | None = None) -> int:
                 continue
             data[name].append(metrics)
             settings[name] = used
+    if not failures:  # kept otherwise: the servers' logs say why a system failed
+        shutil.rmtree(work, ignore_errors=True)
+    else:
+        say(f"servers' logs kept in {work}")
     text = render(args, argv, names, data, settings, failures, load, time.time() - started)
     args.results_dir.mkdir(parents=True, exist_ok=True)
     some = "" if names == list(SYSTEMS) else "-" + "-".join(names)
