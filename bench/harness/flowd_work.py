@@ -1,8 +1,10 @@
-"""flowd's side of workloads W1-W5: each repetition in a fresh store and fresh ``flowd`` processes.
+"""flowd's side of workloads W1-W5: each repetition in a fresh store and fresh processes.
 
-Set-up (writing flows, ``flowd sync``) is untimed; the measured process is ``flowd execute --local --json``
-(W1, W2, W3, W5) or ``flowd validate`` / ``flowd sync`` (W4). Timings inside an execution come from the
-store's state histories as ``--json`` prints them.
+Set-up (writing flows, ``flowd sync``) is untimed. The run workloads (W1, W1p, W2, W2s, W5) are timed by the
+in-process driver ``flowd_driver.py`` (a fresh process doing what ``flowd execute --local`` does): the run's
+window is create call -> ended execution committed and read back, the window the peers' flow call has. W3
+times ``flowd execute --local --json`` (process start to first task); W4 ``flowd validate`` / ``flowd sync``.
+Task start/end dates (the gaps) come from the store's attempt dates.
 """
 
 from __future__ import annotations
@@ -69,10 +71,18 @@ def _execute(home: Path, ref: str) -> tuple[Measured, dict[str, Any]]:
     return measured, json.loads(measured.stdout)
 
 
-def _run_span(shape: dict[str, Any]) -> float:
-    state = shape["state"]
-    start = state_date(state, "RUNNING") or epoch(state["startDate"])
-    return epoch(state["endDate"]) - start
+DRIVER = Path(__file__).resolve().parent / "flowd_driver.py"
+
+
+def _drive(home: Path, ref: str) -> tuple[Measured, float, dict[str, Any]]:
+    """One process of the driver: (the process, the first run's create -> committed-end window, the first
+    execution); ``shape["warm_s"]`` is the same window of the second run in that process."""
+    measured = run_measured([sys.executable, str(DRIVER), ref], env=flowd_env(home)).check()
+    line = next(x for x in reversed(measured.stdout.splitlines()) if x.startswith("BENCH "))
+    result = json.loads(line[6:])
+    shape: dict[str, Any] = result["shape"]
+    shape["warm_s"] = float(result["warm_s"])
+    return measured, float(result["window_s"]), shape
 
 
 def _leaf_runs(shape: dict[str, Any]) -> list[tuple[float, float]]:
@@ -96,20 +106,42 @@ def median_gap_ms(spans: list[tuple[float, float]]) -> float:
     return statistics.median(gaps) if gaps else 0.0
 
 
+def _chain(work: Path, name: str, yaml_text: str, n: int) -> Metrics:
+    measured, run_s, shape = _drive(_deploy(work, name, yaml_text), f"bench/{name}")
+    return {"per_task_ms": run_s / n * 1000, "warm_per_task_ms": shape["warm_s"] / n * 1000,
+            "gap_ms": median_gap_ms(_leaf_runs(shape)), "run_s": run_s, "wall_s": measured.wall_s,
+            "peak_mb": measured.peak_mb}  # fmt: skip
+
+
 def w1_chain(work: Path, n: int) -> Metrics:
-    """W1: ``n`` sequential no-op tasks."""
-    measured, shape = _execute(_deploy(work, "chain", flowgen.chain(n)), "bench/chain")
-    run_s = _run_span(shape)
-    return {"per_task_ms": run_s / n * 1000, "gap_ms": median_gap_ms(_leaf_runs(shape)),
-            "run_s": run_s, "wall_s": measured.wall_s, "peak_mb": measured.peak_mb}  # fmt: skip
+    """W1: ``n`` sequential inline no-op tasks (Return: run in the executor's step, written with the end)."""
+    return _chain(work, "chain", flowgen.chain(n), n)
+
+
+def w1p_chain(work: Path, n: int) -> Metrics:
+    """W1p: ``n`` sequential ``Sleep PT0S`` tasks: claimed, run as attempts, each end committed first."""
+    return _chain(work, "sleeps", flowgen.sleep_chain(n), n)
 
 
 def w2_fan(work: Path, n: int) -> Metrics:
-    """W2: root, ``n`` parallel no-op tasks (concurrency 8), join."""
-    measured, shape = _execute(_deploy(work, "fan", flowgen.fan(n)), "bench/fan")
-    run_s = _run_span(shape)
-    return {"per_task_ms": run_s / (n + 2) * 1000, "run_s": run_s, "wall_s": measured.wall_s,
-            "peak_mb": measured.peak_mb}  # fmt: skip
+    """W2: root, ``n`` inline no-op tasks in a Parallel (concurrent: 8), join. Inline tasks run one after
+    the other in the executor's step: ``concurrent`` only caps how many are started per step."""
+    measured, run_s, shape = _drive(_deploy(work, "fan", flowgen.fan(n)), "bench/fan")
+    return {"per_task_ms": run_s / (n + 2) * 1000, "warm_per_task_ms": shape["warm_s"] / (n + 2) * 1000,
+            "run_s": run_s, "wall_s": measured.wall_s, "peak_mb": measured.peak_mb}  # fmt: skip
+
+
+def w2s_fan(work: Path, n: int) -> Metrics:
+    """W2s: ``n`` shell ``sleep 0.05`` tasks in a Parallel (concurrent: 8) on 8 worker slots."""
+    measured, run_s, shape = _drive(_deploy(work, "shellfan", flowgen.shell_fan(n)), "bench/shellfan")
+    side_by_side = _parallelism(_leaf_runs(shape), run_s)
+    return {"run_s": run_s, "warm_run_s": shape["warm_s"], "parallelism": side_by_side,
+            "wall_s": measured.wall_s, "peak_mb": measured.peak_mb}  # fmt: skip
+
+
+def _parallelism(spans: list[tuple[float, float]], run_s: float) -> float:
+    """Sum of the tasks' run times over the run's window: how many ran side by side on average."""
+    return sum(end - start for start, end in spans) / run_s if run_s > 0 else 0.0
 
 
 def w3_cold(work: Path) -> Metrics:
@@ -139,8 +171,7 @@ def w4_many(work: Path, folder: Path) -> Metrics:
 
 def w5_shell(work: Path, n: int) -> Metrics:
     """W5: ``n`` sequential ``echo`` shell tasks."""
-    measured, shape = _execute(_deploy(work, "shell", flowgen.shell(n)), "bench/shell")
-    run_s = _run_span(shape)
+    measured, run_s, shape = _drive(_deploy(work, "shell", flowgen.shell(n)), "bench/shell")
     return {"per_task_ms": run_s / n * 1000, "gap_ms": median_gap_ms(_leaf_runs(shape)), "run_s": run_s,
             "wall_s": measured.wall_s, "peak_mb": measured.peak_mb}  # fmt: skip
 

@@ -7,6 +7,7 @@ LOG = "io.kestra.plugin.core.log.Log"
 SHELL = "io.kestra.plugin.scripts.shell.Commands"
 PARALLEL = "io.kestra.plugin.core.flow.Parallel"
 SCHEDULE = "io.kestra.plugin.core.trigger.Schedule"
+SLEEP = "io.kestra.plugin.core.flow.Sleep"
 NAMESPACE = "bench"
 
 
@@ -15,6 +16,35 @@ def chain(n: int, flow_id: str = "chain") -> str:
     lines = [f"id: {flow_id}", f"namespace: {NAMESPACE}", "tasks:"]
     for i in range(n):
         lines += [f"  - id: t{i}", f"    type: {RETURN}", "    format: ok"]
+    return "\n".join(lines) + "\n"
+
+
+def sleep_chain(n: int, flow_id: str = "sleeps", duration: str = "PT0S") -> str:
+    """``n`` sequential ``Sleep`` tasks (``PT0S``: a no-op that is not inline). Each is claimed, runs as its
+    own attempt on a worker slot, and its end is committed (with the next one's claim) before the next
+    attempt starts: the like-for-like counterpart of the peers' no-op tasks, which persist their states."""
+    lines = [f"id: {flow_id}", f"namespace: {NAMESPACE}", "tasks:"]
+    for i in range(n):
+        lines += [f"  - id: t{i}", f"    type: {SLEEP}", f"    duration: {duration}"]
+    return "\n".join(lines) + "\n"
+
+
+def shell_fan(n: int, concurrency: int = 8, seconds: float = 0.05) -> str:
+    """``n`` shell tasks ``sleep seconds`` (process runner) in a Parallel of ``concurrent: concurrency``:
+    a fan-out whose tasks do work, so that running them side by side shows."""
+    lines = [
+        "id: shellfan", f"namespace: {NAMESPACE}", "tasks:",
+        "  - id: branches", f"    type: {PARALLEL}", f"    concurrent: {concurrency}", "    tasks:",
+    ]  # fmt: skip
+    for i in range(n):
+        lines += [
+            f"      - id: t{i}",
+            f"        type: {SHELL}",
+            "        taskRunner:",
+            "          type: io.kestra.plugin.core.runner.Process",
+            "        commands:",
+            f"          - sleep {seconds}",
+        ]
     return "\n".join(lines) + "\n"
 
 

@@ -48,8 +48,12 @@ def setup(peer: Peer, cache: Path, work: Path) -> None:
     _run(peer, cache, work, "setup", 1)
 
 
+SCRIPT_WORKLOAD = {"w1p": "w1"}  # the peers' no-op tasks persist their states: W1p is their W1 chain
+
+
 def run(peer: Peer, cache: Path, work: Path, workload: str, n: int) -> Metrics:
-    """One repetition of ``workload`` (w1, w2, w3, w5) with size ``n``."""
+    """One repetition of ``workload`` (w1p, w2, w2s, w3, w5) with size ``n``."""
+    workload = SCRIPT_WORKLOAD.get(workload, workload)
     measured, result, stamps = _run(peer, cache, work, workload, n)
     metrics = {"wall_s": measured.wall_s, "peak_mb": measured.peak_mb}
     if workload == "w3":
@@ -57,6 +61,9 @@ def run(peer: Peer, cache: Path, work: Path, workload: str, n: int) -> Metrics:
         return metrics
     run_s = result["run_s"]
     metrics["run_s"] = run_s
+    if workload == "w2s":
+        metrics["parallelism"] = sum(end - start for _, start, end in stamps) / run_s
+        return metrics
     metrics["per_task_ms"] = run_s / (n + 2 if workload == "w2" else n) * 1000
     if workload in ("w1", "w5"):
         gaps = [(b[1] - a[2]) * 1000 for a, b in itertools.pairwise(stamps)]

@@ -61,10 +61,19 @@ class Peer:
 
 PEERS: tuple[Peer, ...] = (
     # Prefect 3.8 still passes pydantic-v1 ``min_items`` to FastAPI's Body(), which newer FastAPI rejects.
-    Peer("prefect", "Prefect", "prefect", ("prefect>=3,<4", "fastapi>=0.139,<0.140"), "prefect_bench.py"),
-    Peer("dagster", "Dagster", "dagster", ("dagster",), "dagster_bench.py"),
-    Peer("airflow", "Airflow", "apache-airflow", ("apache-airflow>=3,<4",), "airflow_bench.py"),
-)
+    # The PostgreSQL drivers serve the production mode (bench/prod_bench.py): Prefect's server uses asyncpg,
+    # Dagster's storage dagster-postgres (psycopg2), Airflow's metadata database psycopg2 and asyncpg.
+    Peer("prefect", "Prefect", "prefect", ("prefect>=3,<4", "fastapi>=0.139,<0.140", "asyncpg"),
+         "prefect_bench.py"),
+    # dagster-postgres releases pin the dagster of the same release: left free, pip falls back to an old
+    # dagster-postgres (0.11) when the newest dagster has no dagster-postgres yet. One release for all three.
+    Peer("dagster", "Dagster", "dagster",
+         ("dagster==1.13.27", "dagster-webserver==1.13.27", "dagster-postgres==0.29.27",
+          "psycopg2-binary>=2.9"),
+         "dagster_bench.py"),
+    Peer("airflow", "Airflow", "apache-airflow", ("apache-airflow>=3,<4", "psycopg2-binary", "asyncpg"),
+         "airflow_bench.py"),
+)  # fmt: skip
 
 
 def ensure_installed(peer: Peer, cache: Path, log: Path) -> str | None:

@@ -26,12 +26,13 @@ class Sizes:
     fan: int = 200
     many: int = 1000
     shell: int = 100
+    shell_fan: int = 200
     schedules: int = 1000
     per_second_schedules: bool = False
 
 
-QUICK = Sizes(chain=10, fan=10, many=20, shell=5, schedules=10, per_second_schedules=True)
-WORKLOADS = ("w1", "w2", "w3", "w4", "w5", "w6", "w7")
+QUICK = Sizes(chain=10, fan=10, many=20, shell=5, shell_fan=16, schedules=10, per_second_schedules=True)
+WORKLOADS = ("w1", "w1p", "w2", "w2s", "w3", "w4", "w5", "w6", "w7")
 
 
 @dataclass
@@ -83,7 +84,7 @@ def run_suite(
         flowd_work.w4_prepare(work / "w4-flowd", sizes.many)
         for peer in live:
             peer_work.w4_prepare(peer, cache, work / f"w4-{peer.name}", sizes.many)
-    size = {"w1": sizes.chain, "w2": sizes.fan, "w3": 1, "w5": sizes.shell}
+    size = {"w1p": sizes.chain, "w2": sizes.fan, "w2s": sizes.shell_fan, "w3": 1, "w5": sizes.shell}
     for workload in workloads:
         say(f"== {workload}")
         for rep in range(reps if workload != "w7" else 1):
@@ -102,7 +103,9 @@ def run_suite(
 def _flowd(workload: str, sizes: Sizes, work: Path) -> Callable[[], Metrics]:
     table: dict[str, Callable[[], Metrics]] = {
         "w1": lambda: flowd_work.w1_chain(work, sizes.chain),
+        "w1p": lambda: flowd_work.w1p_chain(work, sizes.chain),
         "w2": lambda: flowd_work.w2_fan(work, sizes.fan),
+        "w2s": lambda: flowd_work.w2s_fan(work, sizes.shell_fan),
         "w3": lambda: flowd_work.w3_cold(work),
         "w4": lambda: flowd_work.w4_many(work, work / "w4-flowd"),
         "w5": lambda: flowd_work.w5_shell(work, sizes.shell),

@@ -14,7 +14,7 @@ import time
 from datetime import datetime
 from pathlib import Path
 
-from common import echo_body, emit, noop_body, parse_args, stamp, timed
+from common import echo_body, emit, noop_body, parse_args, sleep_body, stamp, timed
 
 START = datetime(2024, 1, 1)
 
@@ -54,12 +54,17 @@ def build(dag_id: str, n: int, *, shape: str) -> object:
     def echo(name: str) -> None:
         echo_body(name)
 
+    @task
+    def sleeper(name: str) -> None:
+        sleep_body(name)
+
     with DAG(dag_id, schedule=None, start_date=START, catchup=False, max_active_tasks=8) as dag:
-        if shape == "fan":
+        if shape in ("fan", "shellfan"):
+            branch = sleeper if shape == "shellfan" else noop
             root = noop.override(task_id="root")("root")
             join = noop.override(task_id="join")("join")
             for i in range(n):
-                root >> noop.override(task_id=f"t{i}")(f"t{i}") >> join
+                root >> branch.override(task_id=f"t{i}")(f"t{i}") >> join
         else:
             body = echo if shape == "shell" else noop
             previous = None
@@ -116,8 +121,8 @@ def main() -> None:
         use_dags_folder(folder, "one()")
         subprocess.run([sys.executable, "-m", "airflow", "db", "migrate"], check=True, capture_output=True)
         emit(run_s=timed(lambda: run(one())))
-    elif args.workload in ("w1", "w2", "w5"):
-        shape = {"w1": "chain", "w2": "fan", "w5": "shell"}[args.workload]
+    elif args.workload in ("w1", "w2", "w2s", "w5"):
+        shape = {"w1": "chain", "w2": "fan", "w2s": "shellfan", "w5": "shell"}[args.workload]
         use_dags_folder(folder, f"build('bench_{shape}', {args.n}, shape='{shape}')")
         dag = build(f"bench_{shape}", args.n, shape=shape)
         emit(run_s=timed(lambda: run(dag)))

@@ -38,13 +38,21 @@ def echo_body(name: str) -> None:
     stamp(name, start, time.time())
 
 
+def sleep_body(name: str) -> None:
+    """The body of a working fan-out task (W2s): ``sh -c 'sleep 0.05'``, as flowd's shell task runs it."""
+    start = time.time()
+    subprocess.run(["sh", "-c", "sleep 0.05"], check=True, capture_output=True)
+    stamp(name, start, time.time())
+
+
 def emit(**metrics: object) -> None:
     """Print the result line the harness parses."""
     print("BENCH " + json.dumps(metrics), flush=True)
 
 
 def parse_args() -> argparse.Namespace:
-    """``WORKLOAD [--n N] [--dir DIR]``; workloads: setup, w1, w2, w3, w4-prepare, w4, w5."""
+    """``WORKLOAD [--n N] [--dir DIR]``; workloads: setup, w1, w2, w2s, w3, w4-prepare,
+    w4, w5."""
     parser = argparse.ArgumentParser()
     parser.add_argument("workload")
     parser.add_argument("--n", type=int, default=100)

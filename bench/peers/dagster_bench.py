@@ -12,7 +12,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from common import echo_body, emit, noop_body, parse_args, stamp, timed
+from common import echo_body, emit, noop_body, parse_args, sleep_body, stamp, timed
 from dagster import Definitions, In, JobDefinition, Nothing, Out, job, op
 
 JOB_FILE = """from dagster import job, op
@@ -62,9 +62,9 @@ def chain_job(n: int, body: Any = noop_body) -> JobDefinition:
     return chain
 
 
-def fan_job(n: int) -> JobDefinition:
+def fan_job(n: int, body: Any = noop_body) -> JobDefinition:
     root, join = make_op("root"), make_op("join")
-    branches = [make_op(f"t{i}") for i in range(n)]
+    branches = [make_op(f"t{i}", body) for i in range(n)]
 
     @job(name="fan")
     def fan() -> None:
@@ -116,6 +116,9 @@ def main() -> None:
         emit(run_s=timed(lambda: execute(job_def)))
     elif args.workload == "w2":
         job_def = fan_job(args.n)
+        emit(run_s=timed(lambda: execute(job_def)))
+    elif args.workload == "w2s":  # in-process executor: the 50 ms ops run one after the other
+        job_def = fan_job(args.n, sleep_body)
         emit(run_s=timed(lambda: execute(job_def)))
     elif args.workload == "w3":
         execute(one_job())

@@ -7,7 +7,7 @@ import sys
 import time
 from pathlib import Path
 
-from common import echo_body, emit, noop_body, parse_args, stamp, timed
+from common import echo_body, emit, noop_body, parse_args, sleep_body, stamp, timed
 from prefect import flow, task
 from prefect.task_runners import ThreadPoolTaskRunner
 
@@ -46,6 +46,11 @@ def echo(name: str) -> None:
 
 
 @task
+def sleeper(name: str) -> None:
+    sleep_body(name)
+
+
+@task
 def first() -> None:
     now = time.time()
     stamp("first", now, now)
@@ -63,6 +68,12 @@ def fan(n: int) -> None:
     root.wait()
     branches = [noop.submit(f"t{i}", wait_for=[root]) for i in range(n)]
     noop.submit("join", wait_for=branches).result()
+
+
+@flow(task_runner=ThreadPoolTaskRunner(max_workers=8))
+def shellfan(n: int) -> None:
+    for future in [sleeper.submit(f"t{i}") for i in range(n)]:
+        future.result()
 
 
 @flow
@@ -97,6 +108,8 @@ def main() -> None:
         emit(run_s=timed(lambda: chain(args.n)))
     elif args.workload == "w2":
         emit(run_s=timed(lambda: fan(args.n)))
+    elif args.workload == "w2s":
+        emit(run_s=timed(lambda: shellfan(args.n)))
     elif args.workload == "w3":
         one()
         emit()
