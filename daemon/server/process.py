@@ -408,6 +408,7 @@ class Daemon:
         part("heartbeat", lambda: self.heartbeat.run(stop))
         part("cluster", lambda: self.cluster.run(stop))
         leader_duty("scheduler", self._scheduler_duty)
+        scheduling = tasks[-1]
         if self.sync_loop is not None:
             leader_duty("sync", self._sync_duty)
         leader_duty("gone-node reaper", self.cluster.reap)
@@ -427,6 +428,8 @@ class Daemon:
         log.info("flowd daemon %s (roles %s) %s", executor.worker_id, self.roles, where)
         await self.stop.wait()
         self.scheduler.wake()
+        # no tick may create an execution once draining has begun: it would never start here
+        await asyncio.wait([scheduling], timeout=KILL_WAIT)
         await self._drain()
         self.engine.call_soon(executor_stop.set)
         self.engine.call_soon(executor.wake)
