@@ -14,12 +14,12 @@ from pathlib import Path
 import httpx
 
 from harness.peers import PEERS_DIR
-from harness.prod_base import System, wait_for
+from harness.prod_base import Peer, wait_for
 
 TERMINAL = ("success", "failed")
 
 
-class Airflow(System):
+class Airflow(Peer):
     """Airflow's three long-lived components on one metadata database."""
 
     name = "airflow"
@@ -95,17 +95,3 @@ class Airflow(System):
             (list(run_ids), list(TERMINAL)),
         )
         return {str(r): str(s) for r, s in rows}
-
-    def first_task_started(self, run_id: str) -> float:
-        for line in self.ts_file.read_text().splitlines():
-            name, start, _ = line.split()
-            if name == run_id:
-                return float(start)
-        raise RuntimeError(f"no timestamp from inside the task of DAG run {run_id}")
-
-    def stop(self) -> None:
-        try:
-            if hasattr(self, "client"):
-                self.client.close()
-        finally:
-            super().stop()

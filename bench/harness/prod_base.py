@@ -173,3 +173,24 @@ class System:
             self.processes.stop()
         finally:
             self.db.drop()
+
+
+class Peer(System):
+    """A peer whose tasks write ``<run id> <start> <end>`` lines to ``ts_file`` and whose API is reached
+    through an httpx ``client`` (set by ``start``)."""
+
+    ts_file: Path
+
+    def first_task_started(self, run_id: str) -> float:
+        for line in self.ts_file.read_text().splitlines():
+            name, start, _ = line.split()
+            if name == run_id:
+                return float(start)
+        raise RuntimeError(f"no timestamp from inside a task of {self.label} run {run_id}")
+
+    def stop(self) -> None:
+        try:
+            if hasattr(self, "client"):
+                self.client.close()
+        finally:
+            super().stop()

@@ -12,7 +12,7 @@ from pathlib import Path
 import httpx
 
 from harness.peers import PEERS_DIR
-from harness.prod_base import System, wait_for
+from harness.prod_base import Peer, wait_for
 
 TERMINAL = ("SUCCESS", "FAILURE", "CANCELED")
 LAUNCH = """
@@ -45,7 +45,7 @@ WORKSPACE = """load_from:
 """
 
 
-class Dagster(System):
+class Dagster(Peer):
     """Dagster's daemon and webserver on one instance (``DAGSTER_HOME``)."""
 
     name = "dagster"
@@ -109,17 +109,3 @@ class Dagster(System):
             (list(run_ids), list(TERMINAL)),
         )
         return {str(r): str(s) for r, s in rows}
-
-    def first_task_started(self, run_id: str) -> float:
-        for line in self.ts_file.read_text().splitlines():
-            name, start, _ = line.split()
-            if name == run_id:
-                return float(start)
-        raise RuntimeError(f"no timestamp from inside the op of run {run_id}")
-
-    def stop(self) -> None:
-        try:
-            if hasattr(self, "client"):
-                self.client.close()
-        finally:
-            super().stop()

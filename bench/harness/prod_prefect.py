@@ -11,13 +11,13 @@ from pathlib import Path
 import httpx
 
 from harness.peers import PEERS_DIR
-from harness.prod_base import System, wait_for
+from harness.prod_base import Peer, wait_for
 
 TERMINAL = ("COMPLETED", "FAILED", "CRASHED", "CANCELLED")
 POLL_SECONDS = "1"  # the runner's poll of the server for scheduled runs (Prefect's default: 10 s)
 
 
-class Prefect(System):
+class Prefect(Peer):
     """Prefect server + a served-flows runner."""
 
     name = "prefect"
@@ -88,17 +88,3 @@ class Prefect(System):
             (list(run_ids), list(TERMINAL)),
         )
         return {str(r): str(s) for r, s in rows}
-
-    def first_task_started(self, run_id: str) -> float:
-        for line in self.ts_file.read_text().splitlines():
-            name, start, _ = line.split()
-            if name == run_id:
-                return float(start)
-        raise RuntimeError(f"no timestamp from inside the task of flow run {run_id}")
-
-    def stop(self) -> None:
-        try:
-            if hasattr(self, "client"):
-                self.client.close()
-        finally:
-            super().stop()

@@ -23,12 +23,10 @@ import logging
 import signal
 import time
 from collections.abc import Awaitable, Callable, Coroutine, Iterator
-from dataclasses import dataclass
 from typing import Any
 
 import uvicorn
 
-from daemon.clock import Clock, SystemClock
 from daemon.cluster import notify
 from daemon.cluster.guard import SqliteLock, check_port
 from daemon.cluster.leader import while_leading
@@ -37,12 +35,13 @@ from daemon.cluster.roles import Roles
 from daemon.cluster.source import SourceRef, check_source, record_source
 from daemon.engine import states as S
 from daemon.engine.executor import Executor
-from daemon.reconcile import Reconciler, SyncOutcome
+from daemon.reconcile import SyncOutcome
 from daemon.runners import groups
 from daemon.schedule.flow_triggers import FlowTriggerHook
 from daemon.schedule.scheduler import Scheduler, changes_flows
 from daemon.schedule.stop_after import StopAfterHook
 from daemon.security.hardening import scrub_environ
+from daemon.server.assembly import DaemonOptions, build_services, cleanup_docker, split_listen
 from daemon.server.counters import Counters
 from daemon.server.engine_thread import EngineThread
 from daemon.server.execution_log import ExecutionLog
@@ -52,81 +51,13 @@ from daemon.server.services import Services
 from daemon.server.supervisor import DEFAULT_BACKOFF, Backoff, Health, supervise
 from daemon.server.sync_loop import SyncLoop
 from daemon.settings import Settings
-from daemon.store import Execution, Store
+from daemon.store import Execution
 from daemon.store.retention import parse_age
 from daemon.store.storage import InternalStorage
-from daemon.store.storage_db import open_storage
 
 log = logging.getLogger("flowd.daemon")
 
 KILL_WAIT = 10.0  # seconds granted to killed tasks to stop before the executor loop ends anyway
-
-
-@dataclass(frozen=True, slots=True)
-class DaemonOptions:
-    """``flowd run`` options, already parsed (durations in seconds)."""
-
-    source: str | None
-    ref: str | None = None
-    path: str | None = None
-    interval: float = 30.0
-    listen: str = "127.0.0.1:8080"
-    workers: int = 8
-    grace: float = 30.0
-    db_url: str | None = None
-    # bound by ``flowd run`` before anything else starts (daemon/server/startup.py); None: uvicorn binds
-    listen_socket: Any = None
-    allow_mass_delete: bool = False
-    # cluster: this node's roles (None: all), the leader fail-over bound, and --replace-source
-    roles: str | None = None
-    failover: float = 10.0
-    replace_source: bool = False
-
-
-def split_listen(listen: str) -> tuple[str, int]:
-    """``host:port`` (``[v6]:port``; ``:port`` listens on all interfaces)."""
-    host, _, port = listen.rpartition(":")
-    if not port.isdigit():
-        raise ValueError(f"--listen '{listen}' is not HOST:PORT")
-    return (host.strip("[]") or "0.0.0.0"), int(port)
-
-
-def build_services(settings: Settings, options: DaemonOptions, *, clock: Clock | None = None) -> Services:
-    """The object graph: store, executor, reconciler (when there is a source)."""
-    from daemon.runners.output_cap import OutputLimits, configure
-    from daemon.security.task_user import configure as configure_task_user
-    from daemon.sources import open_source
-    from daemon.sources.git import GitSource
-    from daemon.tasks.registry import PLUGINS
-
-    configure(OutputLimits(settings.max_log_bytes, settings.max_log_line_bytes))
-    configure_task_user(settings.task_user)
-    clock = clock or SystemClock()
-    store = Store.open(options.db_url or settings.db_url())
-    if options.source:  # one store, one source: refused before anything is fetched
-        try:
-            wanted = SourceRef.of(options.source, options.ref, options.path)
-            check_source(store.engine, wanted, replace=options.replace_source)
-        except BaseException:
-            store.close()
-            raise
-    executor = Executor(store, settings, clock, PLUGINS, workers=options.workers)
-    executor.storage = open_storage(
-        settings.storage, engine=store.engine, storage_dir=settings.storage_dir, cache_dir=settings.cache_dir
-    )
-    reconciler = None
-    if options.source:
-        source = open_source(
-            options.source, cache_dir=settings.repos_dir, ref=options.ref, path=options.path,
-            token=settings.git_token, ssh_key=settings.git_ssh_key,
-        )  # fmt: skip
-        if isinstance(source, GitSource):
-            source.set_timeout(settings.git_timeout)
-        guard = settings.mass_delete_guard(allow=options.allow_mass_delete)
-        reconciler = Reconciler(
-            store, source, ref=options.ref, clock=clock, strict=settings.strict, mass_delete=guard
-        )
-    return Services(settings=settings, store=store, executor=executor, reconciler=reconciler, clock=clock)
 
 
 class _Server(uvicorn.Server):
@@ -142,27 +73,6 @@ def _app(services: Services, host: str | None = None) -> Any:
     from daemon.server.api import create_app
 
     return create_app(services, bound_host=host)
-
-
-def cleanup_docker() -> None:
-    """Remove containers left by earlier runs, only when a Docker engine answers (never fails start-up)."""
-    try:
-        import docker
-
-        from daemon.runners.docker import cleanup_orphans
-
-        client = docker.from_env(timeout=3)
-        client.ping()
-    except Exception:  # no Docker SDK, no engine, no permission: nothing to clean
-        return
-    try:
-        removed = cleanup_orphans(client)
-        if removed:
-            log.info("removed %d orphan container(s) of earlier runs", removed)
-    except Exception as exc:  # a cleanup problem never stops start-up
-        log.warning("could not clean orphan containers: %s", exc)
-    finally:
-        client.close()
 
 
 class Daemon:
