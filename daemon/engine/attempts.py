@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import shutil
-from collections.abc import Coroutine
+from collections.abc import Coroutine, Mapping
 from dataclasses import replace
 from datetime import datetime
 from pathlib import Path
@@ -17,6 +17,7 @@ from daemon.engine.attempt import Outcome, run_plugin
 from daemon.engine.context import PluginFn, RunContext, TaskResult
 from daemon.engine.runtime import Runtime
 from daemon.engine.services import StorageAdapter
+from daemon.engine.state import EngineState
 from daemon.engine.variables import task_context
 from daemon.engine.view import ExecView, RunView
 from daemon.errors import FlowdError, TaskError
@@ -60,8 +61,15 @@ def _run_to_end(plugin: PluginFn, task: TaskBase, ctx: RunContext) -> TaskResult
     raise TaskError(f"the {task.type} plugin waited while run inline")
 
 
-class Attempts(Runtime):
+class AttemptRunner:
     """Starting attempts and turning their ends into ``Outcome`` values."""
+
+    def __init__(self, rt: Runtime, state: EngineState, plugins: Mapping[str, PluginFn]) -> None:
+        self.rt = rt
+        self.state = state
+        self.plugins = plugins
+        self.settings = rt.settings
+        self.clock = rt.clock
 
     def _context(
         self, view: ExecView, run: RunView, task: TaskBase, workdir: Path, cancelled: asyncio.Event
@@ -69,16 +77,16 @@ class Attempts(Runtime):
         ex = view.execution
         return RunContext(
             execution_id=view.id, task_run_id=run.id, namespace=ex.namespace, flow_id=ex.flow_id,
-            attempt=len(run.attempts) + 1, variables=task_context(self._base(view), view, run, task),
+            attempt=len(run.attempts) + 1, variables=task_context(self.rt.base(view), view, run, task),
             workdir=workdir, render_fn=render_value,
-            log_fn=lambda level, msg: self._log(view, run, level, msg), kv=self._kv,
-            storage=StorageAdapter(self.storage, ex.namespace, ex.flow_id, task.id),
-            secret_fn=self.secrets.get, now_fn=self.clock.now, cancelled=cancelled,
+            log_fn=lambda level, msg: self.rt.log(view, run, level, msg), kv=self.rt.kv,
+            storage=StorageAdapter(self.rt.storage, ex.namespace, ex.flow_id, task.id),
+            secret_fn=self.rt.secrets.get, now_fn=self.clock.now, cancelled=cancelled,
             default_runner=self.settings.default_runner, cache_dir=self.settings.cache_dir,
-            namespace_files=self.store.namespace_files,
+            namespace_files=self.rt.store.namespace_files,
         )  # fmt: skip
 
-    def _run_inline(self, view: ExecView, run: RunView, now: datetime) -> Outcome:
+    def run_inline(self, view: ExecView, run: RunView, now: datetime) -> Outcome:
         """One attempt of an ``INLINE_TASKS`` run, synchronously."""
         task = view.index[run.task_id]
         outcome = Outcome(view.id, run.id, S.FAILED, S.iso(now))
@@ -86,7 +94,7 @@ class Attempts(Runtime):
             plugin = self.plugins.get(task.type)
             if plugin is None:
                 raise TaskError(f"no plugin runs tasks of type {task.type}")
-            workdir = self._workdir(view, run) or self.settings.home / "work" / view.id / run.id
+            workdir = self.workdir(view, run) or self.settings.home / "work" / view.id / run.id
             ctx = self._context(view, run, task, workdir, asyncio.Event())
             result = _run_to_end(plugin, task, ctx)
             outcome.state, outcome.outputs, outcome.error = result.state, result.outputs, result.error
@@ -98,20 +106,21 @@ class Attempts(Runtime):
         outcome.end = S.iso(self.clock.now())
         return outcome
 
-    def _start(self) -> None:
-        starting, self._to_start = self._to_start, []
+    def start(self) -> None:
+        state = self.state
+        starting, state.to_start = state.to_start, []
         for view, run in starting:
             task = view.index[run.task_id]
             cancelled = asyncio.Event()
             if view.stopping is not None:
                 cancelled.set()
-            self._cancel[run.id] = cancelled
-            self._tasks[run.id] = asyncio.ensure_future(self._attempt(view, run, task, cancelled))
+            state.cancel[run.id] = cancelled
+            state.tasks[run.id] = asyncio.ensure_future(self._attempt(view, run, task, cancelled))
 
     async def _attempt(self, view: ExecView, run: RunView, task: TaskBase, cancelled: asyncio.Event) -> None:
         start = self.clock.now()
         outcome = Outcome(view.id, run.id, S.FAILED, S.iso(start))
-        workdir = self._workdir(view, run)
+        workdir = self.workdir(view, run)
         # core tasks never touch files: no folder for them (creating and removing one costs more than a Log)
         own_dir = workdir is None and task.type not in FILELESS_TASKS
         if workdir is None:
@@ -139,10 +148,10 @@ class Attempts(Runtime):
             if own_dir:
                 shutil.rmtree(workdir, ignore_errors=True)
         outcome.end = S.iso(self.clock.now())
-        self._finished.append(outcome)
-        self._wakeup()
+        self.state.finished.append(outcome)
+        self.rt.wakeup()
 
-    def _workdir(self, view: ExecView, run: RunView) -> Path | None:
+    def workdir(self, view: ExecView, run: RunView) -> Path | None:
         """The shared folder of the nearest enclosing WorkingDirectory, if any."""
         parent_id = run.parent_id
         while parent_id is not None:

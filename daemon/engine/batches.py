@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from daemon.engine.runtime import Batch
+from daemon.engine.state import Batch
 from daemon.engine.view import ExecView
 from daemon.store import LogEntry
 

@@ -18,22 +18,43 @@ executions it writes, under the epoch it holds, in the state it last stored), ev
 guard in SQL, a write refused means the execution is let go, and a failed write reloads the execution
 from the store (see ``persistence``; the guarantees are listed in docs/ARCHITECTURE.md).
 
-The parts, each built on the one before: ``runtime`` (state, logs, variables) -> ``attempts`` (running
-plugins) -> ``flowable_runs`` (working directories, pauses, subflows) -> ``stepping`` (outcomes and planner
-actions, in memory) -> ``persistence`` (the batch writer) -> ``lifecycle`` (create, kill, resume,
-recover) -> ``loop`` (the run loop, claims).
+The executor is a facade over collaborators with one job each, built here and passed to each other
+explicitly (no inheritance between them; docs/ARCHITECTURE.md has the "who owns what" table):
+``EngineState`` (``state``: the mutable data they share, field by field), ``Runtime`` (``runtime``: log
+lines, variables, ending a run in memory), ``AttemptRunner`` (``attempts``: running plugins),
+``FlowableRuns`` (``flowable_runs``: working directories, pauses, subflows), ``Stepper`` (``stepping``:
+outcomes and planner actions, in memory), ``Writer`` (``persistence``: the fenced batched transaction,
+faults, reloads), ``Lifecycle`` (``lifecycle``: create, kill, resume, recover), ``Claims`` (``claims``:
+claiming runs, heartbeats, polling the store) and ``Loop`` (``loop``: the drive loop), with
+``EndFollowUps`` and ``FlowRetries`` for what follows an execution's end. A task run's state changes in
+memory in one place: ``RunView.move`` (``view.py``).
 """
 
 from __future__ import annotations
 
+import asyncio
+from collections.abc import Callable, Mapping
+from datetime import datetime
 from typing import Any
 
-from daemon.engine.attempts import FILELESS_TASKS, INLINE_TASKS
+from daemon.clock import Clock
+from daemon.engine.attempts import FILELESS_TASKS, INLINE_TASKS, AttemptRunner
+from daemon.engine.claims import Claims
+from daemon.engine.context import PluginFn
 from daemon.engine.flow_retry import KIND as RETRY_KIND
 from daemon.engine.flow_retry import FlowRetries
-from daemon.engine.lifecycle import ACTIVE_RUNS, fail_in_store, kill_in_store
+from daemon.engine.flowable_runs import FlowableRuns
+from daemon.engine.follow_ups import EndFollowUps
+from daemon.engine.lifecycle import ACTIVE_RUNS, Lifecycle, fail_in_store, kill_in_store
 from daemon.engine.loop import Loop
-from daemon.engine.runtime import BEAT_EVERY, POLL, STALE_AFTER
+from daemon.engine.persistence import Writer
+from daemon.engine.runtime import BEAT_EVERY, POLL, STALE_AFTER, Runtime
+from daemon.engine.state import EngineState
+from daemon.engine.stepping import Stepper
+from daemon.engine.view import ExecView
+from daemon.settings import Settings
+from daemon.store import Execution, Store, new_id
+from daemon.store.storage import InternalStorage
 
 __all__ = [
     "ACTIVE_RUNS",
@@ -48,11 +69,101 @@ __all__ = [
 ]
 
 
-class Executor(Loop):
-    """Runs executions of deployed flows; see the module docstring. Built with
-    ``Executor(store, settings, clock, plugins, *, workers=8, worker_id=None, environ=None)``."""
+class Executor:
+    """Runs executions of deployed flows; see the module docstring. Builds the collaborators and keeps the
+    public API; each call is handed to the one collaborator that does it."""
 
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
+    def __init__(
+        self,
+        store: Store,
+        settings: Settings,
+        clock: Clock,
+        plugins: Mapping[str, PluginFn],
+        *,
+        workers: int = 8,
+        worker_id: str | None = None,
+        environ: Mapping[str, str] | None = None,
+    ) -> None:
+        self.store = store
+        self.settings = settings
+        self.clock = clock
+        self.plugins = plugins
+        self.worker_id = worker_id or new_id()
+        self.state = state = EngineState(workers=max(workers, 1))
+        self.runtime = rt = Runtime(store, settings, clock, state, worker_id=self.worker_id, environ=environ)
+        self.flows = rt.flows  # the flow cache (parsed revisions), shared with the scheduler
+        self.secrets = rt.secrets
+        # called with each execution row (its final state and outputs) once its end is committed, from
+        # the outbox: at least once per end (see follow_ups)
+        self.end_hooks: list[Callable[[Execution], None]] = []
+        # called with each execution this executor starts running (created here, or loaded and adopted)
+        self.start_hooks: list[Callable[[Execution], None]] = []
+        self.follow_ups = EndFollowUps(store, self.end_hooks)
+        # the cycles (a subflow's execution is created while stepping; an end promotes a queued execution,
+        # a failed write reads one back) go through these callbacks, bound once ``lifecycle`` exists
+        lifecycle: Lifecycle
+
+        def create(*args: Any, **kwargs: Any) -> str:
+            return lifecycle.create_execution(*args, **kwargs)
+
+        def promote(view: ExecView, now: datetime) -> None:
+            lifecycle.promote(view, now)
+
+        def load(row: Execution) -> ExecView:
+            return lifecycle.load(row)
+
+        self.attempts = AttemptRunner(rt, state, plugins)
+        self.flowables = FlowableRuns(rt, state, create)
+        self.stepper = Stepper(rt, state, self.attempts, self.flowables)
+        self.writer = Writer(rt, state, self.stepper, self.follow_ups, promote=promote, load=load)
+        lifecycle = Lifecycle(rt, state, self.stepper, self.writer, self.flowables, self.start_hooks)
+        self.lifecycle = lifecycle
+        self.claims = Claims(rt, state, self.stepper, self.writer, lifecycle)
+        self.loop = Loop(
+            rt, state, attempts=self.attempts, flowables=self.flowables, writer=self.writer,
+            lifecycle=lifecycle, claims=self.claims, follow_ups=self.follow_ups,
+        )  # fmt: skip
         # a flow-level CREATE_NEW_EXECUTION retry's new execution, created from the failed one's outbox row
-        self.follow_ups.kinds[RETRY_KIND] = FlowRetries(self.store, self.create_execution)
+        self.follow_ups.kinds[RETRY_KIND] = FlowRetries(store, lifecycle.create_execution)
+        # the public calls, bound once (no facade frame on the way)
+        self.create_execution = lifecycle.create_execution
+        self.kill = lifecycle.kill
+        self.resume_execution = lifecycle.resume_execution
+        self.recover = lifecycle.recover
+        self.run_until_done = self.loop.run_until_done
+        self.serve = self.loop.serve
+        self.wake = self.loop.wake
+        self.drain = self.loop.drain
+        self.close = self.writer.close
+
+    @property
+    def views(self) -> dict[str, ExecView]:
+        """The executions driven here, by id."""
+        return self.state.views
+
+    @property
+    def workers(self) -> int:
+        """Worker slots (0 once draining)."""
+        return self.state.workers
+
+    @workers.setter
+    def workers(self, value: int) -> None:
+        self.state.workers = value
+
+    @property
+    def busy(self) -> int:
+        """How many attempts are running or about to start."""
+        return self.loop.busy
+
+    @property
+    def storage(self) -> InternalStorage:
+        """Internal storage; replaced after construction by the daemon (``open_storage``)."""
+        return self.runtime.storage
+
+    @storage.setter
+    def storage(self, value: InternalStorage) -> None:
+        self.runtime.storage = value
+
+    def running_attempts(self) -> list[asyncio.Task[None]]:
+        """The asyncio tasks of the attempts running now (cancelled to abandon this executor)."""
+        return list(self.state.tasks.values())

@@ -7,17 +7,17 @@ from __future__ import annotations
 
 import json
 import shutil
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 from daemon.engine import states as S
 from daemon.engine.attempt import decide
-from daemon.engine.attempts import Attempts
 from daemon.engine.labels import CORRELATION_ID
 from daemon.engine.retry import retry_delay
-from daemon.engine.runtime import parse_date
+from daemon.engine.runtime import Runtime, parse_date
+from daemon.engine.state import EngineState
 from daemon.engine.variables import task_context
 from daemon.engine.view import ExecView, RunView
 from daemon.errors import FlowdError, TaskError
@@ -30,10 +30,18 @@ from daemon.store.flows import DeployedFlow, FlowRevision
 from daemon.tasks.namespace_files import fill_working_directory
 
 
-class FlowableRuns(Attempts):
-    """Working directories, pauses and subflows."""
+class FlowableRuns:
+    """Working directories, pauses and subflows. ``create`` is ``Lifecycle.create_execution`` (a subflow's
+    execution), passed in at construction."""
 
-    def _finish_flowable(self, view: ExecView, run: RunView, state: str, now: datetime) -> None:
+    def __init__(self, rt: Runtime, state: EngineState, create: Callable[..., str]) -> None:
+        self.rt = rt
+        self.state = state
+        self.create = create
+        self.store = rt.store
+        self.settings = rt.settings
+
+    def finish(self, view: ExecView, run: RunView, state: str, now: datetime) -> None:
         task = view.index[run.task_id]
         if isinstance(task, WorkingDirectoryTask) and "workdir" in run.meta:
             folder = Path(run.meta["workdir"])
@@ -42,12 +50,12 @@ class FlowableRuns(Attempts):
                 if files:
                     run.outputs = {"outputFiles": files}
             except (FlowdError, OSError) as exc:
-                self._log(view, run, "ERROR", f"outputFiles: {exc}")
+                self.rt.log(view, run, "ERROR", f"outputFiles: {exc}")
                 state = S.FAILED
             shutil.rmtree(folder, ignore_errors=True)
         if state == S.FAILED and self._retry_whole(view, run, now):
             return
-        self._end_run(view, run, warned(task, run, state), now)
+        self.rt.end_run(view, run, warned(task, run, state), now)
 
     def _retry_whole(self, view: ExecView, run: RunView, now: datetime) -> bool:
         """A failed flowable or Subflow run with a ``retry`` left: RETRIED, and its next try waits; False
@@ -62,7 +70,7 @@ class FlowableRuns(Attempts):
         if delay is None:
             return False
         run.attempts = tries
-        self._end_run(view, run, S.RETRIED, now)
+        self.rt.end_run(view, run, S.RETRIED, now)
         due = now + delay
         again = RunView(
             id=new_id(), task_id=run.task_id, parent_id=run.parent_id, value=run.value,
@@ -72,37 +80,37 @@ class FlowableRuns(Attempts):
         again.move(S.RUNNING, now, record=False)  # never claimable: the timer starts it
         again.move(S.RETRYING, now)
         view.add(again)  # replaces the failed run in the plan (same key; the later ready_at on a reload)
-        self._batch.created[again.id] = (view, again)
-        self._timers[again.id] = (view.id, due)
-        self._dirty.add(view.id)
+        self.state.batch.created[again.id] = (view, again)
+        self.state.timers[again.id] = (view.id, due)
+        self.state.dirty.add(view.id)
         return True
 
-    def _timer_due(self, view: ExecView, run: RunView, now: datetime) -> None:
+    def timer_due(self, view: ExecView, run: RunView, now: datetime) -> None:
         """A pause's delay or a retry's is over."""
         if run.state == S.RETRYING:
             self._try_again(view, run, now)
         else:
-            self._succeed_pause(view, run, now)
+            self.succeed_pause(view, run, now)
 
     def _try_again(self, view: ExecView, run: RunView, now: datetime) -> None:
         task = view.index[run.task_id]
         run.meta = {}
         run.move(S.RUNNING, now)
-        self._batch.touch(view, run)
-        self._dirty.add(view.id)
+        self.state.batch.touch(view, run)
+        self.state.dirty.add(view.id)
         try:
-            context = task_context(self._base(view), view, run, task)
+            context = task_context(self.rt.base(view), view, run, task)
             if isinstance(task, SubflowTask):
-                self._start_subflow(view, run, task, context, now)
+                self.start_subflow(view, run, task, context, now)
                 return
             run.meta = decide(task, context)
             if isinstance(task, WorkingDirectoryTask):
-                self._open_workdir(view, run, task, context)
+                self.open_workdir(view, run, task, context)
         except (FlowdError, ValueError, TypeError, OSError) as exc:
-            self._log(view, run, "ERROR", exc.message if isinstance(exc, FlowdError) else str(exc))
-            self._end_run(view, run, S.FAILED, now)
+            self.rt.log(view, run, "ERROR", exc.message if isinstance(exc, FlowdError) else str(exc))
+            self.rt.end_run(view, run, S.FAILED, now)
 
-    def _open_workdir(
+    def open_workdir(
         self, view: ExecView, run: RunView, task: WorkingDirectoryTask, context: Mapping[str, Any]
     ) -> None:
         folder = self.settings.home / "work" / view.id / run.id
@@ -132,30 +140,30 @@ class FlowableRuns(Attempts):
                 if path.is_file():
                     rel = str(path.relative_to(folder))
                     name = rel.replace("/", "_")
-                    found[rel] = self.storage.put(
+                    found[rel] = self.rt.storage.put(
                         ex.namespace, ex.flow_id, view.id, task.id, run.id, path, filename=name
                     )
         return found
 
-    def _pause(self, view: ExecView, run: RunView, task: PauseTask, now: datetime) -> None:
+    def pause(self, view: ExecView, run: RunView, task: PauseTask, now: datetime) -> None:
         run.move(S.RUNNING, now)
         run.move(S.PAUSED, now)
         if task.pauseDuration is not None:
             at = now + task.pauseDuration
             run.meta = {"resumeAt": S.iso(at)}
-            self._timers[run.id] = (view.id, at)
+            self.state.timers[run.id] = (view.id, at)
 
-    def _succeed_pause(self, view: ExecView, run: RunView, now: datetime) -> None:
+    def succeed_pause(self, view: ExecView, run: RunView, now: datetime) -> None:
         run.move(S.RUNNING, now)
         task = view.index[run.task_id]
         if isinstance(task, PauseTask) and task.tasks:  # the deprecated tasks run now; the planner ends it
             run.meta = {"decided": True}
-            self._batch.touch(view, run)
-            self._dirty.add(view.id)
+            self.state.batch.touch(view, run)
+            self.state.dirty.add(view.id)
             return
-        self._end_run(view, run, S.SUCCESS, now)
+        self.rt.end_run(view, run, S.SUCCESS, now)
 
-    def _start_subflow(
+    def start_subflow(
         self, view: ExecView, run: RunView, task: SubflowTask, context: Mapping[str, Any], now: datetime
     ) -> None:
         namespace = str(render_value(task.namespace, context))
@@ -171,7 +179,7 @@ class FlowableRuns(Attempts):
         inputs = render_value(task.inputs, context)
         labels = {**(view.labels if task.inheritLabels else {}), **render_value(task.labels, context)}
         labels[CORRELATION_ID] = view.labels.get(CORRELATION_ID) or view.id  # the root's, inherited
-        child = self.create_execution(
+        child = self.create(
             record, inputs, labels=labels, parent=(view.id, run.id),
             trigger={"id": task.id, "type": task.type,
                      "variables": {"executionId": view.id, "namespace": view.execution.namespace,
@@ -182,13 +190,13 @@ class FlowableRuns(Attempts):
         run.meta = {"executionId": child, "wait": task.wait}
         run.outputs = {"executionId": child}
         if not task.wait:
-            self._end_run(view, run, S.SUCCESS, now)
-        child_view = self.views.get(child)
+            self.rt.end_run(view, run, S.SUCCESS, now)
+        child_view = self.state.views.get(child)
         if child_view is not None and S.is_terminal(child_view.state):  # cancelled/failed by concurrency
-            self._subflow_ended(child_view.execution, child_view.state, {}, now)
+            self.subflow_ended(child_view.execution, child_view.state, {}, now)
 
-    def _subflow_ended(self, child: Execution, state: str, outputs: dict[str, Any], now: datetime) -> None:
-        parent = self.views.get(child.parent_execution_id or "")
+    def subflow_ended(self, child: Execution, state: str, outputs: dict[str, Any], now: datetime) -> None:
+        parent = self.state.views.get(child.parent_execution_id or "")
         run = parent.runs.get(child.parent_task_run_id or "") if parent else None
         if parent is None or run is None or S.is_terminal(run.state):
             return
@@ -202,7 +210,7 @@ class FlowableRuns(Attempts):
             end = S.WARNING
         if end == S.FAILED and self._retry_whole(parent, run, now):
             return
-        self._end_run(parent, run, warned(task, run, end), now)
+        self.rt.end_run(parent, run, warned(task, run, end), now)
 
 
 def warned(task: TaskBase, run: RunView, state: str) -> str:

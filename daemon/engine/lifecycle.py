@@ -4,7 +4,7 @@ crash, promote a queued execution; and the store-only kill/fail used when no liv
 from __future__ import annotations
 
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import replace
 from datetime import datetime
 from pathlib import Path
@@ -13,10 +13,13 @@ from typing import Any
 from sqlalchemy.engine import Connection
 
 from daemon.engine import states as S
+from daemon.engine.flowable_runs import FlowableRuns
 from daemon.engine.inputs import resolve_inputs
 from daemon.engine.labels import with_system_labels
-from daemon.engine.persistence import Persistence
-from daemon.engine.runtime import CREATED_ENDS_KEPT, INLINE_BUDGET, STALE_AFTER, Batch, parse_date
+from daemon.engine.persistence import Writer
+from daemon.engine.runtime import CREATED_ENDS_KEPT, INLINE_BUDGET, STALE_AFTER, Runtime, parse_date
+from daemon.engine.state import Batch, EngineState
+from daemon.engine.stepping import Stepper
 from daemon.engine.store_ops import fail_in_store, kill_children, kill_in_store
 from daemon.engine.view import ExecView, RunView
 from daemon.errors import FlowdError
@@ -29,8 +32,29 @@ ACTIVE_RUNS = (S.CREATED, S.RUNNING, S.PAUSED, S.RETRYING, S.KILLING)
 __all__ = ["ACTIVE_RUNS", "Lifecycle", "fail_in_store", "kill_in_store"]
 
 
-class Lifecycle(Persistence):
-    """Creating, killing, resuming and recovering executions."""
+class Lifecycle:
+    """Creating, killing, resuming and recovering executions. ``start_hooks`` are called with each
+    execution this executor starts running (created here, or loaded and adopted)."""
+
+    def __init__(
+        self,
+        rt: Runtime,
+        state: EngineState,
+        stepper: Stepper,
+        writer: Writer,
+        flowables: FlowableRuns,
+        start_hooks: list[Callable[[Execution], None]],
+    ) -> None:
+        self.rt = rt
+        self.state = state
+        self.stepper = stepper
+        self.writer = writer
+        self.flowables = flowables
+        self.start_hooks = start_hooks
+        self.store = rt.store
+        self.clock = rt.clock
+        self.worker_id = rt.worker_id
+        self._creating = 0  # depth of _create_now calls (one nested in an end hook plans only)
 
     def create_execution(
         self,
@@ -52,13 +76,13 @@ class Lifecycle(Persistence):
         ``store.executions.create_many`` (a scheduler creating many executions at one instant).
         Otherwise the execution and its first task runs are written in one transaction before this
         returns (inside the executor's own step, a subflow's, with that step's transaction)."""
-        index = self.flows.revision(flow_record.namespace, flow_record.flow_id, flow_record.revision)
+        index = self.rt.flows.revision(flow_record.namespace, flow_record.flow_id, flow_record.revision)
         flow = index.flow
         execution_id = execution_id or new_id()
         now = self.clock.now()
 
         def upload(input_id: str, path: str) -> str:
-            return self.storage.put(
+            return self.rt.storage.put(
                 flow.namespace, flow.id, execution_id, "inputs", input_id, Path(path).expanduser()
             )
 
@@ -83,12 +107,14 @@ class Lifecycle(Persistence):
         )  # fmt: skip
         if state == S.FAILED:
             limit = flow.concurrency.limit if flow.concurrency else 0
-            self._logs.append(LogEntry(execution_id, "ERROR", now, f"flow concurrency limit {limit} reached"))
+            self.state.logs.append(
+                LogEntry(execution_id, "ERROR", now, f"flow concurrency limit {limit} reached")
+            )
         view = None
         if own and not S.is_terminal(state):
             labels_now = dict(execution.labels or {})
             view = ExecView(execution=execution, index=index, state=state, labels=labels_now, stored=state)
-            self.views[execution_id] = view
+            self.state.views[execution_id] = view
             for hook in self.start_hooks:
                 hook(execution)
         if conn is not None:  # the loop plans it and writes its log line at its next step
@@ -96,10 +122,10 @@ class Lifecycle(Persistence):
                 rows.append(execution)
             else:
                 self.store.executions.create(execution, conn=conn)
-            self._dirty.add(execution_id)
-        elif self._stepping:  # a subflow: written with the parent's step
-            self._batch.executions.append(execution)
-            self._dirty.add(execution_id)
+            self.state.dirty.add(execution_id)
+        elif self.state.stepping:  # a subflow: written with the parent's step
+            self.state.batch.executions.append(execution)
+            self.state.dirty.add(execution_id)
         else:
             self._create_now(execution, view, now)
         return execution_id
@@ -110,65 +136,65 @@ class Lifecycle(Persistence):
         execution made only of such tasks ends in this one transaction (then ``run_until_done`` returns
         its row without a read). Not when nested (an end hook creating an execution): that one is planned
         only, and its inline tasks wait for the loop's next step."""
-        pending, self._batch = self._batch, Batch()
-        others, self._inline = self._inline, {}  # only the new execution's inline runs run here
-        until, stepping = self._inline_until, self._stepping
-        self._inline_until = 0.0 if self._creating else time.perf_counter() + INLINE_BUDGET
-        self._stepping = True  # a subflow it starts joins this transaction
+        pending, self.state.batch = self.state.batch, Batch()
+        others, self.state.inline = self.state.inline, {}  # only the new execution's inline runs run here
+        until, stepping = self.state.inline_until, self.state.stepping
+        self.state.inline_until = 0.0 if self._creating else time.perf_counter() + INLINE_BUDGET
+        self.state.stepping = True  # a subflow it starts joins this transaction
         self._creating += 1
         try:
             try:
                 if view is not None:
-                    self._advance(view, now)
+                    self.stepper.advance(view, now)
                     execution = self._fold_state(execution, view, now)
-                self._batch.executions.insert(0, execution)
-                mine, self._batch = self._batch, pending
+                self.state.batch.executions.insert(0, execution)
+                mine, self.state.batch = self.state.batch, pending
             except BaseException:
-                failed, self._batch = self._batch, pending
+                failed, self.state.batch = self.state.batch, pending
                 failed.executions.append(execution)
-                self._inline, others = {**others, **self._inline}, {}
+                self.state.inline, others = {**others, **self.state.inline}, {}
                 self._drop_unwritten(failed)
                 raise
             finally:
-                self._inline_until, self._stepping = until, stepping
-                self._inline = {**others, **self._inline}
-            logs = [e for e in self._logs if e.execution_id == execution.id]
+                self.state.inline_until, self.state.stepping = until, stepping
+                self.state.inline = {**others, **self.state.inline}
+            logs = [e for e in self.state.logs if e.execution_id == execution.id]
             if logs:
-                self._logs = [e for e in self._logs if e.execution_id != execution.id]
+                self.state.logs = [e for e in self.state.logs if e.execution_id != execution.id]
             try:
-                self._store_batch(mine, logs, now)
+                self.writer.store_batch(mine, logs, now)
             except BaseException:
                 self._drop_unwritten(mine)
                 raise
-            self._after_commit(mine, now)
+            self.writer.after_commit(mine, now)
         finally:
             self._creating -= 1
         if view is not None and view.done:
             self._remember_end(view.final or view.execution)
-        self._wakeup()
+        self.rt.wakeup()
 
     def _drop_unwritten(self, batch: Batch) -> None:
         """Forget the executions of a creating transaction that failed: nothing of them is stored."""
         ids = {e.id for e in batch.executions}
         for execution_id in ids:
-            view = self.views.get(execution_id)
+            view = self.state.views.get(execution_id)
             if view is not None:
-                self._forget(view)
-            self._dirty.discard(execution_id)
-        self._inline = {k: (v, r) for k, (v, r) in self._inline.items() if v.id not in ids}
-        self._to_start = [(v, r) for v, r in self._to_start if v.id not in ids]
-        self._logs = [e for e in self._logs if e.execution_id not in ids]
+                self.writer.forget(view)
+            self.state.dirty.discard(execution_id)
+        self.state.inline = {k: (v, r) for k, (v, r) in self.state.inline.items() if v.id not in ids}
+        self.state.to_start = [(v, r) for v, r in self.state.to_start if v.id not in ids]
+        self.state.logs = [e for e in self.state.logs if e.execution_id not in ids]
 
     def _remember_end(self, row: Execution) -> None:
-        self._created_ends[row.id] = row
-        while len(self._created_ends) > CREATED_ENDS_KEPT:
-            self._created_ends.popitem(last=False)
+        self.state.created_ends[row.id] = row
+        while len(self.state.created_ends) > CREATED_ENDS_KEPT:
+            self.state.created_ends.popitem(last=False)
 
     def _fold_state(self, execution: Execution, view: ExecView, now: datetime) -> Execution:
         """The row to insert with the states the new execution went through in its first step (RUNNING,
         and its end when it ended): one INSERT, no UPDATE."""
-        change = self._batch.states.pop(view.id, None)
-        passed = self._batch.passed.pop(view.id, [])
+        change = self.state.batch.states.pop(view.id, None)
+        passed = self.state.batch.passed.pop(view.id, [])
         if change is None:
             return execution
         _, state, end, outputs = change
@@ -192,7 +218,7 @@ class Lifecycle(Persistence):
         """Kill an execution: KILLING now, KILLED once its running tasks have stopped. False if terminal.
         An execution owned by another live process is marked KILLING; its owner finishes the kill."""
         now = self.clock.now()
-        view = self.views.get(execution_id)
+        view = self.state.views.get(execution_id)
         if view is None:
             return kill_in_store(self.store, execution_id, now=now)
         if S.is_terminal(view.state):
@@ -201,29 +227,29 @@ class Lifecycle(Persistence):
             if not self.store.executions.set_state(
                 view.id, S.KILLING, date=now, only_from=[view.stored], fence=(self.worker_id, view.epoch)
             ):
-                self._lose(view)  # taken over meanwhile: ask whoever holds it now
+                self.writer.lose(view)  # taken over meanwhile: ask whoever holds it now
                 return kill_in_store(self.store, execution_id, now=now)
             view.stored = S.KILLING
-            self._stop(view, S.KILLED, now)
+            self.stepper.stop(view, S.KILLED, now)
             view.move(S.KILLING)
         kill_children(self.store, execution_id, now=now)
-        self._wakeup()
+        self.rt.wakeup()
         return True
 
     def resume_execution(self, execution_id: str) -> bool:
         """Resume a PAUSED execution: its paused task runs succeed and the flow goes on."""
-        view = self.views.get(execution_id)
+        view = self.state.views.get(execution_id)
         if view is None:
             row = self.store.executions.get(execution_id)
             if row is None or row.state != S.PAUSED:
                 return False
-            view = self._load(row)
+            view = self.load(row)
         now = self.clock.now()
         paused = [r for r in view.runs.values() if r.state == S.PAUSED]
         for run in paused:
-            self._timers.pop(run.id, None)
-            self._succeed_pause(view, run, now)
-        self._wakeup()
+            self.state.timers.pop(run.id, None)
+            self.flowables.succeed_pause(view, run, now)
+        self.rt.wakeup()
         return bool(paused)
 
     def recover(self) -> list[str]:
@@ -234,11 +260,13 @@ class Lifecycle(Persistence):
         adopted = self.store.executions.adopt(self.worker_id, stale_before=now - STALE_AFTER, now=now)
         ids = []
         for row in adopted:
-            if row.id in self.views:
-                self.views[row.id].epoch = row.epoch  # adopted back from ourselves: nobody wrote between
+            if row.id in self.state.views:
+                self.state.views[
+                    row.id
+                ].epoch = row.epoch  # adopted back from ourselves: nobody wrote between
                 continue
             try:
-                view = self._load(row)
+                view = self.load(row)
             except FlowdError as exc:
                 fail_in_store(self.store, row.id, f"cannot resume: {exc.message}", now=now)
                 continue
@@ -247,16 +275,16 @@ class Lifecycle(Persistence):
                 task = view.index.tasks.get(run.task_id)
                 interrupted = run.state == S.RUNNING and run.claimed_by not in (None, self.worker_id)
                 if interrupted and task is not None and not isinstance(task, Flowable | SubflowTask):
-                    self._log(view, run, "WARN", f"worker {run.claimed_by} is gone: running the task again")
+                    self.rt.log(view, run, "WARN", f"worker {run.claimed_by} is gone: running the task again")
                     run.attempts.append({"state": S.KILLED, "startDate": None, "endDate": S.iso(now)})
                     run.move(S.CREATED, now)
                     run.claimed_by = None
                     run.ready_at = now
-                    self._waiting[run.id] = now
-                    self._batch.touch(view, run)
+                    self.state.waiting[run.id] = now
+                    self.state.batch.touch(view, run)
         return ids
 
-    def _promote(self, view: ExecView, now: datetime) -> None:
+    def promote(self, view: ExecView, now: datetime) -> None:
         concurrency = view.index.flow.concurrency
         if concurrency is None:
             return
@@ -274,11 +302,11 @@ class Lifecycle(Persistence):
         ):
             view.move(S.CREATED)
             view.stored = S.CREATED
-            self._dirty.add(view.id)
+            self.state.dirty.add(view.id)
 
-    def _load(self, row: Execution) -> ExecView:
+    def load(self, row: Execution) -> ExecView:
         """Build the in-memory view of a stored execution (after a restart, or one created elsewhere)."""
-        index = self.flows.revision(row.namespace, row.flow_id, row.flow_revision)
+        index = self.rt.flows.revision(row.namespace, row.flow_id, row.flow_revision)
         view = ExecView(
             execution=row, index=index, state=row.state, labels=dict(row.labels or {}), epoch=row.epoch,
             stored=row.state,
@@ -289,15 +317,15 @@ class Lifecycle(Persistence):
             if S.is_terminal(run.state):
                 view.record_outputs(run)
             elif run.state == S.CREATED:
-                self._waiting[run.id] = run.ready_at
+                self.state.waiting[run.id] = run.ready_at
             elif run.state == S.PAUSED and "resumeAt" in run.meta:
-                self._timers[run.id] = (row.id, parse_date(run.meta["resumeAt"], self.clock.now()))
+                self.state.timers[run.id] = (row.id, parse_date(run.meta["resumeAt"], self.clock.now()))
             elif run.state == S.RETRYING and "retryAt" in run.meta:  # a flowable's or subflow's next try
-                self._timers[run.id] = (row.id, parse_date(run.meta["retryAt"], self.clock.now()))
+                self.state.timers[run.id] = (row.id, parse_date(run.meta["retryAt"], self.clock.now()))
         if row.state == S.KILLING:
             view.stopping = S.KILLED
-        self.views[row.id] = view
-        self._dirty.add(row.id)
+        self.state.views[row.id] = view
+        self.state.dirty.add(row.id)
         for hook in self.start_hooks:
             hook(row)
         self._catch_up_subflows(view)
@@ -310,8 +338,8 @@ class Lifecycle(Persistence):
             child_id = run.meta.get("executionId")
             if run.state != S.RUNNING or not child_id or not run.meta.get("wait"):
                 continue
-            if child_id in self.views:
+            if child_id in self.state.views:
                 continue
             child = self.store.executions.get(child_id)
             if child is not None and S.is_terminal(child.state):
-                self._subflow_ended(child, child.state, child.outputs or {}, self.clock.now())
+                self.flowables.subflow_ended(child, child.state, child.outputs or {}, self.clock.now())

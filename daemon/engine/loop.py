@@ -6,40 +6,69 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Callable
-from datetime import datetime
 
 from daemon.engine import states as S
-from daemon.engine.attempts import runs_inline
+from daemon.engine.attempts import AttemptRunner
+from daemon.engine.claims import Claims
+from daemon.engine.flowable_runs import FlowableRuns
+from daemon.engine.follow_ups import EndFollowUps
 from daemon.engine.lifecycle import Lifecycle
-from daemon.engine.runtime import BEAT_EVERY, POLL
+from daemon.engine.persistence import Writer
+from daemon.engine.runtime import BEAT_EVERY, POLL, Runtime
+from daemon.engine.state import EngineState
 from daemon.errors import StoreError
 from daemon.store import Execution
 
 log = logging.getLogger(__name__)
 
 
-class Loop(Lifecycle):
+class Loop:
     """Driving executions: ``run_until_done`` for one, ``serve`` for a daemon."""
+
+    def __init__(
+        self,
+        rt: Runtime,
+        state: EngineState,
+        *,
+        attempts: AttemptRunner,
+        flowables: FlowableRuns,
+        writer: Writer,
+        lifecycle: Lifecycle,
+        claims: Claims,
+        follow_ups: EndFollowUps,
+    ) -> None:
+        self.rt = rt
+        self.state = state
+        self.attempts = attempts
+        self.flowables = flowables
+        self.writer = writer
+        self.lifecycle = lifecycle
+        self.claims = claims
+        self.follow_ups = follow_ups
+        self.store = rt.store
+        self.clock = rt.clock
+        self._last_beat = 0.0  # loop.time() of the last heartbeat
+        self._last_poll = 0.0  # loop.time() of the last poll of the store
 
     async def run_until_done(self, execution_id: str) -> Execution:
         """Drive one execution (and any other this executor owns) until it is terminal; returns its row."""
-        ended = self._created_ends.pop(execution_id, None)
+        ended = self.state.created_ends.pop(execution_id, None)
         if ended is not None:
             return ended  # it ended within create_execution, whose transaction wrote this row
-        view = self.views.get(execution_id)
+        view = self.state.views.get(execution_id)
         if view is None:
             row = self.store.executions.get(execution_id)
             if row is None:
                 raise StoreError(f"execution {execution_id} does not exist")
             if S.is_terminal(row.state):
                 return row
-            view = self._load(row)
-        self._ended[execution_id] = None
+            view = self.lifecycle.load(row)
+        self.state.ended[execution_id] = None
         try:
             await self._drive(lambda: self._settled(execution_id))
-            ended = self._ended.get(execution_id)
+            ended = self.state.ended.get(execution_id)
         finally:
-            self._ended.pop(execution_id, None)
+            self.state.ended.pop(execution_id, None)
         if ended is not None:
             return ended  # committed before it was recorded here: no need to read it back
         row = self.store.executions.get(execution_id)
@@ -48,33 +77,33 @@ class Loop(Lifecycle):
 
     def _settled(self, execution_id: str) -> bool:
         """Done, or no longer driven here (ended and forgotten, or lost to another owner)."""
-        view = self.views.get(execution_id)
+        view = self.state.views.get(execution_id)
         if view is None:
-            return execution_id not in self._reloads
+            return execution_id not in self.state.reloads
         return view.done
 
     async def serve(self, stop: asyncio.Event) -> None:
         """The daemon loop: recover, then adopt and run any execution needing a driver until ``stop``.
         Outbox rows left by a crash are acted on first."""
-        self.recover()
+        self.lifecycle.recover()
         self.follow_ups.drain(self.clock.now(), every=True)
         await self._drive(stop.is_set, adopt=True)
 
     def wake(self) -> None:
         """Step the loop now: work was added from outside it (an execution created by a trigger)."""
-        self._wakeup()
+        self.rt.wakeup()
 
     def drain(self) -> None:
         """Shutdown: start no new task run (no claims); attempts already running go on."""
-        self.workers = 0
+        self.state.workers = 0
 
     @property
     def busy(self) -> int:
         """How many attempts are running or about to start."""
-        return len(self._tasks) + len(self._to_start) + len(self._inline)
+        return len(self.state.tasks) + len(self.state.to_start) + len(self.state.inline)
 
     async def _drive(self, done: Callable[[], bool], *, adopt: bool = False) -> None:
-        self._wake = asyncio.Event()
+        self.state.wake = asyncio.Event()
         loop = asyncio.get_running_loop()
         errors = 0
         while True:
@@ -87,21 +116,21 @@ class Loop(Lifecycle):
                 await asyncio.sleep(min(0.05 * 2**errors, 2.0))
             if done():
                 break
-            self._wake.clear()
-            if self._finished or self._dirty or self._inline:
+            self.state.wake.clear()
+            if self.state.finished or self.state.dirty or self.state.inline:
                 await asyncio.sleep(0)
                 continue
-            timer = loop.call_later(self._timeout(), self._wake.set)  # cheaper than wait_for's task
-            await self._wake.wait()
+            timer = loop.call_later(self._timeout(), self.state.wake.set)  # cheaper than wait_for's task
+            await self.state.wake.wait()
             timer.cancel()
             await asyncio.sleep(0)  # let attempts finishing at the same time join this batch
-        self._flush_logs()
+        self.writer.flush_logs()
 
     def _timeout(self) -> float:
         now = self.clock.now()
-        dates = [at for _, at in self._timers.values()]
-        if self.workers > len(self._tasks):
-            dates.extend(self._waiting.values())
+        dates = [at for _, at in self.state.timers.values()]
+        if self.state.workers > len(self.state.tasks):
+            dates.extend(self.state.waiting.values())
         wait = min(((d - now).total_seconds() for d in dates), default=POLL)
         return min(max(wait, 0.001), POLL)
 
@@ -109,68 +138,19 @@ class Loop(Lifecycle):
         now = self.clock.now()
         if tick - self._last_poll >= POLL:
             self._last_poll = tick
-            self._poll_store(now, adopt=adopt)
+            self.claims.poll_store(now, adopt=adopt)
         if tick - self._last_beat >= BEAT_EVERY:
             self._last_beat = tick
-            self._beat(now)
+            self.claims.beat(now)
             self.follow_ups.drain(now)
-            self._wakeup()
-        if self._reloads:
-            self._retry_reloads()
-        for run_id, (execution_id, at) in list(self._timers.items()):
-            view = self.views.get(execution_id)
+            self.rt.wakeup()
+        if self.state.reloads:
+            self.writer.retry_reloads()
+        for run_id, (execution_id, at) in list(self.state.timers.items()):
+            view = self.state.views.get(execution_id)
             if at <= now and view is not None:
-                del self._timers[run_id]
-                self._timer_due(view, view.runs[run_id], now)
-        self._claim(now)
-        self._commit(now)
-        self._start()
-
-    def _beat(self, now: datetime) -> None:
-        """Heartbeat, checking its row count: an execution it did not beat for under our epoch was taken
-        over (or ended) elsewhere, and is let go."""
-        beaten = self.store.executions.beat(self.worker_id, now)
-        for view in list(self.views.values()):
-            if view.done or S.is_terminal(view.stored) or beaten.get(view.id) == view.epoch:
-                continue
-            row = self.store.executions.get(view.id)
-            if row is None:
-                continue  # its creator's transaction has not committed yet
-            if row.owner_id != self.worker_id or row.epoch != view.epoch or S.is_terminal(row.state):
-                self._lose(view)
-
-    def _poll_store(self, now: datetime, *, adopt: bool) -> None:
-        """Work that other processes leave in the store: kill requests, queued executions, adoptable ones."""
-        if adopt:
-            self.recover()
-        mine = [v for v in self.views.values() if not S.is_terminal(v.state)]
-        if not mine:
-            return
-        killing = self.store.executions.list(states=[S.KILLING], limit=1000)
-        for row in killing:
-            view = self.views.get(row.id)
-            if view is not None and view.stopping is None:
-                self._stop(view, S.KILLED, now)
-                view.move(S.KILLING)
-                view.stored = S.KILLING
-        for view in mine:
-            if view.state == S.QUEUED:
-                self._promote(view, now)
-
-    def _claim(self, now: datetime) -> None:
-        """Claim waiting runs (retries, runs beyond the worker slots) that are ready."""
-        free = self.workers - len(self._tasks) - len(self._to_start)
-        # runs are created up to microseconds "in the future" to keep their order: they count as ready
-        at = max(now, self._last_ready) if self._last_ready is not None else now
-        if free <= 0 or not any(ready <= at for ready in self._waiting.values()):
-            return
-        owned = [v.id for v in self.views.values() if not S.is_terminal(v.state)]
-        for row in self.store.executions.claim_task_runs(self.worker_id, free, at, execution_ids=owned):
-            view = self.views[row.execution_id]
-            run = view.runs[row.id]
-            self._waiting.pop(row.id, None)
-            run.sync(row)
-            if runs_inline(view.index[run.task_id]):
-                self._inline[run.id] = (view, run)
-            else:
-                self._to_start.append((view, run))
+                del self.state.timers[run_id]
+                self.flowables.timer_due(view, view.runs[run_id], now)
+        self.claims.claim(now)
+        self.writer.commit(now)
+        self.attempts.start()

@@ -27,7 +27,7 @@ from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager, contextmanager
 from dataclasses import replace
 from datetime import datetime
-from typing import Any, cast
+from typing import cast
 
 from sqlalchemy.engine import Connection
 from sqlalchemy.exc import DBAPIError, DisconnectionError, InterfaceError, OperationalError
@@ -37,14 +37,15 @@ from daemon.engine.attempt import Outcome
 from daemon.engine.attempts import runs_inline
 from daemon.engine.batches import Fenced, roots, split, views_of
 from daemon.engine.flow_retry import retry_rows
-from daemon.engine.follow_ups import end_key
-from daemon.engine.runtime import INLINE_BUDGET, Batch
-from daemon.engine.stepping import Stepping
+from daemon.engine.follow_ups import EndFollowUps, end_key
+from daemon.engine.runtime import INLINE_BUDGET, Runtime
+from daemon.engine.state import Batch, EngineState
+from daemon.engine.stepping import Stepper
 from daemon.engine.store_ops import fail_in_store
 from daemon.engine.view import ExecView
 from daemon.language.tasks_core import PauseTask
 from daemon.language.tasks_flow import Flowable, SubflowTask
-from daemon.store import LogEntry
+from daemon.store import Execution, LogEntry
 from daemon.store.engine import describe_error
 
 log = logging.getLogger(__name__)
@@ -62,45 +63,60 @@ def transient(exc: BaseException) -> bool:
     return isinstance(exc, ConnectionError | TimeoutError)
 
 
-class Persistence(Stepping):
-    """The batch writer, and what happens when a write fails."""
+class Writer:
+    """The batch writer, and what happens when a write fails. ``promote`` and ``load`` are
+    ``Lifecycle.promote`` and ``Lifecycle.load`` (a queued execution's turn after an end; reading an
+    execution back after a failed write), passed in at construction."""
 
-    def _commit(self, now: datetime) -> None:
+    def __init__(
+        self,
+        rt: Runtime,
+        state: EngineState,
+        stepper: Stepper,
+        follow_ups: EndFollowUps,
+        *,
+        promote: Callable[[ExecView, datetime], None],
+        load: Callable[[Execution], ExecView],
+    ) -> None:
+        self.rt = rt
+        self.state = state
+        self.stepper = stepper
+        self.follow_ups = follow_ups
+        self.promote = promote
+        self.load = load
+        self.store = rt.store
+        self.settings = rt.settings
+        self.worker_id = rt.worker_id
+        self._conn: Connection | None = None  # the executor's own write connection, kept between steps
+        self._conn_finalizer = weakref.finalize(self, lambda: None)
+        self._failures: dict[str, int] = {}  # execution id -> failed steps in a row (poison quarantine)
+
+    def commit(self, now: datetime) -> None:
         """Apply finished attempts, step every changed execution (running inline attempts for a bounded
         time), then write it all in one transaction."""
-        self._inline_until = time.perf_counter() + INLINE_BUDGET
-        self._stepping = True
-        finished, self._finished = self._finished, []
+        state, stepper = self.state, self.stepper
+        state.inline_until = time.perf_counter() + INLINE_BUDGET
+        state.stepping = True
+        finished, state.finished = state.finished, []
         try:
             for outcome in finished:
-                self._guarded(outcome.execution_id, self._apply, outcome, now)
-            self._run_inline_batch(now)
-            while self._dirty:
-                dirty, self._dirty = self._dirty, set()
+                stepper.guarded(outcome.execution_id, stepper.apply, outcome, now)
+            stepper.run_inline_batch(now)
+            while state.dirty:
+                dirty, state.dirty = state.dirty, set()
                 for execution_id in dirty:
-                    view = self.views.get(execution_id)
-                    if view is not None and execution_id not in self._broken:
-                        self._guarded(execution_id, self._advance, view, now)
-                if time.perf_counter() > self._inline_until:
+                    view = state.views.get(execution_id)
+                    if view is not None and execution_id not in state.broken:
+                        stepper.guarded(execution_id, stepper.advance, view, now)
+                if time.perf_counter() > state.inline_until:
                     break
         finally:
-            self._stepping = False
-            self._inline_until = 0.0  # no inline attempt outside a step (create_execution plans only)
-        batch, self._batch = self._batch, Batch()
-        logs, self._logs = self._logs, []
-        broken, self._broken = self._broken, {}
+            state.stepping = False
+            state.inline_until = 0.0  # no inline attempt outside a step (create_execution plans only)
+        batch, state.batch = state.batch, Batch()
+        logs, state.logs = state.logs, []
+        broken, state.broken = state.broken, {}
         self._write_batch(batch, logs, now, broken=broken, finished=finished)
-
-    def _guarded(self, execution_id: str, fn: Callable[..., None], *args: Any) -> None:
-        """Step one execution; an error marks it broken (reloaded after this step) instead of stopping
-        the step for every other execution."""
-        if execution_id in self._broken:
-            return
-        try:
-            fn(*args)
-        except Exception as exc:
-            log.warning("execution %s: stepping failed: %s", execution_id, exc, exc_info=True)
-            self._broken[execution_id] = exc
 
     def _write_batch(
         self,
@@ -113,11 +129,11 @@ class Persistence(Stepping):
     ) -> None:
         if not broken:
             try:
-                self._store_batch(batch, logs, now)
+                self.store_batch(batch, logs, now)
             except Exception as exc:
                 log.warning("a step's transaction failed (%s): writing each execution apart", exc)
             else:
-                self._after_commit(batch, now)
+                self.after_commit(batch, now)
                 return
         root = roots(batch)
         broken_roots = {root.get(i, i): exc for i, exc in (broken or {}).items()}
@@ -128,7 +144,7 @@ class Persistence(Stepping):
                 self._keep_logs(part_logs)
                 continue
             try:
-                self._store_batch(part, part_logs, now)
+                self.store_batch(part, part_logs, now)
             except Fenced as fenced:
                 self._fenced(fenced, part, finished or [], now)
                 self._keep_logs(part_logs)
@@ -136,7 +152,7 @@ class Persistence(Stepping):
                 self._failed(key, part, error, finished or [], now)
                 self._keep_logs(part_logs)
             else:
-                self._after_commit(part, now)
+                self.after_commit(part, now)
         for key, cause in broken_roots.items():
             if key not in parts:
                 self._failed(key, Batch(), cause, finished or [], now)
@@ -144,16 +160,18 @@ class Persistence(Stepping):
     def _keep_logs(self, logs: list[LogEntry]) -> None:
         """The log lines of a part that was not written go with the next step, for the executions still
         driven here (an attempt's output is not lost; a line the step writes itself may come twice)."""
-        self._logs.extend(e for e in logs if e.execution_id in self.views or e.execution_id in self._reloads)
+        self.state.logs.extend(
+            e for e in logs if e.execution_id in self.state.views or e.execution_id in self.state.reloads
+        )
 
-    def _after_commit(self, batch: Batch, now: datetime) -> None:
+    def after_commit(self, batch: Batch, now: datetime) -> None:
         if self._failures:
             for execution_id in views_of(batch):
                 self._failures.pop(execution_id, None)
         for view in batch.done:
             self._ended_committed(view, now)
 
-    def _store_batch(self, batch: Batch, logs: list[LogEntry], now: datetime) -> None:
+    def store_batch(self, batch: Batch, logs: list[LogEntry], now: datetime) -> None:
         """Write the batch in one fenced transaction (and keep the in-memory rows the same)."""
         done_keys = self.follow_ups.take_done()
         if batch.empty and not logs and not done_keys:
@@ -250,59 +268,61 @@ class Persistence(Stepping):
 
     # --- after a commit -----------------------------------------------------------------------------------
     def _ended_committed(self, view: ExecView, now: datetime) -> None:
-        self._forget(view)
+        self.forget(view)
         final = view.final or view.execution
-        if view.id in self._ended:
-            self._ended[view.id] = final
-        if self.end_hooks:
+        if view.id in self.state.ended:
+            self.state.ended[view.id] = final
+        if self.follow_ups.hooks:
             self.follow_ups.run(end_key(view.id), final, attempts=0, now=now)
-        for other in list(self.views.values()):
+        for other in list(self.state.views.values()):
             if other.state == S.QUEUED and other.execution.flow_id == view.execution.flow_id:
-                self._promote(other, now)
+                self.promote(other, now)
 
-    def _flush_logs(self) -> None:
-        logs, self._logs = self._logs, []
+    def flush_logs(self) -> None:
+        logs, self.state.logs = self.state.logs, []
         if logs:
             self.store.logs.insert(logs)
         if self.follow_ups.pending:
             self.follow_ups.flush()
 
-    def _forget(self, view: ExecView) -> None:
+    def forget(self, view: ExecView) -> None:
         """Drop a finished execution from memory (the store has it all)."""
-        self._drop_view(view)
+        self.drop_view(view)
         shutil.rmtree(self.settings.home / "work" / view.id, ignore_errors=True)
 
-    def _drop_view(self, view: ExecView) -> None:
-        if self.views.get(view.id) is view:
-            del self.views[view.id]
-        self._bases.pop(view.id, None)
-        self._dirty.discard(view.id)
+    def drop_view(self, view: ExecView) -> None:
+        state = self.state
+        if state.views.get(view.id) is view:
+            del state.views[view.id]
+        self.rt.bases.pop(view.id, None)
+        state.dirty.discard(view.id)
+        waiting, timers, inline = state.waiting, state.timers, state.inline
         for run_id in view.runs:
-            self._waiting.pop(run_id, None)
-            self._timers.pop(run_id, None)
-            self._inline.pop(run_id, None)
-        if self._to_start:
-            self._to_start = [(v, r) for v, r in self._to_start if v.id != view.id]
+            waiting.pop(run_id, None)
+            timers.pop(run_id, None)
+            inline.pop(run_id, None)
+        if state.to_start:
+            state.to_start = [(v, r) for v, r in state.to_start if v.id != view.id]
 
     # --- faults ---------------------------------------------------------------------------------------
-    def _lose(self, view: ExecView, why: str = "owned by another process now") -> None:
+    def lose(self, view: ExecView, why: str = "owned by another process now") -> None:
         """Ownership lost: cancel the execution's running attempts, drop it, never write it again."""
         log.warning("execution %s: %s; this process lets it go", view.id, why)
         view.lost = view.done = True
         for run_id in view.runs:
-            cancel = self._cancel.get(run_id)
+            cancel = self.state.cancel.get(run_id)
             if cancel is not None:
                 cancel.set()
-        self._drop_view(view)
-        if view.id in self._ended:
-            self._ended[view.id] = None  # its waiter reads the stored row
+        self.drop_view(view)
+        if view.id in self.state.ended:
+            self.state.ended[view.id] = None  # its waiter reads the stored row
 
     def _fenced(self, fenced: Fenced, part: Batch, finished: list[Outcome], now: datetime) -> None:
         self._drop_new(part)
         for execution_id in fenced.lost:
-            view = self.views.get(execution_id)
+            view = self.state.views.get(execution_id)
             if view is not None:
-                self._lose(view)
+                self.lose(view)
         for execution_id in fenced.moved:
             self._reload(execution_id, None, finished, now)
 
@@ -314,16 +334,16 @@ class Persistence(Stepping):
     def _drop_new(self, part: Batch) -> None:
         """Forget the executions the failed part would have inserted (subflows: planned again)."""
         for execution in part.executions:
-            view = self.views.get(execution.id)
+            view = self.state.views.get(execution.id)
             if view is not None:
-                self._forget(view)
+                self.forget(view)
 
     def _reload(
         self, execution_id: str, exc: Exception | None, finished: list[Outcome], now: datetime
     ) -> None:
         """Replace the view by one read from the store; the outcomes of its attempts finished in the
         failed step are applied again; runs it had started but not yet recorded start again."""
-        view = self.views.get(execution_id)
+        view = self.state.views.get(execution_id)
         if view is None or view.lost:
             return
         if exc is not None and not transient(exc):
@@ -331,36 +351,36 @@ class Persistence(Stepping):
             if failures >= POISON_AFTER:
                 self._quarantine(view, exc, failures, now)
                 return
-        self._drop_view(view)
+        self.drop_view(view)
         pending = [o for o in finished if o.execution_id == execution_id]
-        self._reloads[execution_id] = (view, pending)
-        self._retry_reloads()
+        self.state.reloads[execution_id] = (view, pending)
+        self.retry_reloads()
 
-    def _retry_reloads(self) -> None:
+    def retry_reloads(self) -> None:
         """Load the views dropped after a failure (again at each step while the store cannot be read)."""
-        for execution_id, (old, pending) in list(self._reloads.items()):
+        for execution_id, (old, pending) in list(self.state.reloads.items()):
             try:
                 row = self.store.executions.get(execution_id)
             except Exception as exc:
                 log.warning("execution %s: cannot reload it yet: %s", execution_id, describe_error(exc))
                 return
-            del self._reloads[execution_id]
+            del self.state.reloads[execution_id]
             if (
                 row is None
                 or row.owner_id != self.worker_id
                 or row.epoch != old.epoch
                 or (S.is_terminal(row.state) and row.state != old.stored)
             ):
-                self._lose(old)
+                self.lose(old)
                 continue
             try:
-                view = self._load(row)
+                view = self.load(row)
             except Exception as exc:
                 log.warning("execution %s: cannot reload it: %s", execution_id, exc)
-                self._reloads[execution_id] = (old, pending)
+                self.state.reloads[execution_id] = (old, pending)
                 continue
             view.after, view.done, view.final = old.after, False, old.final if old.after else None
-            waiting = {o.run_id for o in pending} | set(self._tasks)
+            waiting = {o.run_id for o in pending} | set(self.state.tasks)
             for run in view.runs.values():
                 if run.state != S.RUNNING or run.claimed_by != self.worker_id or run.id in waiting:
                     continue
@@ -368,11 +388,11 @@ class Persistence(Stepping):
                 if isinstance(task, Flowable | SubflowTask | PauseTask):
                     continue
                 if runs_inline(task):
-                    self._inline[run.id] = (view, run)
+                    self.state.inline[run.id] = (view, run)
                 else:  # started but its outcome was never recorded: at least once, it runs again
-                    self._to_start.append((view, run))
-            self._finished.extend(pending)
-            self._wakeup()
+                    self.state.to_start.append((view, run))
+            self.state.finished.extend(pending)
+            self.rt.wakeup()
 
     def _quarantine(self, view: ExecView, exc: Exception, failures: int, now: datetime) -> None:
         """Fail an execution whose steps keep failing, with the reason, and go on with the others."""
@@ -382,7 +402,7 @@ class Persistence(Stepping):
         )
         log.error("execution %s: %s", view.id, reason)
         epoch = view.epoch
-        self._lose(view, "quarantined")
+        self.lose(view, "quarantined")
         self._failures.pop(view.id, None)
         try:
             fail_in_store(self.store, view.id, reason, now=now, fence=(self.worker_id, epoch))

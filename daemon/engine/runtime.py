@@ -1,38 +1,26 @@
-"""The executor's shared state and the services every part of it uses: log lines, secret masking, the
-expression variables of an execution, ending a run in memory.
-
-``Executor`` is assembled from one class per job, each built on the one before (see ``executor.py``):
-runtime -> attempts -> flowable runs -> stepping -> persistence -> lifecycle -> loop.
+"""The services every collaborator of the executor uses (``Runtime``): log lines, secret masking, the
+expression variables of an execution, ending a run in memory; and the engine's timing constants.
 """
 
 from __future__ import annotations
 
-import asyncio
 import os
-import weakref
-from collections import OrderedDict
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy.engine import Connection
-
 from daemon.clock import Clock
 from daemon.engine import states as S
-from daemon.engine.attempt import Outcome
-from daemon.engine.context import PluginFn
 from daemon.engine.flowcache import FlowCache
-from daemon.engine.follow_ups import EndFollowUps
 from daemon.engine.globals_config import load_globals
 from daemon.engine.services import KvAdapter, Secrets, env_vars
+from daemon.engine.state import EngineState
 from daemon.engine.variables import Services, execution_context
 from daemon.engine.view import ExecView, RunView
 from daemon.errors import TaskError
 from daemon.expressions import mask_secrets
 from daemon.settings import Settings
-from daemon.store import Execution, LogEntry, LogLine, Store, new_id
-from daemon.store.flows import DeployedFlow, FlowRevision
+from daemon.store import LogEntry, LogLine, Store
 from daemon.store.storage import InternalStorage
 from daemon.tasks.namespace_files import file_reader
 
@@ -43,51 +31,26 @@ INLINE_BUDGET = 0.02  # seconds of inline task runs per step before the loop com
 CREATED_ENDS_KEPT = 256  # ended-at-creation rows kept for run_until_done (a daemon never asks for them)
 
 
-@dataclass
-class Batch:
-    """Changes not yet written: executions to insert, runs to insert or update, execution state changes,
-    and the executions whose end (after their afterExecution tasks) is in this batch."""
-
-    executions: list[Execution] = field(default_factory=list)
-    created: dict[str, tuple[ExecView, RunView]] = field(default_factory=dict)
-    touched: dict[str, tuple[ExecView, RunView]] = field(default_factory=dict)
-    states: dict[str, tuple[ExecView, str, datetime | None, dict[str, Any] | None]] = field(
-        default_factory=dict
-    )
-    # every state an execution moved to in this batch, in order (``states`` keeps the last): each one
-    # is a history entry (CREATED -> RUNNING -> SUCCESS within one step shows RUNNING too)
-    passed: dict[str, list[str]] = field(default_factory=dict)
-    done: list[ExecView] = field(default_factory=list)
-
-    def touch(self, view: ExecView, run: RunView) -> None:
-        if run.id not in self.created:
-            self.touched[run.id] = (view, run)
-
-    @property
-    def empty(self) -> bool:
-        return not (self.executions or self.created or self.touched or self.states or self.done)
-
-
 class Runtime:
-    """State shared by the executor's parts, and the small services they all use."""
+    """The small services every collaborator uses: log lines (secrets masked), the expression variables of
+    an execution, ending a run in memory, waking the loop. Holds the flow cache and the internal storage
+    (``storage`` may be replaced after construction: read it here, never copy it)."""
 
     def __init__(
         self,
         store: Store,
         settings: Settings,
         clock: Clock,
-        plugins: Mapping[str, PluginFn],
+        state: EngineState,
         *,
-        workers: int = 8,
-        worker_id: str | None = None,
+        worker_id: str,
         environ: Mapping[str, str] | None = None,
     ) -> None:
         self.store = store
         self.settings = settings
         self.clock = clock
-        self.plugins = plugins
-        self.workers = max(workers, 1)
-        self.worker_id = worker_id or new_id()
+        self.state = state
+        self.worker_id = worker_id
         env = dict(os.environ if environ is None else environ)
         self.secrets = Secrets(env)
         self._secret_values = self.secrets.values()
@@ -95,100 +58,43 @@ class Runtime:
         self._globals = load_globals(env)
         self.flows = FlowCache(store)
         self.storage = InternalStorage(settings.storage_dir)
-        self._kv = KvAdapter(store.kv, clock.now)
-        self.views: dict[str, ExecView] = {}
-        self._tasks: dict[str, asyncio.Task[None]] = {}
-        self._cancel: dict[str, asyncio.Event] = {}
-        self._finished: list[Outcome] = []
-        self._logs: list[LogEntry] = []
-        self._dirty: set[str] = set()
-        self._waiting: dict[str, datetime] = {}  # CREATED run id -> ready_at
-        self._timers: dict[str, tuple[str, datetime]] = {}  # paused run id -> (execution id, resume at)
-        self._to_start: list[tuple[ExecView, RunView]] = []
-        self._inline: dict[str, tuple[ExecView, RunView]] = {}  # claimed runs of synchronous core tasks
-        self._inline_until = 0.0  # perf_counter() deadline of the current step's inline budget
-        self._conn: Connection | None = None  # the executor's own write connection (persistence)
-        self._conn_finalizer = weakref.finalize(self, lambda: None)
-        self._stepping = False  # inside _commit: a new (sub)execution joins the step's transaction
-        self._creating = 0  # depth of _create_now calls (one nested in an end hook plans only)
-        # rows of executions that ended within create_execution, for run_until_done (oldest dropped)
-        self._created_ends: OrderedDict[str, Execution] = OrderedDict()
-        self._batch = Batch()
-        self._bases: dict[str, tuple[ExecView, dict[str, Any]]] = {}
-        self._ended: dict[str, Execution | None] = {}  # run_until_done waiters -> their ended row
-        self._broken: dict[str, Exception] = {}  # executions whose stepping raised in this step
-        self._failures: dict[str, int] = {}  # execution id -> failed steps in a row (poison quarantine)
-        self._reloads: dict[str, tuple[ExecView, list[Outcome]]] = {}  # dropped views to read back
-        self._last_ready: datetime | None = None
-        self._wake: asyncio.Event | None = None
-        self._last_beat = 0.0
-        self._last_poll = 0.0
-        # called with each execution row (its final state and outputs) once its end is committed, from
-        # the outbox: at least once per end (see follow_ups)
-        self.end_hooks: list[Callable[[Execution], None]] = []
-        # called with each execution this executor starts running (created here, or loaded and adopted)
-        self.start_hooks: list[Callable[[Execution], None]] = []
-        self.follow_ups = EndFollowUps(store, self.end_hooks)
+        self.kv = KvAdapter(store.kv, clock.now)
+        # execution id -> (its view, its execution-wide variables), built once per view (``base``)
+        self.bases: dict[str, tuple[ExecView, dict[str, Any]]] = {}
 
-    # --- implemented further up the chain -------------------------------------------------------------
-    def create_execution(
-        self,
-        flow_record: DeployedFlow | FlowRevision,
-        inputs: Mapping[str, Any],
-        *,
-        trigger: dict[str, Any] | None = None,
-        labels: Mapping[str, str] | None = None,
-        parent: tuple[str, str] | None = None,
-        own: bool = True,
-        execution_id: str | None = None,
-        conn: Any = None,
-    ) -> str:
-        """See ``lifecycle.Lifecycle.create_execution``."""
-        raise NotImplementedError
+    def wakeup(self) -> None:
+        wake = self.state.wake
+        if wake is not None:
+            wake.set()
 
-    def _promote(self, view: ExecView, now: datetime) -> None:
-        raise NotImplementedError
-
-    def _load(self, row: Execution) -> ExecView:
-        """See ``lifecycle.Lifecycle._load``."""
-        raise NotImplementedError
-
-    def _guarded(self, execution_id: str, fn: Callable[..., None], *args: Any) -> None:
-        """See ``persistence.Persistence._guarded``."""
-        raise NotImplementedError
-
-    # --- shared services ------------------------------------------------------------------------------
-    def _wakeup(self) -> None:
-        if self._wake is not None:
-            self._wake.set()
-
-    def _ready_at(self, now: datetime) -> datetime:
+    def ready_at(self, now: datetime) -> datetime:
         """``now``, but strictly after the last run created: runs list in the order they were created
         (flow order), since the store orders them by ``ready_at``."""
-        last = self._last_ready
+        state = self.state
+        last = state.last_ready
         at = now if last is None or now > last else last + timedelta(microseconds=1)
-        self._last_ready = at
+        state.last_ready = at
         return at
 
-    def _end_run(self, view: ExecView, run: RunView, state: str, now: datetime) -> None:
+    def end_run(self, view: ExecView, run: RunView, state: str, now: datetime) -> None:
         run.move(state, now)
         view.record_outputs(run)
-        self._batch.touch(view, run)
-        self._dirty.add(view.id)
+        self.state.batch.touch(view, run)
+        self.state.dirty.add(view.id)
 
-    def _mask(self, value: Any) -> Any:
+    def mask(self, value: Any) -> Any:
         if isinstance(value, str):
             return mask_secrets(value, self._secret_values) if self._secret_values else value
         if isinstance(value, dict):
-            return {k: self._mask(v) for k, v in value.items()}
+            return {k: self.mask(v) for k, v in value.items()}
         if isinstance(value, list):
-            return [self._mask(v) for v in value]
+            return [self.mask(v) for v in value]
         return value
 
-    def _log(self, view: ExecView, run: RunView | None, level: str, message: str) -> None:
+    def log(self, view: ExecView, run: RunView | None, level: str, message: str) -> None:
         level = level.upper()
         text = mask_secrets(message, self._secret_values) if self._secret_values else message
-        self._logs.append(
+        self.state.logs.append(
             LogEntry(
                 execution_id=view.id,
                 level=level if level != "WARNING" else "WARN",
@@ -200,9 +106,9 @@ class Runtime:
             )
         )
 
-    def _base(self, view: ExecView) -> dict[str, Any]:
+    def base(self, view: ExecView) -> dict[str, Any]:
         """The execution-wide variables, built once per view (the maps inside are live references)."""
-        cached = self._bases.get(view.id)
+        cached = self.bases.get(view.id)
         if cached is not None and cached[0] is view:
             cached[1]["execution"]["state"] = view.state
             return cached[1]
@@ -213,7 +119,7 @@ class Runtime:
             read=file_reader(self.storage.path_of, self.store.namespace_files, view.execution.namespace),
         )  # fmt: skip
         base = execution_context(view, services)
-        self._bases[view.id] = (view, base)
+        self.bases[view.id] = (view, base)
         return base
 
     def _secret(self, name: str) -> str:
@@ -221,7 +127,7 @@ class Runtime:
 
     def _kv_function(self, view: ExecView) -> Callable[..., Any]:
         def kv(key: str, namespace: str | None = None, error_on_missing: bool = True) -> Any:
-            value = self._kv.get(namespace or view.execution.namespace, key)
+            value = self.kv.get(namespace or view.execution.namespace, key)
             if value is None and error_on_missing:
                 raise TaskError(f"no key '{key}' in the key-value store")
             return value
@@ -230,7 +136,7 @@ class Runtime:
 
     def _error_logs(self, view: ExecView) -> list[dict[str, Any]]:
         stored: list[LogEntry | LogLine] = list(self.store.logs.for_execution(view.id, min_level="ERROR"))
-        stored.extend(e for e in self._logs if e.execution_id == view.id and e.level == "ERROR")
+        stored.extend(e for e in self.state.logs if e.execution_id == view.id and e.level == "ERROR")
         return [{"taskId": e.task_id, "message": e.message, "timestamp": S.iso(e.timestamp)} for e in stored]
 
 

@@ -5,20 +5,23 @@ lands in the batch that ``persistence`` writes.
 
 from __future__ import annotations
 
+import logging
 import time
+from collections.abc import Callable
 from dataclasses import replace
 from datetime import datetime
 from typing import Any
 
 from daemon.engine import states as S
 from daemon.engine.attempt import Outcome, decide, passes_conditions, passes_run_if
-from daemon.engine.attempts import runs_inline
+from daemon.engine.attempts import AttemptRunner, runs_inline
 from daemon.engine.flow_retry import plan_retry
 from daemon.engine.flowable_runs import FlowableRuns
 from daemon.engine.outputs import typed_output
 from daemon.engine.planner import NewRun, plan, provisional_state
 from daemon.engine.retry import retry_delay
-from daemon.engine.runtime import parse_date
+from daemon.engine.runtime import Runtime, parse_date
+from daemon.engine.state import EngineState
 from daemon.engine.variables import task_context
 from daemon.engine.view import ExecView, RunView
 from daemon.errors import FlowdError
@@ -28,6 +31,8 @@ from daemon.language.task_base import TaskBase
 from daemon.language.tasks_core import PauseTask
 from daemon.language.tasks_flow import Flowable, SubflowTask, WorkingDirectoryTask
 from daemon.store import new_id
+
+log = logging.getLogger(__name__)
 
 
 def retry_of(task: TaskBase, flow_retry: Retry | None) -> Retry | None:
@@ -41,15 +46,36 @@ def retry_of(task: TaskBase, flow_retry: Retry | None) -> Retry | None:
     return None
 
 
-class Stepping(FlowableRuns):
+class Stepper:
     """The in-memory state machine of the executions this process drives."""
 
-    def _apply(self, outcome: Outcome, now: datetime) -> None:
-        self._tasks.pop(outcome.run_id, None)
-        self._cancel.pop(outcome.run_id, None)
-        view = self.views.get(outcome.execution_id)
+    def __init__(
+        self, rt: Runtime, state: EngineState, attempts: AttemptRunner, flowables: FlowableRuns
+    ) -> None:
+        self.rt = rt
+        self.state = state
+        self.attempts = attempts
+        self.flowables = flowables
+        self.clock = rt.clock
+        self.worker_id = rt.worker_id
+
+    def guarded(self, execution_id: str, fn: Callable[..., None], *args: Any) -> None:
+        """Step one execution; an error marks it broken (reloaded after this step) instead of stopping
+        the step for every other execution."""
+        if execution_id in self.state.broken:
+            return
+        try:
+            fn(*args)
+        except Exception as exc:
+            log.warning("execution %s: stepping failed: %s", execution_id, exc, exc_info=True)
+            self.state.broken[execution_id] = exc
+
+    def apply(self, outcome: Outcome, now: datetime) -> None:
+        self.state.tasks.pop(outcome.run_id, None)
+        self.state.cancel.pop(outcome.run_id, None)
+        view = self.state.views.get(outcome.execution_id)
         if view is None:
-            reload = self._reloads.get(outcome.execution_id)
+            reload = self.state.reloads.get(outcome.execution_id)
             if reload is not None:  # dropped after a failed write, not read back yet: applied then
                 reload[1].append(outcome)
             return
@@ -60,12 +86,12 @@ class Stepping(FlowableRuns):
             state = S.KILLED
         run.attempts.append({"state": state, "startDate": outcome.start, "endDate": outcome.end})
         if outcome.error:
-            self._log(view, run, "ERROR", outcome.error)
-        self._batch.touch(view, run)
-        self._dirty.add(view.id)
+            self.rt.log(view, run, "ERROR", outcome.error)
+        self.state.batch.touch(view, run)
+        self.state.dirty.add(view.id)
         if "labels" in outcome.effects:
             view.labels.update(outcome.effects["labels"])
-            self._batch.states.setdefault(view.id, (view, view.state, None, None))
+            self.state.batch.states.setdefault(view.id, (view, view.state, None, None))
         retry = retry_of(task, view.index.flow.retry)
         if state == S.FAILED and view.stopping is None and retry is not None:
             first = parse_date(run.attempts[0]["startDate"], now)
@@ -75,39 +101,39 @@ class Stepping(FlowableRuns):
                 run.move(S.CREATED, now, record=False)  # claimable at ready_at; the claim records RUNNING
                 run.claimed_by = None
                 run.ready_at = now + delay
-                self._waiting[run.id] = run.ready_at
+                self.state.waiting[run.id] = run.ready_at
                 return
         if state == S.SUCCESS and retry is not None and retry.warningOnRetry and len(run.attempts) > 1:
             state = S.WARNING
-        run.outputs = self._mask(outcome.outputs) if outcome.outputs else {}
+        run.outputs = self.rt.mask(outcome.outputs) if outcome.outputs else {}
         run.move(state, now)
         view.record_outputs(run)
         if "exit" in outcome.effects and view.stopping is None:
-            self._stop(view, outcome.effects["exit"], now)
+            self.stop(view, outcome.effects["exit"], now)
 
-    def _stop(self, view: ExecView, state: str, now: datetime) -> None:
+    def stop(self, view: ExecView, state: str, now: datetime) -> None:
         """No new work for ``view``; running attempts are cancelled, waiting and paused runs end KILLED."""
         view.stopping = state
         for run in view.runs.values():
             if S.is_terminal(run.state):
                 continue
-            if run.id in self._cancel:
-                self._cancel[run.id].set()
-            elif any(run is r for _, r in self._to_start):
+            if run.id in self.state.cancel:
+                self.state.cancel[run.id].set()
+            elif any(run is r for _, r in self.state.to_start):
                 continue
             else:
-                self._inline.pop(run.id, None)
-                self._waiting.pop(run.id, None)
-                self._timers.pop(run.id, None)
+                self.state.inline.pop(run.id, None)
+                self.state.waiting.pop(run.id, None)
+                self.state.timers.pop(run.id, None)
                 run.move(S.KILLED, now)
-                self._batch.touch(view, run)
-        self._dirty.add(view.id)
+                self.state.batch.touch(view, run)
+        self.state.dirty.add(view.id)
 
-    def _advance(self, view: ExecView, now: datetime) -> None:
+    def advance(self, view: ExecView, now: datetime) -> None:
         if view.done or view.state == S.QUEUED or (S.is_terminal(view.state) and view.after is None):
             return
         if view.state == S.CREATED:
-            self._set_state(view, S.RUNNING)
+            self.set_state(view, S.RUNNING)
         while True:
             now = self.clock.now()  # inline tasks ran since the last pass: keep dates true (Gantt)
             step = plan(
@@ -115,84 +141,82 @@ class Stepping(FlowableRuns):
                 by_key=view.by_key, cursors=view.cursors,
             )  # fmt: skip
             for run_id, state in step.finish:
-                self._finish_flowable(view, view.runs[run_id], state, now)
+                self.flowables.finish(view, view.runs[run_id], state, now)
             for new in step.create:
                 self._create_run(view, new, now)
             if step.end is not None:
                 self._end(view, step.end, now)
                 if view.done:
                     return
-            ran = self._run_inline_batch(now)
+            ran = self.run_inline_batch(now)
             if step.empty and not ran:
                 break
-        self._dirty.discard(view.id)  # planned to a fixed point: no need to plan it again this step
+        self.state.dirty.discard(view.id)  # planned to a fixed point: no need to plan it again this step
         if S.is_terminal(view.state):
             return
         paused = view.index.has_pause and any(
-            r.state == S.PAUSED and r.id not in self._timers for r in view.runs.values()
+            r.state == S.PAUSED and r.id not in self.state.timers for r in view.runs.values()
         )
         if paused and view.state == S.RUNNING:
-            self._set_state(view, S.PAUSED)
+            self.set_state(view, S.PAUSED)
         elif not paused and view.state == S.PAUSED:
-            self._set_state(view, S.RUNNING)
+            self.set_state(view, S.RUNNING)
 
-    def _run_inline_batch(self, now: datetime) -> bool:
+    def run_inline_batch(self, now: datetime) -> bool:
         """Run the pending inline attempts while this step's budget lasts; whether any ran."""
-        if not self._inline or time.perf_counter() > self._inline_until:
+        if not self.state.inline or time.perf_counter() > self.state.inline_until:
             return False
-        pending, self._inline = self._inline, {}
+        pending, self.state.inline = self.state.inline, {}
         for view, run in pending.values():
-            outcome = self._run_inline(view, run, self.clock.now())
-            self._guarded(view.id, self._apply, outcome, self.clock.now())
+            outcome = self.attempts.run_inline(view, run, self.clock.now())
+            self.guarded(view.id, self.apply, outcome, self.clock.now())
         return True
 
-    def _set_state(
-        self, view: ExecView, state: str, end: datetime | None = None, outputs: Any = None
-    ) -> None:
+    def set_state(self, view: ExecView, state: str, end: datetime | None = None, outputs: Any = None) -> None:
         view.move(state)
-        self._batch.states[view.id] = (view, state, end, outputs)
-        self._batch.passed.setdefault(view.id, []).append(state)
+        self.state.batch.states[view.id] = (view, state, end, outputs)
+        self.state.batch.passed.setdefault(view.id, []).append(state)
 
     def _create_run(self, view: ExecView, new: NewRun, now: datetime) -> None:
         task = view.index[new.task_id]
         run = RunView(
             id=new_id(), task_id=task.id, parent_id=new.parent_id, value=new.value, iteration=new.iteration,
-            state=S.CREATED, ready_at=self._ready_at(now), histories=[S.history_entry(S.CREATED, now)],
+            state=S.CREATED, ready_at=self.rt.ready_at(now), histories=[S.history_entry(S.CREATED, now)],
         )  # fmt: skip
         view.add(run)
-        self._batch.created[run.id] = (view, run)
+        self.state.batch.created[run.id] = (view, run)
         try:
-            context = task_context(self._base(view), view, run, task)
+            context = task_context(self.rt.base(view), view, run, task)
             if task.conditions and not passes_conditions(
                 task, provisional_state(view.index, list(view.runs.values()))
             ):
-                return self._end_run(view, run, S.SKIPPED, now)
+                return self.rt.end_run(view, run, S.SKIPPED, now)
             if not passes_run_if(task, context):
-                return self._end_run(view, run, S.SKIPPED, now)
+                return self.rt.end_run(view, run, S.SKIPPED, now)
             if isinstance(task, Flowable):
                 run.meta = decide(task, context)
                 if isinstance(task, WorkingDirectoryTask):
-                    self._open_workdir(view, run, task, context)
+                    self.flowables.open_workdir(view, run, task, context)
                 run.move(S.RUNNING, now)
                 return None
             if isinstance(task, PauseTask):
-                return self._pause(view, run, task, now)
+                return self.flowables.pause(view, run, task, now)
             if isinstance(task, SubflowTask):
-                return self._start_subflow(view, run, task, context, now)
+                return self.flowables.start_subflow(view, run, task, context, now)
         except (FlowdError, ValueError, TypeError, OSError) as exc:
-            self._log(view, run, "ERROR", exc.message if isinstance(exc, FlowdError) else str(exc))
+            self.rt.log(view, run, "ERROR", exc.message if isinstance(exc, FlowdError) else str(exc))
             run.move(S.RUNNING, now)
-            return self._end_run(view, run, S.FAILED, now)
-        if runs_inline(task) and self.workers > 0:
-            run.move(S.RUNNING, now)
-            run.claimed_by = self.worker_id
-            self._inline[run.id] = (view, run)
-        elif self.workers - len(self._tasks) - len(self._to_start) > 0:
+            return self.rt.end_run(view, run, S.FAILED, now)
+        if runs_inline(task) and self.state.workers > 0:
             run.move(S.RUNNING, now)
             run.claimed_by = self.worker_id
-            self._to_start.append((view, run))
+            self.state.inline[run.id] = (view, run)
+        elif self.state.workers - len(self.state.tasks) - len(self.state.to_start) > 0:
+            run.move(S.RUNNING, now)
+            run.claimed_by = self.worker_id
+            self.state.to_start.append((view, run))
         else:
-            self._waiting[run.id] = run.ready_at
+            self.state.waiting[run.id] = run.ready_at
         return None
 
     def _end(self, view: ExecView, state: str, now: datetime) -> None:
@@ -207,12 +231,12 @@ class Stepping(FlowableRuns):
             state = S.FAILED
         if view.state == S.KILLING and state != S.KILLED:
             state = S.KILLED if view.stopping == S.KILLED else state
-        self._set_state(view, state, now, outputs)
+        self.set_state(view, state, now, outputs)
         if state == S.FAILED and view.stopping is None:
             view.retry = plan_retry(view.index.flow.retry, view.execution, view.labels, now)
             if view.retry is not None:  # FAILED, then RETRIED: a new execution replaces it (Kestra)
                 state = S.RETRIED
-                self._set_state(view, state, now, outputs)
+                self.set_state(view, state, now, outputs)
         view.final = replace(
             view.execution, state=state, end_date=now, outputs=outputs, labels=dict(view.labels)
         )
@@ -223,10 +247,10 @@ class Stepping(FlowableRuns):
 
     def _finish(self, view: ExecView, now: datetime) -> None:
         view.done = True
-        self._batch.done.append(view)
+        self.state.batch.done.append(view)
         final = view.final
         if final is not None and final.parent_execution_id:
-            self._subflow_ended(final, final.state, final.outputs or {}, now)
+            self.flowables.subflow_ended(final, final.state, final.outputs or {}, now)
 
     def _flow_outputs(self, view: ExecView) -> tuple[dict[str, Any], bool]:
         """The flow's outputs, rendered and typed, and False (the reasons logged) when one cannot be."""
@@ -234,12 +258,12 @@ class Stepping(FlowableRuns):
         ok = True
         for output in view.index.flow.outputs:
             try:
-                value = render_value(output.value, self._base(view))
-                outputs[output.id] = self._mask(typed_output(output.type, value))
+                value = render_value(output.value, self.rt.base(view))
+                outputs[output.id] = self.rt.mask(typed_output(output.type, value))
             except FlowdError as exc:
-                self._log(view, None, "ERROR", f"flow output '{output.id}': {exc.message}")
+                self.rt.log(view, None, "ERROR", f"flow output '{output.id}': {exc.message}")
                 ok = False
             except ValueError as exc:
-                self._log(view, None, "ERROR", f"flow output '{output.id}' ({output.type}): {exc}")
+                self.rt.log(view, None, "ERROR", f"flow output '{output.id}' ({output.type}): {exc}")
                 ok = False
         return outputs, ok

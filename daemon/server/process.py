@@ -255,7 +255,7 @@ class Daemon:
         their interrupted task runs run again (at least once). Raises while the store is unreachable: the
         supervisor tries again after its backoff."""
         old, store = self.services.executor, self.services.store
-        running = list(getattr(old, "_tasks", {}).values())  # the engine has no public "abandon all" yet
+        running = old.running_attempts()
         for task in running:
             task.cancel()
         if running:

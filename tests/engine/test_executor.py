@@ -208,7 +208,7 @@ def test_kill_running_execution(harness: Harness) -> None:
 
     async def go() -> str:
         runner = asyncio.ensure_future(ex.run_until_done(execution_id))
-        while not ex._tasks:  # the sleep has started
+        while not ex.state.tasks:  # the sleep has started
             await asyncio.sleep(0.01)
         assert ex.kill(execution_id)
         return (await asyncio.wait_for(runner, 20)).state
@@ -228,7 +228,7 @@ def test_kill_from_another_process_view(harness: Harness) -> None:
 
     async def go() -> str:
         runner = asyncio.ensure_future(ex.run_until_done(execution_id))
-        while not ex._tasks:
+        while not ex.state.tasks:
             await asyncio.sleep(0.01)
         # what `flowd kill` does: the owner is alive, so it only asks
         assert kill_in_store(harness.store, execution_id, now=SystemClock().now())

@@ -82,11 +82,11 @@ def test_a_stalled_owner_is_fenced_off_and_the_attempt_runs_once_per_record(
         assert b.recover() == [execution_id]  # adoption bumps the epoch
         run_id = next(iter(a.views[execution_id].runs))
         if noticed_by == "heartbeat":
-            a._beat(a.clock.now())  # the beat's row count says the execution is gone
+            a.claims.beat(a.clock.now())  # the beat's row count says the execution is gone
             assert execution_id not in a.views
-            assert a._cancel[run_id].is_set()  # its running attempt is cancelled
+            assert a.state.cancel[run_id].is_set()  # its running attempt is cancelled
         else:
-            while not a._finished:  # A's attempt ends (SUCCESS) while A's loop is stalled
+            while not a.state.finished:  # A's attempt ends (SUCCESS) while A's loop is stalled
                 await asyncio.sleep(0.01)
         ended = await asyncio.wait_for(b.run_until_done(execution_id), 30)
         assert ended.state == S.SUCCESS
@@ -115,7 +115,7 @@ def test_a_kill_while_the_owner_looks_gone_is_never_overwritten(store: Store, tm
         await stall_after_start(a, execution_id, side)
         later = SystemClock().now() + STALE_AFTER + timedelta(seconds=5)
         assert kill_in_store(store, execution_id, now=later)  # the owner looks gone: killed in the store
-        while not a._finished:  # the stalled owner's attempt succeeds meanwhile
+        while not a.state.finished:  # the stalled owner's attempt succeeds meanwhile
             await asyncio.sleep(0.01)
         await asyncio.wait_for(a.run_until_done(execution_id), 30)  # and its loop resumes
         return execution_id
@@ -134,7 +134,7 @@ def test_a_kill_written_while_the_owner_is_alive_wins_over_its_next_step(
     side = tmp_path / "side.txt"
     record = deploy(store, flow(side, 0.3))
     a = executor(store, tmp_path, "A")
-    a._poll_store = lambda now, adopt: None  # type: ignore[method-assign]  # the kill is seen by the fence only
+    a.claims.poll_store = lambda now, adopt: None  # type: ignore[method-assign]  # the kill is seen by the fence only
 
     async def scenario() -> str:
         execution_id = a.create_execution(record, {})
