@@ -2,7 +2,7 @@
 
 Every state change of a task run or an execution in memory goes through ``RunView.move`` or
 ``ExecView.move``, which refuse what ``states.check_transition`` refuses; the store side of the same moves
-is ``persistence.Persistence._store_batch`` (fenced, compare-and-set on the state last stored).
+is ``persistence.Writer.store_batch`` (fenced, compare-and-set on the state last stored).
 
 Flowable decisions (If branch, Switch case, ForEach values) are kept in ``RunView.meta`` and stored inside
 the task run's outputs under ``META_KEY``; ``public_outputs`` strips it.
