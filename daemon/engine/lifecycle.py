@@ -261,9 +261,8 @@ class Lifecycle:
         ids = []
         for row in adopted:
             if row.id in self.state.views:
-                self.state.views[
-                    row.id
-                ].epoch = row.epoch  # adopted back from ourselves: nobody wrote between
+                # adopted back from ourselves: nobody wrote between
+                self.state.views[row.id].epoch = row.epoch
                 continue
             try:
                 view = self.load(row)
