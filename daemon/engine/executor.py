@@ -37,6 +37,8 @@ from collections.abc import Callable, Mapping
 from datetime import datetime
 from typing import Any
 
+from sqlalchemy.engine import Connection
+
 from daemon.clock import Clock
 from daemon.engine.attempts import FILELESS_TASKS, INLINE_TASKS, AttemptRunner
 from daemon.engine.claims import Claims
@@ -54,6 +56,7 @@ from daemon.engine.stepping import Stepper
 from daemon.engine.view import ExecView
 from daemon.settings import Settings
 from daemon.store import Execution, Store, new_id
+from daemon.store.flows import DeployedFlow, FlowRevision
 from daemon.store.storage import InternalStorage
 
 __all__ = [
@@ -125,16 +128,57 @@ class Executor:
         )  # fmt: skip
         # a flow-level CREATE_NEW_EXECUTION retry's new execution, created from the failed one's outbox row
         self.follow_ups.kinds[RETRY_KIND] = FlowRetries(store, lifecycle.create_execution)
-        # the public calls, bound once (no facade frame on the way)
-        self.create_execution = lifecycle.create_execution
-        self.kill = lifecycle.kill
-        self.resume_execution = lifecycle.resume_execution
-        self.recover = lifecycle.recover
-        self.run_until_done = self.loop.run_until_done
-        self.serve = self.loop.serve
-        self.wake = self.loop.wake
-        self.drain = self.loop.drain
-        self.close = self.writer.close
+
+    def create_execution(
+        self,
+        flow_record: DeployedFlow | FlowRevision,
+        inputs: Mapping[str, Any],
+        *,
+        trigger: dict[str, Any] | None = None,
+        labels: Mapping[str, str] | None = None,
+        parent: tuple[str, str] | None = None,
+        own: bool = True,
+        execution_id: str | None = None,
+        conn: Connection | None = None,
+        rows: list[Execution] | None = None,
+    ) -> str:
+        """Create an execution; returns its id. See ``Lifecycle.create_execution``."""
+        return self.lifecycle.create_execution(
+            flow_record, inputs, trigger=trigger, labels=labels, parent=parent, own=own,
+            execution_id=execution_id, conn=conn, rows=rows,
+        )  # fmt: skip
+
+    def kill(self, execution_id: str) -> bool:
+        """Kill an execution (KILLING, then KILLED); False if terminal. See ``Lifecycle.kill``."""
+        return self.lifecycle.kill(execution_id)
+
+    def resume_execution(self, execution_id: str) -> bool:
+        """Resume a PAUSED execution. See ``Lifecycle.resume_execution``."""
+        return self.lifecycle.resume_execution(execution_id)
+
+    def recover(self) -> list[str]:
+        """Adopt executions whose driver is gone; returns their ids. See ``Lifecycle.recover``."""
+        return self.lifecycle.recover()
+
+    async def run_until_done(self, execution_id: str) -> Execution:
+        """Drive one execution (and any other this executor owns) until it is terminal; returns its row."""
+        return await self.loop.run_until_done(execution_id)
+
+    async def serve(self, stop: asyncio.Event) -> None:
+        """The daemon loop: recover, then adopt and run any execution needing a driver until ``stop``."""
+        await self.loop.serve(stop)
+
+    def wake(self) -> None:
+        """Step the loop now: work was added from outside it (an execution created by a trigger)."""
+        self.loop.wake()
+
+    def drain(self) -> None:
+        """Shutdown: start no new task run (no claims); attempts already running go on."""
+        self.loop.drain()
+
+    def close(self) -> None:
+        """Give back the executor's database connection (it takes a new one when it needs to write)."""
+        self.writer.close()
 
     @property
     def views(self) -> dict[str, ExecView]:
