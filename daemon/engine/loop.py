@@ -12,6 +12,7 @@ from daemon.engine import states as S
 from daemon.engine.attempts import runs_inline
 from daemon.engine.lifecycle import Lifecycle
 from daemon.engine.runtime import BEAT_EVERY, POLL
+from daemon.engine.view import ExecView
 from daemon.errors import StoreError
 from daemon.store import Execution
 
@@ -62,6 +63,12 @@ class Loop(Lifecycle):
 
     def wake(self) -> None:
         """Step the loop now: work was added from outside it (an execution created by a trigger)."""
+        self._wakeup()
+
+    def wake_to_poll(self) -> None:
+        """Step the loop now and read the store in that step: another node left work there (a ``flowd_work``
+        notification: an execution to adopt, a kill request, the end of a subflow child driven elsewhere)."""
+        self._last_poll = float("-inf")
         self._wakeup()
 
     def drain(self) -> None:
@@ -156,6 +163,25 @@ class Loop(Lifecycle):
         for view in mine:
             if view.state == S.QUEUED:
                 self._promote(view, now)
+        self._children_ended_elsewhere(mine)
+
+    def _children_ended_elsewhere(self, mine: list[ExecView]) -> None:
+        """Subflow runs waiting on a child this executor does not drive (adopted by another node): the
+        child's end is read from the store, since no end hook of ours sees it."""
+        waiting = [
+            child_id
+            for view in mine
+            for run in view.runs.values()
+            if run.state == S.RUNNING
+            and run.meta.get("wait")
+            and (child_id := run.meta.get("executionId"))
+            and child_id not in self.views
+        ]
+        if not waiting:
+            return
+        for child in self.store.executions.get_many(waiting):
+            if S.is_terminal(child.state):
+                self._subflow_ended(child, child.state, child.outputs or {}, self.clock.now())
 
     def _claim(self, now: datetime) -> None:
         """Claim waiting runs (retries, runs beyond the worker slots) that are ready."""

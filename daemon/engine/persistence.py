@@ -305,6 +305,11 @@ class Persistence(Stepping):
                 self._lose(view)
         for execution_id in fenced.moved:
             self._reload(execution_id, None, finished, now)
+        # the others of the part were not written either: their views (a parent whose waiting run ended
+        # from a lost child's end) go back to what the store holds
+        new = {e.id for e in part.executions}
+        for execution_id in views_of(part).keys() - fenced.lost - fenced.moved - new:
+            self._reload(execution_id, None, finished, now)
 
     def _failed(self, key: str, part: Batch, exc: Exception, finished: list[Outcome], now: datetime) -> None:
         self._drop_new(part)

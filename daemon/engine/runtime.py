@@ -34,6 +34,7 @@ from daemon.settings import Settings
 from daemon.store import Execution, LogEntry, LogLine, Store, new_id
 from daemon.store.flows import DeployedFlow, FlowRevision
 from daemon.store.storage import InternalStorage
+from daemon.store.storage_db import open_storage
 from daemon.tasks.namespace_files import file_reader
 
 STALE_AFTER = timedelta(seconds=30)  # an owner that has not beaten for this long is gone
@@ -94,7 +95,12 @@ class Runtime:
         self._envs = env_vars(env)
         self._globals = load_globals(env)
         self.flows = FlowCache(store)
-        self.storage = InternalStorage(settings.storage_dir)
+        self.storage: InternalStorage = open_storage(
+            settings.storage,
+            engine=store.engine,
+            storage_dir=settings.storage_dir,
+            cache_dir=settings.cache_dir,
+        )
         self._kv = KvAdapter(store.kv, clock.now)
         self.views: dict[str, ExecView] = {}
         self._tasks: dict[str, asyncio.Task[None]] = {}

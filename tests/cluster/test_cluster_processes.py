@@ -8,7 +8,6 @@ import itertools
 import os
 import signal
 import subprocess
-from collections.abc import Iterator
 from datetime import datetime
 from pathlib import Path
 
@@ -20,7 +19,7 @@ from daemon.cluster.leader import LEADER_KEY
 from daemon.cluster.nodes import NodeRepository
 from daemon.cluster.pgconn import libpq_url
 from daemon.store import Store
-from tests.cluster.conftest import postgres_only
+from tests.cluster.conftest import node, postgres_only
 from tests.server.daemon_harness import FLOWD, DaemonProcess, free_port, wait_for
 
 pytestmark = pytest.mark.integration
@@ -49,12 +48,6 @@ def flows(tmp_path: Path) -> Path:
     return folder
 
 
-@pytest.fixture
-def cluster_env(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("FLOWD_STORAGE", "database")
-    monkeypatch.setenv("FLOWD_LEADER_FAILOVER", "4s")
-
-
 class HeadlessProcess(DaemonProcess):
     """A node without the webserver role: started once it says so in its log."""
 
@@ -62,22 +55,6 @@ class HeadlessProcess(DaemonProcess):
         if self.proc.poll() is not None:
             raise AssertionError(f"daemon exited with {self.proc.returncode}:\n{self.log.read_text()}")
         return "no HTTP server" in self.log.read_text(errors="replace")
-
-
-def node(flows: Path, db_url: str, home: Path, *extra: str) -> DaemonProcess:
-    """``flowd run`` with its own FLOWD_HOME."""
-    home.mkdir(parents=True, exist_ok=True)
-    return DaemonProcess(source=flows, db_url=db_url, home=home, extra=list(extra))
-
-
-@pytest.fixture
-def started() -> Iterator[list[DaemonProcess]]:
-    """Daemons started by a test, stopped (or killed) at its end."""
-    daemons: list[DaemonProcess] = []
-    yield daemons
-    for daemon in daemons:
-        if daemon.proc.poll() is None:
-            daemon.stop(signal.SIGKILL)
 
 
 def lock_holder(db_url: str) -> list[str]:

@@ -1,0 +1,89 @@
+"""Flow concurrency limits held across processes: deciding whether an execution may start (created as
+CREATED, or promoted from QUEUED) and writing that decision happen under one lock per flow, counting the
+flow's active executions in the store, never in one process's memory.
+
+PostgreSQL: an advisory lock keyed by the flow (``pg_advisory_xact_lock`` for a decision written in one
+transaction, a session lock around a creation whose transaction comes later). SQLite has one daemon and
+one writer at a time: nothing to take.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Collection, Iterator
+from contextlib import contextmanager
+from datetime import datetime
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection
+
+from daemon.store.executions import ExecutionRepository
+from daemon.store.repository import Repository
+from daemon.store.tables import executions
+
+# the first key of the two-key advisory locks (the leader's lock uses the one-key form: no clash)
+FLOW_LOCK_CLASS = 0x666C6F77  # "flow"
+
+
+def _key(namespace: str, flow_id: str) -> dict[str, object]:
+    return {"k1": FLOW_LOCK_CLASS, "name": f"{namespace}/{flow_id}"}
+
+
+class Admission(Repository):
+    """The per-flow admission lock and the promotion of queued executions."""
+
+    def lock(self, namespace: str, flow_id: str, *, conn: Connection) -> None:
+        """Hold the flow's lock until the transaction of ``conn`` ends."""
+        if conn.dialect.name == "postgresql":
+            conn.execute(
+                sa.text("SELECT pg_advisory_xact_lock(:k1, hashtext(:name))"), _key(namespace, flow_id)
+            )
+
+    @contextmanager
+    def holding(self, namespace: str, flow_id: str) -> Iterator[None]:
+        """Hold the flow's lock for the block (on a connection of its own): the block counts the flow's
+        active executions and commits the new one before another process may count."""
+        if self._dialect != "postgresql":
+            yield
+            return
+        with self._engine.connect() as conn:
+            conn.execute(sa.text("SELECT pg_advisory_lock(:k1, hashtext(:name))"), _key(namespace, flow_id))
+            conn.commit()
+            try:
+                yield
+            finally:
+                conn.execute(
+                    sa.text("SELECT pg_advisory_unlock(:k1, hashtext(:name))"), _key(namespace, flow_id)
+                )
+                conn.commit()
+
+    def promote(
+        self,
+        execution_id: str,
+        namespace: str,
+        flow_id: str,
+        *,
+        limit: int,
+        running: Collection[str],
+        date: datetime,
+        fence: tuple[str, int],
+    ) -> bool:
+        """Move a QUEUED execution to CREATED when it is its flow's oldest queued one and fewer than
+        ``limit`` executions of the flow are in ``running`` states; decided and written in one transaction
+        under the flow's lock. Returns whether it was promoted."""
+        repo = ExecutionRepository(self._engine)
+        ex = executions
+        with self._write(None) as conn:
+            self.lock(namespace, flow_id, conn=conn)
+            if repo.count(namespace, flow_id, states=running, conn=conn) >= limit:
+                return False
+            oldest = conn.execute(
+                sa.select(ex.c.id)
+                .where(ex.c.namespace == namespace, ex.c.flow_id == flow_id, ex.c.state == "QUEUED")
+                .order_by(ex.c.start_date, ex.c.id)
+                .limit(1)
+            ).scalar_one_or_none()
+            if oldest != execution_id:
+                return False
+            return repo.set_state(
+                execution_id, "CREATED", date=date, only_from=["QUEUED"], fence=fence, conn=conn
+            )
