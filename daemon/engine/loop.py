@@ -18,6 +18,10 @@ from daemon.store import Execution
 
 log = logging.getLogger(__name__)
 
+# the least time between two polls of the store asked by ``flowd_work`` notifications: a burst of them
+# (many subflow ends) makes one poll per step at most this often, not one per notification
+NOTIFIED_POLL = 0.05
+
 
 class Loop(Lifecycle):
     """Driving executions: ``run_until_done`` for one, ``serve`` for a daemon."""
@@ -68,7 +72,7 @@ class Loop(Lifecycle):
     def wake_to_poll(self) -> None:
         """Step the loop now and read the store in that step: another node left work there (a ``flowd_work``
         notification: an execution to adopt, a kill request, the end of a subflow child driven elsewhere)."""
-        self._last_poll = float("-inf")
+        self._poll_asked = True
         self._wakeup()
 
     def drain(self) -> None:
@@ -110,12 +114,15 @@ class Loop(Lifecycle):
         if self.workers > len(self._tasks):
             dates.extend(self._waiting.values())
         wait = min(((d - now).total_seconds() for d in dates), default=POLL)
+        if self._poll_asked:  # notified within NOTIFIED_POLL of the last poll: poll once that has passed
+            wait = min(wait, NOTIFIED_POLL)
         return min(max(wait, 0.001), POLL)
 
     def _step(self, tick: float, *, adopt: bool) -> None:
         now = self.clock.now()
-        if tick - self._last_poll >= POLL:
-            self._last_poll = tick
+        since = tick - self._last_poll
+        if since >= POLL or (self._poll_asked and since >= NOTIFIED_POLL):
+            self._last_poll, self._poll_asked = tick, False
             self._poll_store(now, adopt=adopt)
         if tick - self._last_beat >= BEAT_EVERY:
             self._last_beat = tick

@@ -129,6 +129,7 @@ class Runtime:
         self._wake: asyncio.Event | None = None
         self._last_beat = 0.0
         self._last_poll = 0.0
+        self._poll_asked = False  # a ``flowd_work`` notification asked for a poll at the next step
         # called with each execution row (its final state and outputs) once its end is committed, from
         # the outbox: at least once per end (see follow_ups)
         self.end_hooks: list[Callable[[Execution], None]] = []
