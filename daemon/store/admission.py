@@ -9,12 +9,13 @@ one writer at a time: nothing to take.
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Collection, Iterator
 from contextlib import contextmanager
 from datetime import datetime
 
 import sqlalchemy as sa
-from sqlalchemy.engine import Connection
+from sqlalchemy.engine import Connection, Engine
 
 from daemon.store.executions import ExecutionRepository
 from daemon.store.repository import Repository
@@ -29,11 +30,23 @@ def _key(namespace: str, flow_id: str) -> dict[str, object]:
 
 
 class Admission(Repository):
-    """The per-flow admission lock and the promotion of queued executions."""
+    """The per-flow admission lock and the promotion of queued executions. The lock is re-entrant within
+    a thread: an execution that ends within its creation (inline tasks) promotes the flow's queued one
+    while its creator still holds the flow's lock."""
+
+    def __init__(self, engine: Engine) -> None:
+        super().__init__(engine)
+        self._local = threading.local()  # ``held``: the flows whose session lock this thread holds
+
+    def _held(self) -> set[str]:
+        held: set[str] | None = getattr(self._local, "held", None)
+        if held is None:
+            held = self._local.held = set()
+        return held
 
     def lock(self, namespace: str, flow_id: str, *, conn: Connection) -> None:
-        """Hold the flow's lock until the transaction of ``conn`` ends."""
-        if conn.dialect.name == "postgresql":
+        """Hold the flow's lock until the transaction of ``conn`` ends (already held: nothing to do)."""
+        if conn.dialect.name == "postgresql" and f"{namespace}/{flow_id}" not in self._held():
             conn.execute(
                 sa.text("SELECT pg_advisory_xact_lock(:k1, hashtext(:name))"), _key(namespace, flow_id)
             )
@@ -42,15 +55,18 @@ class Admission(Repository):
     def holding(self, namespace: str, flow_id: str) -> Iterator[None]:
         """Hold the flow's lock for the block (on a connection of its own): the block counts the flow's
         active executions and commits the new one before another process may count."""
-        if self._dialect != "postgresql":
+        name, held = f"{namespace}/{flow_id}", self._held()
+        if self._dialect != "postgresql" or name in held:
             yield
             return
         with self._engine.connect() as conn:
             conn.execute(sa.text("SELECT pg_advisory_lock(:k1, hashtext(:name))"), _key(namespace, flow_id))
             conn.commit()
+            held.add(name)
             try:
                 yield
             finally:
+                held.discard(name)
                 conn.execute(
                     sa.text("SELECT pg_advisory_unlock(:k1, hashtext(:name))"), _key(namespace, flow_id)
                 )

@@ -94,3 +94,30 @@ def test_promotion_of_the_oldest_queued_under_the_limit(store: Store) -> None:
     assert not store.admission.promote("second", "test", "limited", **kw)  # type: ignore[arg-type]
     assert store.admission.promote("first", "test", "limited", **kw)  # type: ignore[arg-type]
     assert not store.admission.promote("second", "test", "limited", **kw)  # type: ignore[arg-type]
+
+
+@postgres_only
+def test_an_execution_ending_at_creation_promotes_a_queued_one_without_deadlock(
+    store: Store, tmp_path: Path
+) -> None:
+    """An execution of inline tasks ends within its creation, while its creator holds the flow's lock;
+    its end promotes the flow's queued execution, which takes the same lock in the same thread."""
+    harness = Harness(store, tmp_path / "home")
+    inline = "{id: l, type: io.kestra.plugin.core.log.Log, message: hi}"
+    record = deploy(
+        store, FLOW.replace("{id: s, type: io.kestra.plugin.core.flow.Sleep, duration: PT10S}", inline)
+    )
+    for i in (1, 2):
+        store.executions.create(_row(f"other{i}", "RUNNING", i))
+    queued = harness.executor.create_execution(record, {})
+    assert store.executions.get(queued).state == "QUEUED"  # type: ignore[union-attr]
+    for i in (1, 2):
+        store.executions.set_state(f"other{i}", "SUCCESS", date=T0)
+    done: list[str] = []
+    creating = threading.Thread(target=lambda: done.append(harness.executor.create_execution(record, {})))
+    creating.start()
+    creating.join(30)  # a safety net: a deadlock would hang here
+    assert not creating.is_alive() and done
+    assert store.executions.get(done[0]).state == "SUCCESS"  # type: ignore[union-attr]
+    assert store.executions.get(queued).state == "CREATED"  # type: ignore[union-attr]
+    harness.executor.close()
