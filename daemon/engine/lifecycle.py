@@ -49,13 +49,16 @@ class Lifecycle(Persistence):
         """See ``_create_execution``. A flow with a concurrency limit is counted and its new execution
         written under the flow's lock in the store (``store.admission``), so the limit holds across nodes:
         in the caller's transaction (``conn``) until it commits, or around the creation's own transaction.
-        (A subflow created within its parent's step is counted without it: see docs/deployment.md.)"""
+        A subflow created within its parent's step keeps the lock until that step is written."""
         create = partial(
             self._create_execution, flow_record, inputs, trigger=trigger, labels=labels, parent=parent,
             own=own, execution_id=execution_id, conn=conn, rows=rows,
         )  # fmt: skip
         flow = self.flows.revision(flow_record.namespace, flow_record.flow_id, flow_record.revision).flow
-        if flow.concurrency is None or self._stepping:
+        if flow.concurrency is None:
+            return create()
+        if self._stepping:  # kept until the step has written it (``Persistence._commit``, ``_create_now``)
+            self.store.admission.hold(flow.namespace, flow.id)
             return create()
         if conn is not None:
             self.store.admission.lock(flow.namespace, flow.id, conn=conn)
@@ -174,6 +177,7 @@ class Lifecycle(Persistence):
             self._after_commit(mine, now)
         finally:
             self._creating -= 1
+            self.store.admission.release_held()  # subflows of limited flows it started: written now
         if view is not None and view.done:
             self._remember_end(view.final or view.execution)
         self._wakeup()

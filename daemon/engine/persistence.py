@@ -89,7 +89,10 @@ class Persistence(Stepping):
         batch, self._batch = self._batch, Batch()
         logs, self._logs = self._logs, []
         broken, self._broken = self._broken, {}
-        self._write_batch(batch, logs, now, broken=broken, finished=finished)
+        try:
+            self._write_batch(batch, logs, now, broken=broken, finished=finished)
+        finally:
+            self.store.admission.release_held()  # subflows of limited flows counted in this step
 
     def _guarded(self, execution_id: str, fn: Callable[..., None], *args: Any) -> None:
         """Step one execution; an error marks it broken (reloaded after this step) instead of stopping

@@ -36,12 +36,15 @@ class Admission(Repository):
 
     def __init__(self, engine: Engine) -> None:
         super().__init__(engine)
-        self._local = threading.local()  # ``held``: the flows whose session lock this thread holds
+        # per thread: ``held``, the flows whose session lock this thread holds; ``kept``, the connections
+        # of those taken by ``hold`` (released by ``release_held``)
+        self._local = threading.local()
 
     def _held(self) -> set[str]:
         held: set[str] | None = getattr(self._local, "held", None)
         if held is None:
             held = self._local.held = set()
+            self._local.kept = {}
         return held
 
     def lock(self, namespace: str, flow_id: str, *, conn: Connection) -> None:
@@ -71,6 +74,38 @@ class Admission(Repository):
                     sa.text("SELECT pg_advisory_unlock(:k1, hashtext(:name))"), _key(namespace, flow_id)
                 )
                 conn.commit()
+
+    def hold(self, namespace: str, flow_id: str) -> None:
+        """Take the flow's lock and keep it until ``release_held``: a subflow execution created within
+        its parent's step is counted now and inserted with the step's transaction, later."""
+        name, held = f"{namespace}/{flow_id}", self._held()
+        if self._dialect != "postgresql" or name in held:
+            return
+        conn = self._engine.connect()
+        try:
+            conn.execute(sa.text("SELECT pg_advisory_lock(:k1, hashtext(:name))"), _key(namespace, flow_id))
+            conn.commit()
+        except BaseException:
+            conn.close()
+            raise
+        held.add(name)
+        self._local.kept[name] = conn
+
+    def release_held(self) -> None:
+        """Release the locks ``hold`` took in this thread (once the step that counted has committed, or
+        failed)."""
+        held = self._held()
+        kept: dict[str, Connection] = self._local.kept
+        while kept:
+            name, conn = kept.popitem()
+            held.discard(name)
+            try:
+                conn.execute(
+                    sa.text("SELECT pg_advisory_unlock(:k1, hashtext(:name))"), _key(*name.split("/", 1))
+                )
+                conn.commit()
+            finally:
+                conn.close()  # a broken connection ends its session, and the lock with it
 
     def promote(
         self,

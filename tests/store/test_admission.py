@@ -121,3 +121,24 @@ def test_an_execution_ending_at_creation_promotes_a_queued_one_without_deadlock(
     assert store.executions.get(done[0]).state == "SUCCESS"  # type: ignore[union-attr]
     assert store.executions.get(queued).state == "CREATED"  # type: ignore[union-attr]
     harness.executor.close()
+
+
+@postgres_only
+def test_a_subflow_created_in_its_parents_step_counts_an_admission_committed_meanwhile(
+    store: Store, tmp_path: Path
+) -> None:
+    harness = Harness(store, tmp_path / "home")
+    deploy(store, FLOW)
+    parent = deploy(
+        store,
+        "id: parent\nnamespace: test\ntasks:\n"
+        "  - {id: call, type: io.kestra.plugin.core.flow.Subflow, namespace: test, flowId: limited}\n",
+    )
+    store.executions.create(_row("running", "RUNNING", 1))
+    created: list[str] = []
+    decide = threading.Thread(target=lambda: created.append(harness.executor.create_execution(parent, {})))
+    _meanwhile(store, _row("other", "CREATED", 2), decide)
+    assert created
+    (child,) = store.executions.list(parent_execution_id=created[0])
+    assert child.state == "QUEUED"  # two were active once the other committed
+    harness.executor.close()
