@@ -142,9 +142,10 @@ class ClusterNode:
                 await asyncio.wait_for(stop.wait(), HAND_OFF)
 
     async def reap(self, stop: asyncio.Event) -> None:
-        """Leader duty: find nodes that are gone (no heartbeat for 20 s, or on this host a process that no
-        longer exists) and hand their executions back at once: the release wakes the executors
-        (``flowd_work``), one adopts each execution, and its interrupted task runs run again."""
+        """Leader duty: find nodes that are gone (no heartbeat for ``STALE_AFTER``, 30 s, or on this host a
+        process that no longer exists) and hand their executions back at once (with a new epoch): the
+        release wakes the executors (``flowd_work``), one adopts each execution, and its interrupted task
+        runs run again."""
         while not stop.is_set():
             try:
                 released = await asyncio.to_thread(self.reap_once)

@@ -26,8 +26,15 @@ class Fenced(Exception):
 
 def roots(batch: Batch) -> dict[str, str]:
     """Execution id -> the id its changes are written with: a subflow execution created in this batch
-    goes with its parent (its row must be inserted in the same transaction as the parent's run)."""
+    goes with its parent (its row must be inserted in the same transaction as the parent's run), and so
+    does one that ends in this batch while its parent changes too (the parent's run ended from that end in
+    memory: it must not be written if the child's end is not, its owner having changed)."""
     parent_of = {e.id: e.parent_execution_id for e in batch.executions}
+    changed = views_of(batch)
+    for view in batch.done:
+        parent = view.execution.parent_execution_id
+        if parent is not None and parent in changed:
+            parent_of.setdefault(view.id, parent)
     root: dict[str, str] = {}
     for execution_id in parent_of:
         current = execution_id

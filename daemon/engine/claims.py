@@ -1,6 +1,7 @@
 """Claims: the executor's dealings with other processes through the store. Claiming waiting runs for free
 worker slots, the heartbeat (an execution it did not beat for is let go), and polling the store for kill
-requests and queued executions (adopting executions whose owner is gone, with ``Lifecycle.recover``)."""
+requests, queued executions and the ends of subflow children driven by another node (adopting executions
+whose owner is gone, with ``Lifecycle.recover``)."""
 
 from __future__ import annotations
 
@@ -8,25 +9,35 @@ from datetime import datetime
 
 from daemon.engine import states as S
 from daemon.engine.attempts import runs_inline
+from daemon.engine.flowable_runs import FlowableRuns
 from daemon.engine.lifecycle import Lifecycle
 from daemon.engine.persistence import Writer
 from daemon.engine.runtime import Runtime
 from daemon.engine.state import EngineState
 from daemon.engine.stepping import Stepper
+from daemon.engine.view import ExecView
 
 
 class Claims:
     """Claiming runs, heartbeats, and polling the store for work left by other processes."""
 
     def __init__(
-        self, rt: Runtime, state: EngineState, stepper: Stepper, writer: Writer, lifecycle: Lifecycle
+        self,
+        rt: Runtime,
+        state: EngineState,
+        stepper: Stepper,
+        writer: Writer,
+        lifecycle: Lifecycle,
+        flowables: FlowableRuns,
     ) -> None:
         self.rt = rt
         self.state = state
         self.stepper = stepper
         self.writer = writer
         self.lifecycle = lifecycle
+        self.flowables = flowables
         self.store = rt.store
+        self.clock = rt.clock
         self.worker_id = rt.worker_id
 
     def beat(self, now: datetime) -> None:
@@ -59,6 +70,25 @@ class Claims:
         for view in mine:
             if view.state == S.QUEUED:
                 self.lifecycle.promote(view, now)
+        self._children_ended_elsewhere(mine)
+
+    def _children_ended_elsewhere(self, mine: list[ExecView]) -> None:
+        """Subflow runs waiting on a child this executor does not drive (adopted by another node): the
+        child's end is read from the store, since no end hook of ours sees it."""
+        waiting = [
+            child_id
+            for view in mine
+            for run in view.runs.values()
+            if run.state == S.RUNNING
+            and run.meta.get("wait")
+            and (child_id := run.meta.get("executionId"))
+            and child_id not in self.state.views
+        ]
+        if not waiting:
+            return
+        for child in self.store.executions.get_many(waiting):
+            if S.is_terminal(child.state):
+                self.flowables.subflow_ended(child, child.state, child.outputs or {}, self.clock.now())
 
     def claim(self, now: datetime) -> None:
         """Claim waiting runs (retries, runs beyond the worker slots) that are ready."""

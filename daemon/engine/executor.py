@@ -121,7 +121,7 @@ class Executor:
         self.writer = Writer(rt, state, self.stepper, self.follow_ups, promote=promote, load=load)
         lifecycle = Lifecycle(rt, state, self.stepper, self.writer, self.flowables, self.start_hooks)
         self.lifecycle = lifecycle
-        self.claims = Claims(rt, state, self.stepper, self.writer, lifecycle)
+        self.claims = Claims(rt, state, self.stepper, self.writer, lifecycle, self.flowables)
         self.loop = Loop(
             rt, state, attempts=self.attempts, flowables=self.flowables, writer=self.writer,
             lifecycle=lifecycle, claims=self.claims, follow_ups=self.follow_ups,
@@ -172,6 +172,11 @@ class Executor:
         """Step the loop now: work was added from outside it (an execution created by a trigger)."""
         self.loop.wake()
 
+    def wake_to_poll(self) -> None:
+        """Step the loop now and read the store in that step: another node left work there (a ``flowd_work``
+        notification). See ``Loop.wake_to_poll``."""
+        self.loop.wake_to_poll()
+
     def drain(self) -> None:
         """Shutdown: start no new task run (no claims); attempts already running go on."""
         self.loop.drain()
@@ -201,7 +206,7 @@ class Executor:
 
     @property
     def storage(self) -> InternalStorage:
-        """Internal storage; replaced after construction by the daemon (``open_storage``)."""
+        """Internal storage, opened from ``FLOWD_STORAGE`` (``open_storage``) by ``Runtime``."""
         return self.runtime.storage
 
     @storage.setter

@@ -7,6 +7,7 @@ import time
 from collections.abc import Callable, Mapping
 from dataclasses import replace
 from datetime import datetime
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -57,6 +58,39 @@ class Lifecycle:
         self._creating = 0  # depth of _create_now calls (one nested in an end hook plans only)
 
     def create_execution(
+        self,
+        flow_record: DeployedFlow | FlowRevision,
+        inputs: Mapping[str, Any],
+        *,
+        trigger: dict[str, Any] | None = None,
+        labels: Mapping[str, str] | None = None,
+        parent: tuple[str, str] | None = None,
+        own: bool = True,
+        execution_id: str | None = None,
+        conn: Connection | None = None,
+        rows: list[Execution] | None = None,
+    ) -> str:
+        """See ``_create_execution``. A flow with a concurrency limit is counted and its new execution
+        written under the flow's lock in the store (``store.admission``), so the limit holds across nodes:
+        in the caller's transaction (``conn``) until it commits, or around the creation's own transaction.
+        A subflow created within its parent's step keeps the lock until that step is written."""
+        create = partial(
+            self._create_execution, flow_record, inputs, trigger=trigger, labels=labels, parent=parent,
+            own=own, execution_id=execution_id, conn=conn, rows=rows,
+        )  # fmt: skip
+        flow = self.rt.flows.revision(flow_record.namespace, flow_record.flow_id, flow_record.revision).flow
+        if flow.concurrency is None:
+            return create()
+        if self.state.stepping:  # kept until the step has written it (``Writer.commit``, ``_create_now``)
+            self.store.admission.hold(flow.namespace, flow.id)
+            return create()
+        if conn is not None:
+            self.store.admission.lock(flow.namespace, flow.id, conn=conn)
+            return create()
+        with self.store.admission.holding(flow.namespace, flow.id):
+            return create()
+
+    def _create_execution(
         self,
         flow_record: DeployedFlow | FlowRevision,
         inputs: Mapping[str, Any],
@@ -169,6 +203,7 @@ class Lifecycle:
             self.writer.after_commit(mine, now)
         finally:
             self._creating -= 1
+            self.store.admission.release_held()  # subflows of limited flows it started: written now
         if view is not None and view.done:
             self._remember_end(view.final or view.execution)
         self.rt.wakeup()
@@ -288,17 +323,11 @@ class Lifecycle:
         if concurrency is None:
             return
         ex = view.execution
-        running = self.store.executions.count(ex.namespace, ex.flow_id, states=list(ACTIVE_RUNS))
-        queued = self.store.executions.list(namespace=ex.namespace, flow_id=ex.flow_id, states=[S.QUEUED])
-        oldest = min(queued, key=lambda e: (e.start_date, e.id), default=None)
-        if (
-            running < concurrency.limit
-            and oldest is not None
-            and oldest.id == view.id
-            and self.store.executions.set_state(
-                view.id, S.CREATED, date=now, only_from=[S.QUEUED], fence=(self.worker_id, view.epoch)
-            )
-        ):
+        # counted and written under the flow's lock in the store: the limit holds across nodes
+        if self.store.admission.promote(
+            view.id, ex.namespace, ex.flow_id, limit=concurrency.limit, running=ACTIVE_RUNS, date=now,
+            fence=(self.worker_id, view.epoch),
+        ):  # fmt: skip
             view.move(S.CREATED)
             view.stored = S.CREATED
             self.state.dirty.add(view.id)

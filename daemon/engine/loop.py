@@ -21,6 +21,10 @@ from daemon.store import Execution
 
 log = logging.getLogger(__name__)
 
+# the least time between two polls of the store asked by ``flowd_work`` notifications: a burst of them
+# (many subflow ends) makes one poll per step at most this often, not one per notification
+NOTIFIED_POLL = 0.05
+
 
 class Loop:
     """Driving executions: ``run_until_done`` for one, ``serve`` for a daemon."""
@@ -49,6 +53,7 @@ class Loop:
         self.clock = rt.clock
         self._last_beat = 0.0  # loop.time() of the last heartbeat
         self._last_poll = 0.0  # loop.time() of the last poll of the store
+        self._poll_asked = False  # a ``flowd_work`` notification asked for a poll at the next step
 
     async def run_until_done(self, execution_id: str) -> Execution:
         """Drive one execution (and any other this executor owns) until it is terminal; returns its row."""
@@ -93,6 +98,12 @@ class Loop:
         """Step the loop now: work was added from outside it (an execution created by a trigger)."""
         self.rt.wakeup()
 
+    def wake_to_poll(self) -> None:
+        """Step the loop now and read the store in that step: another node left work there (a ``flowd_work``
+        notification: an execution to adopt, a kill request, the end of a subflow child driven elsewhere)."""
+        self._poll_asked = True
+        self.rt.wakeup()
+
     def drain(self) -> None:
         """Shutdown: start no new task run (no claims); attempts already running go on."""
         self.state.workers = 0
@@ -132,12 +143,15 @@ class Loop:
         if self.state.workers > len(self.state.tasks):
             dates.extend(self.state.waiting.values())
         wait = min(((d - now).total_seconds() for d in dates), default=POLL)
+        if self._poll_asked:  # notified within NOTIFIED_POLL of the last poll: poll once that has passed
+            wait = min(wait, NOTIFIED_POLL)
         return min(max(wait, 0.001), POLL)
 
     def _step(self, tick: float, *, adopt: bool) -> None:
         now = self.clock.now()
-        if tick - self._last_poll >= POLL:
-            self._last_poll = tick
+        since = tick - self._last_poll
+        if since >= POLL or (self._poll_asked and since >= NOTIFIED_POLL):
+            self._last_poll, self._poll_asked = tick, False
             self.claims.poll_store(now, adopt=adopt)
         if tick - self._last_beat >= BEAT_EVERY:
             self._last_beat = tick

@@ -116,7 +116,10 @@ class Writer:
         batch, state.batch = state.batch, Batch()
         logs, state.logs = state.logs, []
         broken, state.broken = state.broken, {}
-        self._write_batch(batch, logs, now, broken=broken, finished=finished)
+        try:
+            self._write_batch(batch, logs, now, broken=broken, finished=finished)
+        finally:
+            self.store.admission.release_held()  # subflows of limited flows counted in this step
 
     def _write_batch(
         self,
@@ -324,6 +327,11 @@ class Writer:
             if view is not None:
                 self.lose(view)
         for execution_id in fenced.moved:
+            self._reload(execution_id, None, finished, now)
+        # the others of the part were not written either: their views (a parent whose waiting run ended
+        # from a lost child's end) go back to what the store holds
+        new = {e.id for e in part.executions}
+        for execution_id in views_of(part).keys() - fenced.lost - fenced.moved - new:
             self._reload(execution_id, None, finished, now)
 
     def _failed(self, key: str, part: Batch, exc: Exception, finished: list[Outcome], now: datetime) -> None:

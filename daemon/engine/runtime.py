@@ -22,6 +22,7 @@ from daemon.expressions import mask_secrets
 from daemon.settings import Settings
 from daemon.store import LogEntry, LogLine, Store
 from daemon.store.storage import InternalStorage
+from daemon.store.storage_db import open_storage
 from daemon.tasks.namespace_files import file_reader
 
 STALE_AFTER = timedelta(seconds=30)  # an owner that has not beaten for this long is gone
@@ -57,7 +58,12 @@ class Runtime:
         self._envs = env_vars(env)
         self._globals = load_globals(env)
         self.flows = FlowCache(store)
-        self.storage = InternalStorage(settings.storage_dir)
+        self.storage: InternalStorage = open_storage(
+            settings.storage,
+            engine=store.engine,
+            storage_dir=settings.storage_dir,
+            cache_dir=settings.cache_dir,
+        )
         self.kv = KvAdapter(store.kv, clock.now)
         # execution id -> (its view, its execution-wide variables), built once per view (``base``)
         self.bases: dict[str, tuple[ExecView, dict[str, Any]]] = {}

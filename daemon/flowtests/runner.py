@@ -134,7 +134,7 @@ def _run_case(
     from daemon.expressions.render import render_value
     from daemon.settings import Settings
     from daemon.store import Store, new_id
-    from daemon.store.storage import InternalStorage
+    from daemon.store.storage_db import open_storage
     from daemon.tasks.registry import PLUGINS
 
     suite, case = result.suite, result.case
@@ -147,7 +147,13 @@ def _run_case(
     try:
         records = {uid: _deploy(store, flows[uid]) for uid in _needed(suite.flow_uid, flows)}
         execution_id = new_id()
-        uris = _upload_files(InternalStorage(settings.storage_dir), suite, case, execution_id, home)
+        storage = open_storage(
+            settings.storage,
+            engine=store.engine,
+            storage_dir=settings.storage_dir,
+            cache_dir=settings.cache_dir,
+        )
+        uris = _upload_files(storage, suite, case, execution_id, home)
         fixture_context: dict[str, Any] = {"fileURI": lambda name: uris[name]}
         inputs = render_value(dict(case.fixtures.inputs), fixture_context)
         mocks = {t.id: (t.state, render_value(dict(t.outputs), fixture_context)) for t in case.fixtures.tasks}

@@ -15,7 +15,6 @@ from daemon.reconcile import Reconciler
 from daemon.server.services import Services
 from daemon.settings import Settings
 from daemon.store import Store
-from daemon.store.storage_db import open_storage
 
 log = logging.getLogger("flowd.daemon")
 
@@ -69,9 +68,6 @@ def build_services(settings: Settings, options: DaemonOptions, *, clock: Clock |
             store.close()
             raise
     executor = Executor(store, settings, clock, PLUGINS, workers=options.workers)
-    executor.storage = open_storage(
-        settings.storage, engine=store.engine, storage_dir=settings.storage_dir, cache_dir=settings.cache_dir
-    )
     reconciler = None
     if options.source:
         source = open_source(

@@ -53,7 +53,6 @@ from daemon.server.sync_loop import SyncLoop
 from daemon.settings import Settings
 from daemon.store import Execution
 from daemon.store.retention import parse_age
-from daemon.store.storage import InternalStorage
 
 log = logging.getLogger("flowd.daemon")
 
@@ -121,7 +120,7 @@ class Daemon:
             failover=options.failover,
         )  # fmt: skip
         # the listener runs on the main loop; the executor lives on the engine loop
-        self.cluster.on_wake(notify.WORK, lambda _payload: self.engine.call_soon(self._wake_executor))
+        self.cluster.on_wake(notify.WORK, lambda _payload: self.engine.call_soon(self._poll_executor))
         self.cluster.on_wake(notify.SYNC, lambda _payload: self._sync_requested())
         if self.sync_loop is not None:
             services.sync_hook = self.cluster.sync_hook(self.sync_loop.sync_once)
@@ -132,8 +131,9 @@ class Daemon:
         self._server: _Server | None = None
         self._executor_failed = False
 
-    def _wake_executor(self) -> None:  # on the engine thread
-        self.services.executor.wake()
+    def _poll_executor(self) -> None:  # on the engine thread
+        """Another node left work in the store (``flowd_work``): adopt it, act on a kill, at once."""
+        self.services.executor.wake_to_poll()
 
     async def _sync_duty(self, stop: asyncio.Event) -> None:
         """The leader's sync loop, once the store is checked to follow this node's source (another node
@@ -325,7 +325,7 @@ class Daemon:
         retention = services.settings.retention
         if retention:
             age, keep = parse_age(retention), services.settings.retention_keep_failed
-            storage = InternalStorage(services.settings.storage_dir)
+            storage = services.executor.storage  # the database storage too (FLOWD_STORAGE)
             leader_duty(
                 "retention",
                 lambda duty_stop: retention_loop(

@@ -83,6 +83,16 @@ class ExecutionRepository(TaskRunRepository):
             row = c.execute(sa.select(executions).where(executions.c.id == execution_id)).one_or_none()
         return _row(row) if row else None
 
+    def get_many(
+        self, execution_ids: Collection[str], *, conn: Connection | None = None
+    ) -> builtins.list[Execution]:
+        """The executions of ``execution_ids`` that exist (in no particular order)."""
+        if not execution_ids:
+            return []
+        query = sa.select(executions).where(executions.c.id.in_(list(execution_ids)))
+        with self._read(conn) as c:
+            return [_row(row) for row in c.execute(query)]
+
     def list(
         self,
         *,
@@ -316,14 +326,16 @@ class ExecutionRepository(TaskRunRepository):
         conn: Connection | None = None,
     ) -> int:
         """Drop the ownership of active executions driven by ``owner_ids`` (a daemon known to be gone, or
-        one shutting down), so the next ``adopt`` takes them at once; returns how many."""
+        one shutting down), so the next ``adopt`` takes them at once; returns how many. The epoch is
+        bumped: a released owner that was not gone after all (paused, partitioned) can write nothing more
+        for them, even before anyone adopts them."""
         if not owner_ids:
             return 0
         ex = executions
         stmt = (
             ex.update()
             .where(ex.c.owner_id.in_(list(owner_ids)), ex.c.state.in_(list(active_states)))
-            .values(owner_id=None, heartbeat_at=None)
+            .values(owner_id=None, heartbeat_at=None, epoch=ex.c.epoch + 1)
         )
         with self._write(conn) as c:
             return c.execute(stmt).rowcount

@@ -10,6 +10,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from daemon.errors import StoreError
 from daemon.store import migrate
+from daemon.store.admission import Admission
 from daemon.store.engine import create_engine, describe_error
 from daemon.store.executions import ExecutionRepository
 from daemon.store.flows import FlowRepository
@@ -24,8 +25,8 @@ from daemon.store.triggers import TriggerRepository
 
 class Store:
     """The persistence layer. Repositories: ``flows``, ``syncs``, ``executions`` (with task runs), ``logs``,
-    ``triggers`` (with schedule ticks), ``kv``, ``heartbeats``, ``outbox``; each method takes an optional
-    ``conn``."""
+    ``triggers`` (with schedule ticks), ``kv``, ``heartbeats``, ``outbox``, ``admission`` (flow concurrency
+    locks); each method takes an optional ``conn``."""
 
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
@@ -38,6 +39,7 @@ class Store:
         self.heartbeats = HeartbeatRepository(engine)
         self.namespace_files = NamespaceFilesRepository(engine)
         self.outbox = OutboxRepository(engine)
+        self.admission = Admission(engine)
 
     @classmethod
     def open(cls, url: str, *, upgrade: bool = True) -> Store:

@@ -4,6 +4,7 @@ execution triggers notify for unowned and released executions; a listener surviv
 from __future__ import annotations
 
 import asyncio
+from datetime import UTC, datetime
 
 import psycopg
 import pytest
@@ -79,7 +80,41 @@ def test_unowned_and_released_executions_wake_listeners(db_url: str) -> None:
         assert not await _woken(woke, 1.0)  # its owner drives it: nobody else needs waking
         _insert_execution(store, "queued", None)  # e.g. `flowd execute` with daemons alive
         assert await _woken(woke)
+        epoch = store.executions.get("owned").epoch  # type: ignore[union-attr]
         assert store.executions.release(["node-a"]) == 1  # a stopping node hands its work back
+        assert await _woken(woke)
+        # and node-a, were it not gone after all, could write nothing more for it
+        assert store.executions.get("owned").epoch == epoch + 1  # type: ignore[union-attr]
+        stop.set()
+        await task
+
+    try:
+        asyncio.run(scenario())
+    finally:
+        store.close()
+
+
+@postgres_only
+def test_kill_requests_and_child_ends_wake_listeners(db_url: str) -> None:
+    store = Store.open(db_url)
+    now = datetime.now(UTC)
+
+    async def scenario() -> None:
+        _, woke, stop, task = await _listening(db_url, notify.WORK)
+        _insert_execution(store, "parent", "node-a")
+        _insert_execution(store, "child", "node-b")
+        _insert_execution(store, "alone", "node-b")
+        with store.engine.begin() as conn:
+            conn.execute(sa.text("UPDATE executions SET parent_execution_id = 'parent' WHERE id = 'child'"))
+        assert not await _woken(woke, 1.0)
+        store.executions.set_state("alone", "RUNNING", date=now)
+        store.executions.set_state("child", "RUNNING", date=now)
+        assert not await _woken(woke, 1.0)  # nothing another node must act on
+        store.executions.set_state("alone", "KILLING", date=now)  # asked through node-a's API, say
+        assert await _woken(woke)
+        store.executions.set_state("alone", "KILLED", date=now)
+        assert not await _woken(woke, 1.0)  # not a child: nobody waits for it
+        store.executions.set_state("child", "SUCCESS", date=now)  # its parent may wait on node-a
         assert await _woken(woke)
         stop.set()
         await task
