@@ -72,18 +72,25 @@ def purge_command(db: str | None, older_than: str, keep_failed: bool, dry_run: b
 
     from daemon.store import Store
     from daemon.store.retention import RetentionError, parse_age, purge
-    from daemon.store.storage import InternalStorage
+    from daemon.store.storage_db import open_storage
 
     try:
         age = parse_age(older_than)
     except RetentionError as exc:
         raise click.BadParameter(str(exc), param_hint="--older-than") from exc
+    settings = Settings()
     store = Store.open(_url(db))
     try:
+        # the files live where the daemon writes them (``FLOWD_STORAGE``: a folder or the database)
+        storage = open_storage(
+            settings.storage,
+            engine=store.engine,
+            storage_dir=settings.storage_dir,
+            cache_dir=settings.cache_dir,
+        )
         counts = purge(
-            store, before=datetime.now(UTC) - age, keep_failed=keep_failed, dry_run=dry_run,
-            storage=InternalStorage(Settings().storage_dir),
-        )  # fmt: skip
+            store, before=datetime.now(UTC) - age, keep_failed=keep_failed, dry_run=dry_run, storage=storage
+        )
     finally:
         store.close()
     click.echo(f"{'would delete' if dry_run else 'deleted'} {counts.render()}")

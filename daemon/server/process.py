@@ -53,7 +53,6 @@ from daemon.server.sync_loop import SyncLoop
 from daemon.settings import Settings
 from daemon.store import Execution
 from daemon.store.retention import parse_age
-from daemon.store.storage import InternalStorage
 
 log = logging.getLogger("flowd.daemon")
 
@@ -325,7 +324,8 @@ class Daemon:
         retention = services.settings.retention
         if retention:
             age, keep = parse_age(retention), services.settings.retention_keep_failed
-            storage = InternalStorage(services.settings.storage_dir)
+            # the storage the executor writes to (``FLOWD_STORAGE``: a folder or the database)
+            storage = executor.storage
             leader_duty(
                 "retention",
                 lambda duty_stop: retention_loop(
