@@ -183,9 +183,8 @@ class Daemon:
                 self._source_recorded = True
             except Exception:  # tried again after the next sync
                 log.warning("could not record the store's source", exc_info=True)
-        # what a sync leaves in memory (parsed flows, caches) lives long: a full collection would walk it
-        # again and again, stopping every thread for up to a second with 10,000 flows (bench/loop_stall)
-        gc.freeze()
+        # what a sync leaves in memory (parsed flows, caches) lives long: ``sync_loop._sync`` froze it before
+        # collection resumed, so no pass walks it again and again (bench/loop_stall_bench.py)
         # a periodic sync that found nothing new leaves the scheduler's plans (and its idle CPU) alone
         if outcome.result in ("SUCCESS", "PARTIAL") and changes_flows(outcome.counts):
             self.scheduler.wake()  # thread-safe

@@ -10,6 +10,7 @@ sync at a time, so the event loop keeps serving.
 from __future__ import annotations
 
 import asyncio
+import gc
 import logging
 import time
 from collections.abc import Callable
@@ -88,7 +89,9 @@ class SyncLoop:
         self._loop = asyncio.get_running_loop()
         self._requested = requested = asyncio.Event()
         root = self.watch_root() if self._watch else None
-        watcher: Stoppable | None = watch_folder(root, self.request) if root is not None else None
+        watcher: Stoppable | None = None
+        if root is not None:  # its start walks the whole folder (10,000 flow files): not on the loop
+            watcher = await asyncio.to_thread(watch_folder, root, self.request)
 
         async def relay_stop() -> None:
             await stop.wait()
@@ -143,6 +146,12 @@ def _log_outcome(outcome: SyncOutcome, known: frozenset[tuple[bool, str]]) -> fr
 
 def _sync(reconciler: Reconciler) -> SyncOutcome:
     # everything a sync builds stays alive until it ends: a full collection meanwhile only stalls every
-    # thread (the main loop too) walking it; ``Daemon._synced`` freezes what is left afterwards
+    # thread (the main loop too) walking it
     with collector.paused():
-        return reconciler.sync()
+        try:
+            return reconciler.sync()
+        finally:
+            # what the sync leaves in memory (parsed flows, caches) lives long, and while collection was
+            # paused it all piled up in the youngest generation: the first pass after the pause would walk
+            # every object of it (25-40 ms with 10,000 flows, holding the GIL), so it is frozen first
+            gc.freeze()
