@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import gc
 import logging
+import threading
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -84,14 +85,23 @@ class SyncLoop:
         if loop is not None and event is not None:
             loop.call_soon_threadsafe(event.set)
 
+    async def _start_watch(self, root: Path) -> Stoppable:
+        """The folder watch, started in a worker thread: its start walks the whole folder (one inotify watch
+        per folder, 10,000 flow files listed), too long for the loop. Cancelled meanwhile, the watch the
+        thread still starts is stopped once it has."""
+        starting = asyncio.ensure_future(asyncio.to_thread(watch_folder, root, self.request))
+        try:
+            return await asyncio.shield(starting)
+        except asyncio.CancelledError:
+            starting.add_done_callback(_stop_when_started)
+            raise
+
     async def run(self, stop: asyncio.Event) -> None:
         """Sync now, then on every interval, change or request, until ``stop``."""
         self._loop = asyncio.get_running_loop()
         self._requested = requested = asyncio.Event()
         root = self.watch_root() if self._watch else None
-        watcher: Stoppable | None = None
-        if root is not None:  # its start walks the whole folder (10,000 flow files): not on the loop
-            watcher = await asyncio.to_thread(watch_folder, root, self.request)
+        watcher = await self._start_watch(root) if root is not None else None
 
         async def relay_stop() -> None:
             await stop.wait()
@@ -142,6 +152,12 @@ def _log_outcome(outcome: SyncOutcome, known: frozenset[tuple[bool, str]]) -> fr
         else:
             log.warning("invalid flow file (not deployed until it is fixed): %s", text)
     return problems
+
+
+def _stop_when_started(starting: asyncio.Future[Stoppable]) -> None:
+    if not starting.cancelled() and starting.exception() is None:
+        # stopping joins the observer thread: not on the loop
+        threading.Thread(target=starting.result().stop, name="flowd-watch-stop", daemon=True).start()
 
 
 def _sync(reconciler: Reconciler) -> SyncOutcome:
