@@ -13,7 +13,10 @@ is. The sync starts at daemon start; once it has deployed the flows, M execution
 have ended. The bench's own polling is one count query every 0.5 s (sync) and 0.2 s (burst), so its
 thread adds little to the GIL's load. Reported: the worst and the 99th-percentile lateness over the whole
 run, and the phase durations; first, the same ticker on an idle loop of this process for 3 s before the
-daemon starts (nothing else running): the machine's own noise, the floor of what the daemon can reach.
+daemon starts (nothing else running): the machine's own noise, the floor of what the daemon can reach;
+and, during the whole run, the same ticker in a separate process (its own GIL): next to each of the
+daemon's worst stalls, that probe's worst lateness at the same moment (a probe stall as long says the
+machine stalled both; a short one says the stall was this process's).
 Each of the worst stalls comes with the process's CPU time (all threads) over that sleep as a share of
 its wall time: well under 100 % means the process mostly waited for a core (a loaded machine)
 rather than running its own code (a collector pass or a thread holding the GIL shows ~100 % or more).
@@ -26,6 +29,7 @@ import argparse
 import asyncio
 import gc
 import statistics
+import subprocess
 import sys
 import tempfile
 import threading
@@ -59,6 +63,24 @@ SCHEDULE = """triggers:
 
 
 ACTIVE = ("CREATED", "QUEUED", "RUNNING", "KILLING", "PAUSED")
+
+# the same 1 ms ticker in a process of its own (its own GIL) until its stdin closes; prints each wake-up
+# later than 5 ms as "<monotonic end> <lateness>" (CLOCK_MONOTONIC is the machine's: comparable here)
+PROBE = """
+import asyncio, sys, threading, time
+done = threading.Event()
+threading.Thread(target=lambda: (sys.stdin.read(), done.set()), daemon=True).start()
+async def main():
+    loop, late = asyncio.get_running_loop(), []
+    while not done.is_set():
+        due = loop.time() + 0.001
+        await asyncio.sleep(0.001)
+        lateness = loop.time() - due
+        if lateness > 0.005:
+            late.append((time.monotonic(), lateness))
+    print("\\n".join(f"{at} {lateness}" for at, lateness in late))
+asyncio.run(main())
+"""
 
 
 class Ticker:
@@ -164,6 +186,9 @@ def main(argv: list[str] | None = None) -> int:
                 await tick
 
         thread = threading.Thread(target=lambda: asyncio.run(daemon_main()), daemon=True)
+        probe = subprocess.Popen(
+            [sys.executable, "-c", PROBE], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True
+        )
         started = gc_times.since = time.monotonic()
         thread.start()
         ready.wait(60)
@@ -183,6 +208,7 @@ def main(argv: list[str] | None = None) -> int:
         daemon: Daemon = holder["daemon"]  # type: ignore[assignment]
         loop.call_soon_threadsafe(daemon.request_stop)
         thread.join(120)
+        probed = [tuple(map(float, line.split())) for line in probe.communicate("")[0].split("\n") if line]
     worst5 = sorted(zip(ticker.samples, ticker.at, ticker.cpu, strict=True), reverse=True)[:5]
     samples = sorted(ticker.samples)
     worst = samples[-1] * 1000
@@ -196,9 +222,20 @@ def main(argv: list[str] | None = None) -> int:
           f"all ended after {burst:.1f}s")  # fmt: skip
     print(f"main loop lateness over {len(samples)} ticks: worst {worst:.1f} ms, p99 {p99:.2f} ms, "
           f"median {statistics.median(samples) * 1000:.2f} ms  (target: worst < 50 ms)")  # fmt: skip
+
+    def beside(late: float, at: float) -> float:  # the probe's worst lateness overlapping that stall
+        start = at - late - 0.001
+        return max((pl for pa, pl in probed if pa >= start and pa - pl - 0.001 <= at), default=0.0)
+
     marks = ", ".join(
-        f"{late * 1000:.0f} ms at {at - started:.1f}s (process CPU {cpu:.0%})" for late, at, cpu in worst5
+        f"{late * 1000:.0f} ms at {at - started:.1f}s "
+        f"(process CPU {cpu:.0%}, probe {beside(late, at) * 1000:.0f} ms)"
+        for late, at, cpu in worst5
     )
+    probe_worst = max((pl for _, pl in probed), default=0.0)
+    over = sum(pl > 0.02 for _, pl in probed)
+    print(f"probe process over the same run (another process's loop: the machine's share): "
+          f"worst {probe_worst * 1000:.1f} ms (0: none over 5), wake-ups over 20 ms: {over}")  # fmt: skip
     gcs = ", ".join(f"gen {g}: {t * 1000:.0f} ms" for g, t in sorted(gc_times.longest.items()))
     print(f"longest garbage collector pass (stops every thread): {gcs}")
     longs = ", ".join(f"gen {g} {t * 1000:.0f} ms at {at - started:.1f}s" for at, g, t in gc_times.long)
