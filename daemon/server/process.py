@@ -171,7 +171,7 @@ class Daemon:
         self.counters.record_created(kind)
         self.services.executor.wake()
 
-    def _synced(self, outcome: SyncOutcome, seconds: float) -> None:  # on the main loop
+    def _synced(self, outcome: SyncOutcome, seconds: float) -> None:  # in a worker thread (sync_loop)
         self.counters.record_sync(outcome.result, seconds)
         if outcome.result in ("SUCCESS", "PARTIAL") and not self._source_recorded:
             opts = self.options

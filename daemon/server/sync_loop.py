@@ -36,7 +36,8 @@ def backoff(interval: float, failures: int) -> float:
 
 
 class SyncLoop:
-    """Runs ``reconciler.sync()`` periodically, on folder changes and on request."""
+    """Runs ``reconciler.sync()`` periodically, on folder changes and on request; ``on_synced(outcome,
+    seconds)`` after each, in a worker thread like the sync (it may write to the store)."""
 
     def __init__(
         self,
@@ -75,7 +76,8 @@ class SyncLoop:
             except FlowdError as exc:  # the store refused: recorded as FAILED by the reconciler
                 log.error("sync failed: %s", exc.message)
                 outcome = SyncOutcome("FAILED", None, None, message=exc.message)
-            self._on_synced(outcome, time.monotonic() - started)
+            # in a worker thread too: the daemon's callback writes to the store (the source's record)
+            await asyncio.to_thread(self._on_synced, outcome, time.monotonic() - started)
             self._last_problems = _log_outcome(outcome, self._last_problems)
             return outcome
 

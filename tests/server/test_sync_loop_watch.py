@@ -1,15 +1,18 @@
-"""The sync loop starts its folder watch in a worker thread (the start walks the whole folder), and a watch
-whose start was cancelled half-way is still stopped once it has started."""
+"""The sync loop keeps its slow parts off the main loop: the folder watch starts in a worker thread (the
+start walks the whole folder), a watch whose start was cancelled half-way is still stopped once it has
+started, and the after-sync callback (a store write) runs in a worker thread."""
 
 from __future__ import annotations
 
 import asyncio
+import gc
 import threading
 from pathlib import Path
 from typing import Any
 
 import pytest
 
+from daemon.reconcile import SyncOutcome
 from daemon.server import sync_loop
 from daemon.server.sync_loop import SyncLoop
 
@@ -52,3 +55,22 @@ def test_a_watch_started_after_cancellation_is_stopped(
     asyncio.run(main())
     assert watch.stopped.is_set()
     assert threads and threads[0] != threading.main_thread().name  # not on the loop's thread
+
+
+class Done:
+    """A reconciler whose sync succeeds at once."""
+
+    def sync(self) -> SyncOutcome:
+        return SyncOutcome("SUCCESS", None, None)
+
+
+def test_the_after_sync_callback_runs_off_the_loop() -> None:
+    """The daemon's callback writes the store's source record: never on the main loop's thread."""
+    seen: list[threading.Thread] = []
+    loop_ = SyncLoop(Done(), interval=3600, on_synced=lambda *_: seen.append(threading.current_thread()))  # type: ignore[arg-type]
+    try:
+        outcome = asyncio.run(loop_.sync_once())
+    finally:
+        gc.unfreeze()  # the sync froze the test process's objects
+    assert outcome.result == "SUCCESS"
+    assert seen and seen[0] is not threading.main_thread()
