@@ -10,9 +10,15 @@ folder source of N generated flows (two Log tasks each, every tenth with a per-m
 store. A ticker coroutine on the daemon's main loop sleeps 1 ms in a loop and records how late each wake-up
 is. The sync starts at daemon start; once it has deployed the flows, M executions are submitted through
 ``Services.submit_execution`` from 8 client threads (as the HTTP API does), and the bench waits until all
-have ended. Reported: the worst and the 99th-percentile lateness over the whole run, and the phase
-durations. Each of the worst stalls comes with the process's CPU time (all threads) over that sleep as a
-share of its wall time: well under 100 % means the process mostly waited for a core (a loaded machine)
+have ended. The bench's own polling is one count query every 0.5 s (sync) and 0.2 s (burst), so its
+thread adds little to the GIL's load. Reported: the worst and the 99th-percentile lateness over the whole
+run, and the phase durations; first, the same ticker on an idle loop of this process for 3 s before the
+daemon starts (nothing else running): the machine's own noise, the floor of what the daemon can reach;
+and, during the whole run, the same ticker in a separate process (its own GIL): next to each of the
+daemon's worst stalls, that probe's worst lateness at the same moment (a probe stall as long says the
+machine stalled both; a short one says the stall was this process's).
+Each of the worst stalls comes with the process's CPU time (all threads) over that sleep as a share of
+its wall time: well under 100 % means the process mostly waited for a core (a loaded machine)
 rather than running its own code (a collector pass or a thread holding the GIL shows ~100 % or more).
 Target: worst < 50 ms.
 """
@@ -23,6 +29,7 @@ import argparse
 import asyncio
 import gc
 import statistics
+import subprocess
 import sys
 import tempfile
 import threading
@@ -32,8 +39,11 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+import sqlalchemy as sa
+
 from daemon.server.process import Daemon, DaemonOptions, build_services
 from daemon.settings import Settings
+from daemon.store.tables import flows as flows_table
 
 FLOW = """id: f{i}
 namespace: bench.stall
@@ -53,6 +63,24 @@ SCHEDULE = """triggers:
 
 
 ACTIVE = ("CREATED", "QUEUED", "RUNNING", "KILLING", "PAUSED")
+
+# the same 1 ms ticker in a process of its own (its own GIL) until its stdin closes; prints each wake-up
+# later than 5 ms as "<monotonic end> <lateness>" (CLOCK_MONOTONIC is the machine's: comparable here)
+PROBE = """
+import asyncio, sys, threading, time
+done = threading.Event()
+threading.Thread(target=lambda: (sys.stdin.read(), done.set()), daemon=True).start()
+async def main():
+    loop, late = asyncio.get_running_loop(), []
+    while not done.is_set():
+        due = loop.time() + 0.001
+        await asyncio.sleep(0.001)
+        lateness = loop.time() - due
+        if lateness > 0.005:
+            late.append((time.monotonic(), lateness))
+    print("\\n".join(f"{at} {lateness}" for at, lateness in late))
+asyncio.run(main())
+"""
 
 
 class Ticker:
@@ -96,6 +124,29 @@ class GcTimes:
                 self.long.append((self._at, gen, took))
 
 
+def idle_baseline(seconds: float = 3.0) -> list[float]:
+    """The ticker alone on a fresh loop in a thread for ``seconds``: the lateness the machine causes."""
+    ticker = Ticker()
+
+    async def run() -> None:
+        tick = asyncio.ensure_future(ticker.run())
+        await asyncio.sleep(seconds)
+        ticker.stop = True
+        await tick
+
+    thread = threading.Thread(target=lambda: asyncio.run(run()), daemon=True)
+    thread.start()
+    thread.join()
+    return sorted(ticker.samples)
+
+
+def deployed(engine: sa.Engine) -> int:
+    """How many flows are deployed: one count query (the bench's polling stays light)."""
+    query = sa.select(sa.func.count()).select_from(flows_table).where(flows_table.c.deleted.is_(False))
+    with engine.connect() as conn:
+        return int(conn.execute(query).scalar_one())
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -118,6 +169,7 @@ def main(argv: list[str] | None = None) -> int:
             source=str(flows), interval=3600.0, listen="127.0.0.1:0", db_url=db, grace=5.0
         )
         services = build_services(settings, options)
+        idle = idle_baseline()
         ticker = Ticker()
         holder: dict[str, object] = {}
         ready = threading.Event()
@@ -134,11 +186,14 @@ def main(argv: list[str] | None = None) -> int:
                 await tick
 
         thread = threading.Thread(target=lambda: asyncio.run(daemon_main()), daemon=True)
+        probe = subprocess.Popen(
+            [sys.executable, "-c", PROBE], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True
+        )
         started = gc_times.since = time.monotonic()
         thread.start()
         ready.wait(60)
         store = services.store
-        while len(store.flows.heads()) < args.flows:
+        while deployed(store.engine) < args.flows:
             time.sleep(0.5)
         synced = time.monotonic() - started
         burst_start = time.monotonic()
@@ -153,6 +208,7 @@ def main(argv: list[str] | None = None) -> int:
         daemon: Daemon = holder["daemon"]  # type: ignore[assignment]
         loop.call_soon_threadsafe(daemon.request_stop)
         thread.join(120)
+        probed = [tuple(map(float, line.split())) for line in probe.communicate("")[0].split("\n") if line]
     worst5 = sorted(zip(ticker.samples, ticker.at, ticker.cpu, strict=True), reverse=True)[:5]
     samples = sorted(ticker.samples)
     worst = samples[-1] * 1000
@@ -160,13 +216,26 @@ def main(argv: list[str] | None = None) -> int:
     print("Method" + __doc__.split("Method", 1)[1].split("Target")[0].rstrip())
     print()
     print(f"store: {db.split(':')[0]}; flows: {args.flows}; executions: {len(ids)}")
+    print(f"idle loop (3 s before the daemon starts): worst {idle[-1] * 1000:.1f} ms, "
+          f"p99 {idle[int(len(idle) * 0.99)] * 1000:.2f} ms")  # fmt: skip
     print(f"sync of {args.flows} flows: {synced:.1f}s; burst: submitted in {submitted:.1f}s, "
           f"all ended after {burst:.1f}s")  # fmt: skip
     print(f"main loop lateness over {len(samples)} ticks: worst {worst:.1f} ms, p99 {p99:.2f} ms, "
           f"median {statistics.median(samples) * 1000:.2f} ms  (target: worst < 50 ms)")  # fmt: skip
+
+    def beside(late: float, at: float) -> float:  # the probe's worst lateness overlapping that stall
+        start = at - late - 0.001
+        return max((pl for pa, pl in probed if pa >= start and pa - pl - 0.001 <= at), default=0.0)
+
     marks = ", ".join(
-        f"{late * 1000:.0f} ms at {at - started:.1f}s (process CPU {cpu:.0%})" for late, at, cpu in worst5
+        f"{late * 1000:.0f} ms at {at - started:.1f}s "
+        f"(process CPU {cpu:.0%}, probe {beside(late, at) * 1000:.0f} ms)"
+        for late, at, cpu in worst5
     )
+    probe_worst = max((pl for _, pl in probed), default=0.0)
+    over = sum(pl > 0.02 for _, pl in probed)
+    print(f"probe process over the same run (another process's loop: the machine's share): "
+          f"worst {probe_worst * 1000:.1f} ms (0: none over 5), wake-ups over 20 ms: {over}")  # fmt: skip
     gcs = ", ".join(f"gen {g}: {t * 1000:.0f} ms" for g, t in sorted(gc_times.longest.items()))
     print(f"longest garbage collector pass (stops every thread): {gcs}")
     longs = ", ".join(f"gen {g} {t * 1000:.0f} ms at {at - started:.1f}s" for at, g, t in gc_times.long)

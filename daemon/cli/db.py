@@ -78,16 +78,19 @@ def purge_command(db: str | None, older_than: str, keep_failed: bool, dry_run: b
         age = parse_age(older_than)
     except RetentionError as exc:
         raise click.BadParameter(str(exc), param_hint="--older-than") from exc
-    store = Store.open(_url(db))
     settings = Settings()
+    store = Store.open(_url(db))
     try:
+        # the files live where the daemon writes them (``FLOWD_STORAGE``: a folder or the database)
+        storage = open_storage(
+            settings.storage,
+            engine=store.engine,
+            storage_dir=settings.storage_dir,
+            cache_dir=settings.cache_dir,
+        )
         counts = purge(
-            store, before=datetime.now(UTC) - age, keep_failed=keep_failed, dry_run=dry_run,
-            storage=open_storage(
-                settings.storage, engine=store.engine, storage_dir=settings.storage_dir,
-                cache_dir=settings.cache_dir,
-            ),
-        )  # fmt: skip
+            store, before=datetime.now(UTC) - age, keep_failed=keep_failed, dry_run=dry_run, storage=storage
+        )
     finally:
         store.close()
     click.echo(f"{'would delete' if dry_run else 'deleted'} {counts.render()}")

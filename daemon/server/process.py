@@ -129,6 +129,7 @@ class Daemon:
         self.stop = asyncio.Event()
         self._signals = 0
         self._server: _Server | None = None
+        self._api: uvicorn.Config | None = None
         self._executor_failed = False
 
     def _poll_executor(self) -> None:  # on the engine thread
@@ -171,7 +172,7 @@ class Daemon:
         self.counters.record_created(kind)
         self.services.executor.wake()
 
-    def _synced(self, outcome: SyncOutcome, seconds: float) -> None:  # on the main loop
+    def _synced(self, outcome: SyncOutcome, seconds: float) -> None:  # in a worker thread (sync_loop)
         self.counters.record_sync(outcome.result, seconds)
         if outcome.result in ("SUCCESS", "PARTIAL") and not self._source_recorded:
             opts = self.options
@@ -184,9 +185,8 @@ class Daemon:
                 self._source_recorded = True
             except Exception:  # tried again after the next sync
                 log.warning("could not record the store's source", exc_info=True)
-        # what a sync leaves in memory (parsed flows, caches) lives long: a full collection would walk it
-        # again and again, stopping every thread for up to a second with 10,000 flows (bench/loop_stall)
-        gc.freeze()
+        # what a sync leaves in memory (parsed flows, caches) lives long: ``sync_loop._sync`` froze it before
+        # collection resumed, so no pass walks it again and again (bench/loop_stall_bench.py)
         # a periodic sync that found nothing new leaves the scheduler's plans (and its idle CPU) alone
         if outcome.result in ("SUCCESS", "PARTIAL") and changes_flows(outcome.counts):
             self.scheduler.wake()  # thread-safe
@@ -216,12 +216,17 @@ class Daemon:
     ) -> Coroutine[Any, Any, None]:
         return supervise(name, run, stop=stop, health=self.health, backoff=self.backoff)
 
-    async def _serve_api(self) -> None:
+    async def _build_api(self) -> uvicorn.Config:
         host, port = split_listen(self.options.listen)
         app = await asyncio.to_thread(_app, self.services, host)  # importing the API and UI takes ~1 s
         config = uvicorn.Config(app, host=host, port=port, log_level="warning", lifespan="on")
         await asyncio.to_thread(config.load)  # imports the protocol modules: off the loop too
-        self._server = server = _Server(config)
+        return config
+
+    async def _serve_api(self) -> None:
+        host, port = split_listen(self.options.listen)
+        config, self._api = self._api, None  # built at start-up; a restart after a failure builds anew
+        self._server = server = _Server(config or await self._build_api())
         await server.serve(sockets=_sockets(self.options))
         if not server.started and not self.stop.is_set():
             raise OSError(f"the API could not listen on {host}:{port}")
@@ -281,6 +286,12 @@ class Daemon:
             # only the main thread can take signals (tests run a daemon in a thread and stop it by call)
             with contextlib.suppress(ValueError, RuntimeError):
                 loop.add_signal_handler(sig, self.request_stop)
+        if self.roles.webserver:
+            # first, while nothing else runs: building the API (~1 s of imports, routes and pydantic
+            # schemas, in a worker thread) alongside the sync, the engine's recovery and the other
+            # start-up threads made them all take turns with the main loop for the GIL (bench/loop_stall)
+            self._api = await self._build_api()
+            gc.freeze()  # the app, its routes and schemas live as long as the daemon
         # end the task processes of a daemon killed on this host before anything can run them again
         registry = groups.configure(services.settings.home / "run" / "groups")
         assert registry is not None
@@ -325,7 +336,8 @@ class Daemon:
         retention = services.settings.retention
         if retention:
             age, keep = parse_age(retention), services.settings.retention_keep_failed
-            storage = services.executor.storage  # the database storage too (FLOWD_STORAGE)
+            # the storage the executor writes to (``FLOWD_STORAGE``: a folder or the database)
+            storage = executor.storage
             leader_duty(
                 "retention",
                 lambda duty_stop: retention_loop(

@@ -8,8 +8,7 @@ from datetime import timedelta
 
 from daemon.clock import Clock
 from daemon.store import Store
-from daemon.store.retention import purge
-from daemon.store.storage import InternalStorage
+from daemon.store.retention import ExecutionFiles, purge
 
 log = logging.getLogger("flowd.daemon")
 
@@ -18,7 +17,7 @@ EVERY = 24 * 3600.0
 
 async def retention_loop(
     store: Store,
-    storage: InternalStorage,
+    storage: ExecutionFiles,
     clock: Clock,
     *,
     age: timedelta,

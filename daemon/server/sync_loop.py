@@ -10,7 +10,9 @@ sync at a time, so the event loop keeps serving.
 from __future__ import annotations
 
 import asyncio
+import gc
 import logging
+import threading
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -34,7 +36,8 @@ def backoff(interval: float, failures: int) -> float:
 
 
 class SyncLoop:
-    """Runs ``reconciler.sync()`` periodically, on folder changes and on request."""
+    """Runs ``reconciler.sync()`` periodically, on folder changes and on request; ``on_synced(outcome,
+    seconds)`` after each, in a worker thread like the sync (it may write to the store)."""
 
     def __init__(
         self,
@@ -73,7 +76,8 @@ class SyncLoop:
             except FlowdError as exc:  # the store refused: recorded as FAILED by the reconciler
                 log.error("sync failed: %s", exc.message)
                 outcome = SyncOutcome("FAILED", None, None, message=exc.message)
-            self._on_synced(outcome, time.monotonic() - started)
+            # in a worker thread too: the daemon's callback writes to the store (the source's record)
+            await asyncio.to_thread(self._on_synced, outcome, time.monotonic() - started)
             self._last_problems = _log_outcome(outcome, self._last_problems)
             return outcome
 
@@ -83,12 +87,23 @@ class SyncLoop:
         if loop is not None and event is not None:
             loop.call_soon_threadsafe(event.set)
 
+    async def _start_watch(self, root: Path) -> Stoppable:
+        """The folder watch, started in a worker thread: its start walks the whole folder (one inotify watch
+        per folder, 10,000 flow files listed), too long for the loop. Cancelled meanwhile, the watch the
+        thread still starts is stopped once it has."""
+        starting = asyncio.ensure_future(asyncio.to_thread(watch_folder, root, self.request))
+        try:
+            return await asyncio.shield(starting)
+        except asyncio.CancelledError:
+            starting.add_done_callback(_stop_when_started)
+            raise
+
     async def run(self, stop: asyncio.Event) -> None:
         """Sync now, then on every interval, change or request, until ``stop``."""
         self._loop = asyncio.get_running_loop()
         self._requested = requested = asyncio.Event()
         root = self.watch_root() if self._watch else None
-        watcher: Stoppable | None = watch_folder(root, self.request) if root is not None else None
+        watcher = await self._start_watch(root) if root is not None else None
 
         async def relay_stop() -> None:
             await stop.wait()
@@ -141,8 +156,20 @@ def _log_outcome(outcome: SyncOutcome, known: frozenset[tuple[bool, str]]) -> fr
     return problems
 
 
+def _stop_when_started(starting: asyncio.Future[Stoppable]) -> None:
+    if not starting.cancelled() and starting.exception() is None:
+        # stopping joins the observer thread: not on the loop
+        threading.Thread(target=starting.result().stop, name="flowd-watch-stop", daemon=True).start()
+
+
 def _sync(reconciler: Reconciler) -> SyncOutcome:
     # everything a sync builds stays alive until it ends: a full collection meanwhile only stalls every
-    # thread (the main loop too) walking it; ``Daemon._synced`` freezes what is left afterwards
+    # thread (the main loop too) walking it
     with collector.paused():
-        return reconciler.sync()
+        try:
+            return reconciler.sync()
+        finally:
+            # what the sync leaves in memory (parsed flows, caches) lives long, and while collection was
+            # paused it all piled up in the youngest generation: the first pass after the pause would walk
+            # every object of it (25-40 ms with 10,000 flows, holding the GIL), so it is frozen first
+            gc.freeze()

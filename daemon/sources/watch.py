@@ -8,7 +8,18 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Protocol
 
-from watchdog.events import FileSystemEvent, FileSystemEventHandler
+from watchdog.events import (
+    DirCreatedEvent,
+    DirDeletedEvent,
+    DirModifiedEvent,
+    DirMovedEvent,
+    FileCreatedEvent,
+    FileDeletedEvent,
+    FileModifiedEvent,
+    FileMovedEvent,
+    FileSystemEvent,
+    FileSystemEventHandler,
+)
 from watchdog.observers import Observer
 
 from daemon.sources.discovery import is_yaml_name
@@ -17,6 +28,13 @@ log = logging.getLogger(__name__)
 
 DEBOUNCE_SECONDS = 0.1
 _RELEVANT = frozenset({"created", "modified", "moved", "deleted"})
+# only these are asked of the kernel: without a filter inotify also reports every open and close, so a sync
+# reading 10,000 flow files made watchdog's threads handle 30,000 events in Python, holding the GIL away
+# from the daemon's main loop (bench/loop_stall_bench.py)
+_EVENTS: list[type[FileSystemEvent]] = [
+    FileCreatedEvent, DirCreatedEvent, FileModifiedEvent, DirModifiedEvent,
+    FileMovedEvent, DirMovedEvent, FileDeletedEvent, DirDeletedEvent,
+]  # fmt: skip
 
 
 class Stoppable(Protocol):
@@ -80,7 +98,7 @@ class FolderWatch:
     def __init__(self, root: Path, on_change: Callable[[], None], delay: float) -> None:
         self._handler = _Debounced(on_change, delay)
         self._observer = Observer()
-        self._observer.schedule(self._handler, str(root), recursive=True)
+        self._observer.schedule(self._handler, str(root), recursive=True, event_filter=_EVENTS)
         self._observer.daemon = True
         self._observer.start()
 
@@ -99,5 +117,6 @@ def watch_folder(
 
     The root is made absolute first: watchdog's events carry absolute paths, and under a relative root
     (``flowd run --source .``) it drops each of them as "not under watched root", leaving only the rescan.
-    Changes inside ``.git`` are ignored."""
+    Changes inside ``.git`` are ignored. Starting walks the whole tree (one inotify watch per folder), in
+    the calling thread: an event loop calls it in a worker thread."""
     return FolderWatch(Path(root).expanduser().resolve(), on_change, debounce)

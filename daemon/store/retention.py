@@ -16,10 +16,10 @@ import logging
 import re
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Protocol
 
 import sqlalchemy as sa
 
-from daemon.store.storage import InternalStorage
 from daemon.store.store import Store
 from daemon.store.tables import executions, logs, schedule_ticks, task_runs, triggers
 
@@ -28,6 +28,17 @@ log = logging.getLogger(__name__)
 BATCH = 500
 TERMINAL = ("SUCCESS", "WARNING", "FAILED", "KILLED", "CANCELLED", "SKIPPED", "RETRIED")
 _UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
+
+
+class ExecutionFiles(Protocol):
+    """Where an execution's internal files live: the folder storage or the database one (``open_storage``
+    picks it from ``FLOWD_STORAGE``); a purge must delete from the one the executor writes to."""
+
+    def delete_execution_files(
+        self, execution_id: str, *, namespace: str | None = None, flow_id: str | None = None
+    ) -> int:
+        """Remove every file of an execution; returns how many folders (or files) went."""
+        ...
 
 
 class RetentionError(ValueError):
@@ -74,9 +85,10 @@ def purge(
     before: datetime,
     keep_failed: bool = False,
     dry_run: bool = False,
-    storage: InternalStorage | None = None,
+    storage: ExecutionFiles | None = None,
 ) -> PurgeCounts:
-    """Delete executions ended before ``before`` (with runs, logs, files) and old ticks; see the module."""
+    """Delete executions ended before ``before`` (with runs, logs, files) and old ticks; see the module.
+    ``storage`` is the internal storage the daemon writes to (``open_storage``); None leaves files alone."""
     counts = PurgeCounts()
     ended = executions.c.end_date.is_not(None) & (executions.c.end_date < before)
     ended &= executions.c.state.in_(TERMINAL)

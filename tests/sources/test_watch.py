@@ -74,3 +74,29 @@ def test_sees_namespace_file_changes(watched: tuple[Path, Counter]) -> None:
     counter.expect_call(lambda: target.write_text("select 1"))
     counter.expect_call(lambda: target.write_text("select 2"))
     counter.expect_call(lambda: target.unlink())
+
+
+def test_reading_flow_files_delivers_no_events(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A sync reads every flow file: the kernel is not asked for open / close events, so watchdog's threads
+    handle none of them (with 10,000 files they held the GIL away from the daemon's main loop)."""
+    from daemon.sources import watch as watch_module
+
+    root = tmp_path / "flows"
+    root.mkdir()
+    for i in range(20):
+        (root / f"f{i}.yml").write_text("id: f\n")
+    seen: list[str] = []
+    handle = watch_module._Debounced.on_any_event
+    monkeypatch.setattr(
+        watch_module._Debounced, "on_any_event", lambda self, e: (seen.append(e.event_type), handle(self, e))
+    )
+    counter = Counter()
+    watch = watch_folder(root, counter, debounce=0.05)
+    try:
+        for i in range(20):
+            (root / f"f{i}.yml").read_text()
+        # events arrive in order: once the write is reported, the reads before it would have been
+        counter.expect_call(lambda: (root / "new.yml").write_text("id: new\n"))
+    finally:
+        watch.stop()
+    assert seen and not {"opened", "closed_no_write"} & set(seen), seen

@@ -51,3 +51,26 @@ def test_a_task_output_holding_nul_is_stored(store: Store) -> None:
     )  # fmt: skip
     row = store.executions.get("nul")
     assert row is not None and row.outputs == {"x": "a\ufffdb"}
+
+
+def test_long_lists_encode_item_by_item_to_the_same_text() -> None:
+    """A sync's plan (thousands of changes) is encoded in pieces: the text is the one ``json.dumps`` makes,
+    datetimes, non-ASCII, nested long lists and NUL cleaning included."""
+    import json
+
+    from daemon.store.columns import CHUNK_ITEMS, json_default
+
+    at = datetime(2024, 1, 1, tzinfo=UTC)
+    changes = [{"uid": f"ns/f{i}", "diff": ["+ é", f"+ {i}"], "at": at} for i in range(CHUNK_ITEMS * 3)]
+    plan = {
+        "refused": None,
+        "counts": {"created": 3},
+        "changes": changes,
+        "nested": [list(range(CHUNK_ITEMS + 1))],
+    }
+    expected = json.dumps(plan, default=json_default, separators=(",", ":"))
+    assert json_dumps(plan) == expected
+    assert json_dumps(changes) == json.dumps(changes, default=json_default, separators=(",", ":"))
+    assert json.loads(json_dumps({1: [0] * (CHUNK_ITEMS + 1)})) == {"1": [0] * (CHUNK_ITEMS + 1)}
+    dirty = json.loads(json_dumps({"changes": [{"uid": "a\x00b"}] * (CHUNK_ITEMS + 1)}))
+    assert dirty["changes"][0]["uid"] == "a\ufffdb"

@@ -11,10 +11,12 @@ import sqlalchemy as sa
 from click.testing import CliRunner
 
 from daemon.cli.db import command as db_command
+from daemon.settings import Settings
 from daemon.store import Execution, LogEntry, Store
 from daemon.store.retention import RetentionError, parse_age, purge
 from daemon.store.storage import InternalStorage
-from daemon.store.tables import schedule_ticks, task_runs, triggers
+from daemon.store.storage_db import DatabaseStorage, open_storage
+from daemon.store.tables import schedule_ticks, storage_chunks, storage_files, task_runs, triggers
 
 NOW = datetime.now(UTC).replace(microsecond=0)
 OLD = NOW - timedelta(days=40)
@@ -62,6 +64,22 @@ def seed(store: Store, storage: InternalStorage) -> None:
     add_tick(store, "s", NOW - timedelta(days=35))  # at the cursor: stays
     add_tick(store, "gone", OLD)  # its trigger no longer exists: goes
     add_tick(store, "s", NOW - timedelta(days=1))  # recent: stays
+
+
+def stored_rows(store: Store, execution_id: str) -> tuple[int, int]:
+    """The database storage's file rows of an execution, and chunk rows of those files."""
+    with store.engine.connect() as conn:
+        files = conn.execute(
+            sa.select(sa.func.count())
+            .select_from(storage_files)
+            .where(storage_files.c.execution_id == execution_id)
+        ).scalar_one()
+        chunks = conn.execute(
+            sa.select(sa.func.count())
+            .select_from(storage_chunks)
+            .where(storage_chunks.c.uri.like(f"%/executions/{execution_id}/%"))
+        ).scalar_one()
+    return int(files), int(chunks)
 
 
 def remaining(store: Store) -> set[str]:
@@ -114,13 +132,47 @@ def test_cli_db_purge(store: Store, db_url: str, tmp_path: Path, monkeypatch: py
 
 
 @pytest.mark.integration
-def test_daemon_purges_at_start_when_retention_is_set(store: Store, db_url: str, tmp_path: Path) -> None:
+def test_cli_db_purge_deletes_from_the_database_storage(
+    store: Store, db_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """``FLOWD_STORAGE=database``: the old execution's output file is in ``storage_files`` /
+    ``storage_chunks``, and the purge deletes its chunks there (not in a local folder nobody writes to)."""
+    monkeypatch.setenv("FLOWD_HOME", str(tmp_path / "home"))
+    monkeypatch.setenv("FLOWD_STORAGE", "database")
+    settings = Settings()
+    storage = open_storage(
+        settings.storage, engine=store.engine, storage_dir=settings.storage_dir, cache_dir=settings.cache_dir
+    )
+    assert isinstance(storage, DatabaseStorage)
+    seed(store, storage)
+    assert stored_rows(store, "old-ok") == (1, 1)
+    done = CliRunner().invoke(db_command, ["purge", "--older-than", "30d", "--keep-failed", "--db", db_url])
+    assert done.exit_code == 0, done.output
+    assert "deleted 1 execution(s)" in done.output and "1 file folder(s)" in done.output
+    assert stored_rows(store, "old-ok") == (0, 0)
+
+
+@pytest.mark.integration
+@pytest.mark.parametrize("kind", ["local", "database"])
+def test_daemon_purges_at_start_when_retention_is_set(
+    store: Store, db_url: str, tmp_path: Path, kind: str
+) -> None:
+    """The daemon's retention duty purges the files from the storage ``FLOWD_STORAGE`` selects."""
     from tests.server.daemon_harness import wait_for
     from tests.server.inprocess import InProcessDaemon
 
-    seed(store, InternalStorage(tmp_path / "home" / "storage"))
-    daemon = InProcessDaemon(db_url, tmp_path / "home", retention="30d").start()
+    home = tmp_path / "home"
+    settings = Settings(home=home, storage=kind)
+    storage = open_storage(
+        kind, engine=store.engine, storage_dir=settings.storage_dir, cache_dir=settings.cache_dir
+    )
+    seed(store, storage)
+    daemon = InProcessDaemon(db_url, home, retention="30d", storage=kind).start()
     try:
         wait_for(lambda: remaining(store) == {"new-ok", "old-running"}, "the daemon's purge")
+        if kind == "database":
+            wait_for(lambda: stored_rows(store, "old-ok") == (0, 0), "the purge of the file's chunks")
+        else:
+            wait_for(lambda: not list(settings.storage_dir.rglob("out.txt")), "the purge of the file")
     finally:
         assert daemon.stop() == 0

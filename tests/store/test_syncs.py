@@ -45,3 +45,20 @@ def test_latest_and_last_applied_commit(store: Store) -> None:
 def test_finish_unknown_sync_raises(store: Store) -> None:
     with pytest.raises(StoreError):
         store.syncs.finish(999, result="FAILED", finished_at=T0)
+
+
+def test_finish_returns_the_plan_it_was_given_and_a_folded_repeat_without_it(store: Store) -> None:
+    plan = {"changes": [{"uid": f"ns/f{i}"} for i in range(300)]}
+    first = store.syncs.start(source="s", ref=None, commit_attempted="c1", started_at=T0)
+    done = store.syncs.finish(
+        first, result="SUCCESS", finished_at=T0, commit_applied="c1", counts={"created": 300}, plan=plan
+    )
+    assert done.plan == plan and store.syncs.get(first) == done
+    second = store.syncs.start(source="s", ref=None, commit_attempted="c1", started_at=T0)
+    folded = store.syncs.finish(
+        second, result="SUCCESS", finished_at=T0, commit_applied="c1", counts={"unchanged": 300},
+        plan={"changes": []}, collapse=True,
+    )  # fmt: skip
+    assert folded.id == first and folded.unchanged_polls == 1 and folded.plan is None
+    kept = store.syncs.get(first)
+    assert kept is not None and kept.plan == plan and kept.unchanged_polls == 1
