@@ -168,8 +168,54 @@ def throughput(url: str, nodes: list[Node], flow_id: str, count: int, tasks: int
         )
     )
     assert len(ids) == count
-    return {"elapsed": elapsed, "submit": submitted, "exec_s": count / elapsed, "runs_s": count * tasks / elapsed,
+    return {"elapsed": elapsed, "submit_s": count / submitted, "exec_s": count / elapsed, "runs_s": count * tasks / elapsed,
             "states": states, "spread": spread}  # fmt: skip
+
+
+def create_backlog(url: str, flow_id: str, count: int, home: Path) -> float:
+    """``count`` executions of ``flow_id`` created unowned in one transaction, through the production
+    function a trigger or a backfill uses (``Executor.create_execution(own=False, conn, rows)`` then
+    ``store.executions.create_many``); returns the commit's ``perf_counter()`` (the backlog's t0)."""
+    from daemon.clock import SystemClock
+    from daemon.engine.executor import Executor
+    from daemon.settings import Settings
+    from daemon.tasks.registry import PLUGINS
+
+    with Store.open(url) as store:
+        executor = Executor(store, Settings(home=home, database_url=url), SystemClock(), PLUGINS)
+        record = store.flows.get("bench.cluster", flow_id)
+        assert record is not None
+        rows: list[Any] = []
+        with store.begin() as conn:
+            for _ in range(count):
+                executor.create_execution(record, {}, own=False, conn=conn, rows=rows)
+            store.executions.create_many(rows, conn=conn)
+        return time.perf_counter()
+
+
+def drain(url: str, flow_id: str, count: int, tasks: int, home: Path) -> dict[str, Any]:
+    """Time the nodes draining a backlog of ``count`` unowned executions (no HTTP in the path)."""
+    start = create_backlog(url, flow_id, count, home)
+
+    def ended() -> bool:
+        rows = query(
+            url, "SELECT count(*) FROM executions WHERE flow_id = %s AND end_date IS NOT NULL", flow_id
+        )
+        return rows[0][0] >= count
+
+    wait_for(ended, f"{count} {flow_id} backlog executions to end", timeout=1800, step=0.02)
+    elapsed = time.perf_counter() - start
+    states = dict(
+        query(url, "SELECT state, count(*) FROM executions WHERE flow_id = %s GROUP BY state", flow_id)
+    )
+    spread = sorted(
+        n
+        for (n,) in query(
+            url, "SELECT count(*) FROM executions WHERE flow_id = %s GROUP BY owner_id", flow_id
+        )
+    )
+    return {"elapsed": elapsed, "exec_s": count / elapsed, "runs_s": count * tasks / elapsed, "states": states,
+            "spread": spread}  # fmt: skip
 
 
 def leader_node(url: str) -> str | None:
@@ -226,6 +272,7 @@ def run_cluster(count: int, args: argparse.Namespace, root: Path) -> dict[str, A
     flows = root / f"flows{count}"
     flows.mkdir()
     (flows / "noop.yml").write_text(NOOP)
+    (flows / "backlog.yml").write_text(NOOP.replace("id: noop", "id: backlog", 1))
     (flows / "shell3.yml").write_text(SHELL3)
     (flows / "slow.yml").write_text(SLOW)
     nodes = [Node(root / f"c{count}", i, url, flows, args.workers) for i in range(count)]
@@ -233,11 +280,15 @@ def run_cluster(count: int, args: argparse.Namespace, root: Path) -> dict[str, A
     try:
         for node in nodes:
             wait_for(node.healthy, "a node to answer")
-        wait_for(lambda: query(url, "SELECT count(*) FROM flows")[0][0] == 3, "the flows deployed")
+        wait_for(lambda: query(url, "SELECT count(*) FROM flows")[0][0] == 4, "the flows deployed")
         wait_for(lambda: len(node_pids(url)) == count, "every node registered")
-        result["a"] = throughput(url, nodes, "noop", args.noop, 1)
-        result["b"] = throughput(url, nodes, "shell3", args.shell, 3)
-        if count >= 2:
+        if "http" in args.parts:
+            result["a"] = throughput(url, nodes, "noop", args.noop, 1)
+        if "backlog" in args.parts:
+            result["a_backlog"] = drain(url, "backlog", args.backlog, 1, root / f"bench-home{count}")
+        if "shell" in args.parts:
+            result["b"] = throughput(url, nodes, "shell3", args.shell, 3)
+        if count >= 2 and "failover" in args.parts:
             result["failover"] = failover(url, nodes)
             # a replacement node joins (as a follower), so a worker and a survivor remain
             nodes.append(Node(root / f"c{count}", count, url, flows, args.workers))
@@ -260,38 +311,62 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument(
         "--shell", type=int, default=40, help="(b) three-shell-task executions per node count"
     )
+    parser.add_argument(
+        "--backlog",
+        type=int,
+        default=5000,
+        help="(a') one-task executions drained from the store per node count",
+    )
+    parser.add_argument(
+        "--parts", default="http,backlog,shell,failover", help="what to measure (default: all)"
+    )
     parser.add_argument("--workers", type=int, default=8, help="task slots per node")
     args = parser.parse_args(argv)
     counts = [int(n) for n in args.nodes.split(",")]
-    print(f"cluster bench: {os.cpu_count()} CPUs, load average {os.getloadavg()[0]:.1f} at start; "
-          f"(a) {args.noop} one-task executions, (b) {args.shell} x three 200 ms shell tasks, --workers {args.workers}")  # fmt: skip
+    print(f"cluster bench: {os.cpu_count()} CPUs, load average {os.getloadavg()[0]:.1f} at start; (a) {args.noop} one-task "
+          f"executions over HTTP, (a') a backlog of {args.backlog}, (b) {args.shell} x three 200 ms shell tasks, --workers {args.workers}")  # fmt: skip
     results = []
     with tempfile.TemporaryDirectory(prefix="flowd-cbench-") as tmp:
         for count in counts:
             results.append(run_cluster(count, args, Path(tmp)))
             r = results[-1]
-            print(f"  {count} node(s): (a) {r['a']['exec_s']:.0f} exec/s, {r['a']['runs_s']:.0f} task runs/s; "
-                  f"(b) {r['b']['exec_s']:.2f} exec/s, {r['b']['runs_s']:.1f} task runs/s", flush=True)  # fmt: skip
-    base = results[0]["b"]["runs_s"]
+            print(f"  {count} node(s): {summary(r)}; load average {os.getloadavg()[0]:.1f}", flush=True)
     print()
-    print(
-        "| nodes | (a) exec/s | (a) task runs/s | (a) spread | (b) exec/s | (b) task runs/s | (b) vs 1 node | (b) spread | leader fail-over | worker death -> task running again |"
-    )
-    print("|---|---|---|---|---|---|---|---|---|---|")
+    print("| nodes | (a) HTTP-submitted exec/s = task runs/s | (a) spread | (a') backlog drained, task runs/s | (a') spread | (b) exec/s "
+          "| (b) task runs/s | (b) vs 1 node | (b) spread | leader fail-over | worker death -> task running again |")  # fmt: skip
+    print("|---|---|---|---|---|---|---|---|---|---|---|")
+    base = results[0].get("b", {}).get("runs_s")
     for r in results:
-        fo = f"{r['failover']:.1f} s" if r.get("failover") is not None else "-"
-        wd = f"{r['worker_death']:.1f} s" if r.get("worker_death") is not None else "-"
-        print(f"| {r['nodes']} | {r['a']['exec_s']:.0f} | {r['a']['runs_s']:.0f} | {r['a']['spread']} | {r['b']['exec_s']:.2f} | "
-              f"{r['b']['runs_s']:.1f} | {r['b']['runs_s'] / base:.2f}x | {r['b']['spread']} | {fo} | {wd} |")  # fmt: skip
+        a, q, b = r.get("a"), r.get("a_backlog"), r.get("b")
+        cells = [str(r["nodes"]), f"{a['runs_s']:.0f}" if a else "-", str(a["spread"]) if a else "-",
+                 f"{q['runs_s']:.0f}" if q else "-", str(q["spread"]) if q else "-",
+                 f"{b['exec_s']:.2f}" if b else "-", f"{b['runs_s']:.1f}" if b else "-",
+                 f"{b['runs_s'] / base:.2f}x" if b and base else "-", str(b["spread"]) if b else "-",
+                 f"{r['failover']:.1f} s" if r.get("failover") is not None else "-",
+                 f"{r['worker_death']:.1f} s" if r.get("worker_death") is not None else "-"]  # fmt: skip
+        print("| " + " | ".join(cells) + " |")
     bad = [
         (r["nodes"], k, r[k]["states"])
         for r in results
-        for k in ("a", "b")
-        if set(r[k]["states"]) != {"SUCCESS"}
+        for k in ("a", "a_backlog", "b")
+        if k in r and set(r[k]["states"]) != {"SUCCESS"}
     ]
     if bad:
         print(f"not every execution succeeded: {bad}")
     print(f"load average at the end: {os.getloadavg()[0]:.1f}")
+
+
+def summary(r: dict[str, Any]) -> str:
+    parts = []
+    if "a" in r:
+        parts.append(
+            f"(a) HTTP-submitted {r['a']['runs_s']:.0f} task runs/s (submission alone {r['a']['submit_s']:.0f}/s)"
+        )
+    if "a_backlog" in r:
+        parts.append(f"(a') backlog drained {r['a_backlog']['runs_s']:.0f} task runs/s")
+    if "b" in r:
+        parts.append(f"(b) {r['b']['exec_s']:.2f} exec/s, {r['b']['runs_s']:.1f} task runs/s")
+    return "; ".join(parts)
 
 
 if __name__ == "__main__":

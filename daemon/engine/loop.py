@@ -60,8 +60,12 @@ class Loop(Lifecycle):
         self.follow_ups.drain(self.clock.now(), every=True)
         await self._drive(stop.is_set, adopt=True)
 
-    def wake(self) -> None:
-        """Step the loop now: work was added from outside it (an execution created by a trigger)."""
+    def wake(self, *, poll: bool = False) -> None:
+        """Step the loop now: work was added from outside it (an execution created by a trigger).
+        ``poll``: the store may hold work for it (an unowned execution: a ``flowd_work`` notification),
+        so that step looks at the store without waiting for the poll interval."""
+        if poll:
+            self._last_poll = float("-inf")
         self._wakeup()
 
     def drain(self) -> None:
@@ -88,7 +92,7 @@ class Loop(Lifecycle):
             if done():
                 break
             self._wake.clear()
-            if self._finished or self._dirty or self._inline:
+            if self._finished or self._dirty or self._inline or self._adopted_full:
                 await asyncio.sleep(0)
                 continue
             timer = loop.call_later(self._timeout(), self._wake.set)  # cheaper than wait_for's task
@@ -107,7 +111,7 @@ class Loop(Lifecycle):
 
     def _step(self, tick: float, *, adopt: bool) -> None:
         now = self.clock.now()
-        if tick - self._last_poll >= POLL:
+        if tick - self._last_poll >= POLL or self._adopted_full:
             self._last_poll = tick
             self._poll_store(now, adopt=adopt)
         if tick - self._last_beat >= BEAT_EVERY:

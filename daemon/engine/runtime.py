@@ -39,6 +39,7 @@ from daemon.tasks.namespace_files import file_reader
 STALE_AFTER = timedelta(seconds=30)  # an owner that has not beaten for this long is gone
 BEAT_EVERY = 5.0
 POLL = 0.5  # seconds between checks of the store for work created elsewhere (kill requests, adoption)
+ADOPT_LIMIT = 100  # executions adopted per look at the store (a full batch: the loop looks again at once)
 INLINE_BUDGET = 0.02  # seconds of inline task runs per step before the loop commits and yields
 CREATED_ENDS_KEPT = 256  # ended-at-creation rows kept for run_until_done (a daemon never asks for them)
 
@@ -66,6 +67,21 @@ class Batch:
     @property
     def empty(self) -> bool:
         return not (self.executions or self.created or self.touched or self.states or self.done)
+
+
+def merge_batches(batches: list[Batch]) -> Batch:
+    """One batch writing what each of ``batches`` writes (they change disjoint executions)."""
+    if len(batches) == 1:
+        return batches[0]
+    whole = Batch()
+    for batch in batches:
+        whole.executions.extend(batch.executions)
+        whole.created.update(batch.created)
+        whole.touched.update(batch.touched)
+        whole.states.update(batch.states)
+        whole.passed.update(batch.passed)
+        whole.done.extend(batch.done)
+    return whole
 
 
 class Runtime:
@@ -111,6 +127,7 @@ class Runtime:
         self._conn_finalizer = weakref.finalize(self, lambda: None)
         self._stepping = False  # inside _commit: a new (sub)execution joins the step's transaction
         self._creating = 0  # depth of _create_now calls (one nested in an end hook plans only)
+        self._group: list[Any] | None = None  # new executions' first steps to write together (group commit)
         # rows of executions that ended within create_execution, for run_until_done (oldest dropped)
         self._created_ends: OrderedDict[str, Execution] = OrderedDict()
         self._batch = Batch()
@@ -123,9 +140,13 @@ class Runtime:
         self._wake: asyncio.Event | None = None
         self._last_beat = 0.0
         self._last_poll = 0.0
+        self._adopted_full = False  # the last adoption took a full batch: more may be waiting
         # called with each execution row (its final state and outputs) once its end is committed, from
         # the outbox: at least once per end (see follow_ups)
         self.end_hooks: list[Callable[[Execution], None]] = []
+        # called with each task attempt's duration in seconds as its outcome is applied (metrics: no read
+        # of the task runs back; an outcome applied again after a failed write is counted again)
+        self.attempt_hooks: list[Callable[[float], None]] = []
         # called with each execution this executor starts running (created here, or loaded and adopted)
         self.start_hooks: list[Callable[[Execution], None]] = []
         self.follow_ups = EndFollowUps(store, self.end_hooks)

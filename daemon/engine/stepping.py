@@ -59,6 +59,10 @@ class Stepping(FlowableRuns):
         if view.stopping == S.KILLED and state == S.FAILED:
             state = S.KILLED
         run.attempts.append({"state": state, "startDate": outcome.start, "endDate": outcome.end})
+        if self.attempt_hooks and outcome.start and outcome.end:
+            seconds = (parse_date(outcome.end, now) - parse_date(outcome.start, now)).total_seconds()
+            for hook in self.attempt_hooks:
+                hook(seconds)
         if outcome.error:
             self._log(view, run, "ERROR", outcome.error)
         self._batch.touch(view, run)
