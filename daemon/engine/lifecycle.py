@@ -285,7 +285,9 @@ class Lifecycle(Persistence):
         adopted = self.store.executions.adopt(
             self.worker_id, stale_before=now - STALE_AFTER, now=now, limit=ADOPT_LIMIT
         )
-        self._adopted_full = len(adopted) >= ADOPT_LIMIT  # a backlog: the loop looks again at once
+        # a backlog: the loop looks again at once, while this node has free slots for what it adopts
+        # (runs waiting for a slot here are better adopted by another node at its next look)
+        self._adopted_full = len(adopted) >= ADOPT_LIMIT and len(self._waiting) < self.workers
         # the task runs of all of them in one query, not one per execution
         runs = self.store.executions.task_runs_of([r.id for r in adopted if r.id not in self.views])
         ids = []
