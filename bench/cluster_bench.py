@@ -154,10 +154,18 @@ def submit_all(nodes: list[Node], flow_id: str, count: int) -> list[str]:
         return list(pool.map(lambda u: client.post(u).json()["id"], urls))
 
 
+def cpu_seconds(pid: int) -> float:
+    """CPU time (user + system) a process has used so far, from /proc."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def throughput(url: str, nodes: list[Node], flow_id: str, count: int, tasks: int) -> dict[str, Any]:
-    start = time.perf_counter()
+    start, cpu = time.perf_counter(), time.process_time()
+    node_cpu = [cpu_seconds(n.proc.pid) for n in nodes]
     ids = submit_all(nodes, flow_id, count)
     submitted = time.perf_counter() - start
+    client_cpu = (time.process_time() - cpu) / submitted  # cores the bench's own HTTP client used meanwhile
 
     def ended() -> bool:
         rows = query(
@@ -167,6 +175,10 @@ def throughput(url: str, nodes: list[Node], flow_id: str, count: int, tasks: int
 
     wait_for(ended, f"{count} {flow_id} executions to end", timeout=1800, step=0.05)
     elapsed = time.perf_counter() - start
+    # cores the nodes used, each (a daemon's Python threads share one GIL: at most ~1 core each)
+    node_cores = [
+        round((cpu_seconds(n.proc.pid) - c) / elapsed, 2) for n, c in zip(nodes, node_cpu, strict=True)
+    ]
     states = dict(
         query(url, "SELECT state, count(*) FROM executions WHERE flow_id = %s GROUP BY state", flow_id)
     )
@@ -178,7 +190,7 @@ def throughput(url: str, nodes: list[Node], flow_id: str, count: int, tasks: int
         )
     )
     assert len(ids) == count
-    return {"elapsed": elapsed, "submit_s": count / submitted, "exec_s": count / elapsed, "runs_s": count * tasks / elapsed,
+    return {"elapsed": elapsed, "submit_s": count / submitted, "client_cpu": client_cpu, "node_cores": node_cores, "exec_s": count / elapsed, "runs_s": count * tasks / elapsed,
             "states": states, "spread": spread}  # fmt: skip
 
 
@@ -371,7 +383,8 @@ def summary(r: dict[str, Any]) -> str:
     parts = []
     if "a" in r:
         parts.append(
-            f"(a) HTTP-submitted {r['a']['runs_s']:.0f} task runs/s (submission alone {r['a']['submit_s']:.0f}/s)"
+            f"(a) HTTP-submitted {r['a']['runs_s']:.0f} task runs/s (submission alone {r['a']['submit_s']:.0f}/s, "
+            f"the bench's HTTP client busy {r['a']['client_cpu']:.2f} core meanwhile, the nodes {r['a']['node_cores']} core each)"
         )
     if "a_backlog" in r:
         parts.append(f"(a') backlog drained {r['a_backlog']['runs_s']:.0f} task runs/s")
