@@ -9,7 +9,7 @@ Method
   deployed.
 - (a) ``--noop`` executions of a one-task flow (``Return``), (b) ``--shell`` executions of a flow of three
   sequential 200 ms shell tasks (``sleep 0.2``, Process runner): submitted through the HTTP API
-  (``POST /api/v1/executions/...``), round-robin over the nodes, from 16 client threads. An execution
+  (``POST /api/v1/executions/...``), round-robin over the nodes, from 16 client threads (``--clients``). An execution
   submitted to a node is driven by that node (the engine's claim path); the figures are executions and
   task runs ended per second, from the first submission to the last end (read from the store), and how
   the executions spread over the nodes (``owner_id``). (a) thus measures HTTP submission plus processing
@@ -147,10 +147,13 @@ def query(url: str, text: str, *args: object) -> list[tuple[Any, ...]]:
         return conn.execute(text, args or None).fetchall()  # type: ignore[arg-type]
 
 
+CLIENTS = 16  # client threads submitting over HTTP (``--clients``)
+
+
 def submit_all(nodes: list[Node], flow_id: str, count: int) -> list[str]:
     targets = itertools.cycle(nodes)
     urls = [next(targets).url + f"/api/v1/executions/bench.cluster/{flow_id}" for _ in range(count)]
-    with httpx.Client(timeout=60) as client, concurrent.futures.ThreadPoolExecutor(16) as pool:
+    with httpx.Client(timeout=60) as client, concurrent.futures.ThreadPoolExecutor(CLIENTS) as pool:
         return list(pool.map(lambda u: client.post(u).json()["id"], urls))
 
 
@@ -344,7 +347,9 @@ def main(argv: list[str] | None = None) -> None:
         "--parts", default="http,backlog,shell,failover", help="what to measure (default: all)"
     )
     parser.add_argument("--workers", type=int, default=8, help="task slots per node")
+    parser.add_argument("--clients", type=int, default=CLIENTS, help="client threads submitting over HTTP")
     args = parser.parse_args(argv)
+    globals()["CLIENTS"] = args.clients
     counts = [int(n) for n in args.nodes.split(",")]
     print(f"cluster bench: {os.cpu_count()} CPUs, load average {os.getloadavg()[0]:.1f} at start; (a) {args.noop} one-task "
           f"executions over HTTP, (a') a backlog of {args.backlog}, (b) {args.shell} x three 200 ms shell tasks, --workers {args.workers}")  # fmt: skip
