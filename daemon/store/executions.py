@@ -16,7 +16,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from daemon.store.columns import json_append, json_dumps
-from daemon.store.tables import executions
+from daemon.store.tables import ADOPTABLE, OWNED_ACTIVE, executions
 from daemon.store.task_runs import TaskRunRepository
 
 # States in which an execution still needs a driver (Kestra's non-terminal states).
@@ -290,29 +290,39 @@ class ExecutionRepository(TaskRunRepository):
     ) -> builtins.list[Execution]:
         """Take over active executions that have no owner or whose owner's heartbeat is older than
         ``stale_before`` (crash recovery; also picks up executions created by the CLI).
-        Atomic like a claim. The epoch is bumped: the previous owner's writes are refused from now on."""
+        Atomic like a claim. The epoch is bumped: the previous owner's writes are refused from now on.
+        The stale ones first (rare, and never starved by a backlog), then the oldest unowned ones; each
+        set is read through its partial index (``tables.ADOPTABLE`` / ``OWNED_ACTIVE``) when ``active_states``
+        are the default ones."""
         ex = executions
-        candidates = (
-            sa.select(ex.c.id)
-            .where(
-                ex.c.state.in_(list(active_states)),
-                sa.or_(
-                    ex.c.owner_id.is_(None), ex.c.heartbeat_at.is_(None), ex.c.heartbeat_at < stale_before
-                ),
-            )
-            .order_by(ex.c.start_date)
-            .limit(limit)
+        default = list(active_states) == list(ACTIVE_STATES)
+        stale = sa.or_(ex.c.heartbeat_at.is_(None), ex.c.heartbeat_at < stale_before)
+        owned = (
+            sa.text(OWNED_ACTIVE)
+            if default
+            else sa.and_(ex.c.owner_id.is_not(None), ex.c.state.in_(list(active_states)))
         )
-        if self._dialect == "postgresql":
-            candidates = candidates.with_for_update(skip_locked=True)
-        stmt = (
-            ex.update()
-            .where(ex.c.id.in_(candidates.scalar_subquery()))
-            .values(owner_id=owner_id, heartbeat_at=now, epoch=ex.c.epoch + 1)
-            .returning(*ex.c)
+        unowned = (
+            sa.text(ADOPTABLE)
+            if default
+            else sa.and_(ex.c.owner_id.is_(None), ex.c.state.in_(list(active_states)))
         )
+        adopted: builtins.list[Execution] = []
         with self._write(conn) as c:
-            adopted = [_row(row) for row in c.execute(stmt)]
+            for where in (sa.and_(owned, stale), unowned):
+                left = limit - len(adopted)
+                if left <= 0:
+                    break
+                candidates = sa.select(ex.c.id).where(where).order_by(ex.c.start_date).limit(left)
+                if self._dialect == "postgresql":
+                    candidates = candidates.with_for_update(skip_locked=True)
+                stmt = (
+                    ex.update()
+                    .where(ex.c.id.in_(candidates.scalar_subquery()))
+                    .values(owner_id=owner_id, heartbeat_at=now, epoch=ex.c.epoch + 1)
+                    .returning(*ex.c)
+                )
+                adopted.extend(_row(row) for row in c.execute(stmt))
         adopted.sort(key=lambda e: (e.start_date, e.id))
         return adopted
 
