@@ -163,9 +163,18 @@ def cpu_seconds(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
+def machine_ticks() -> tuple[int, int]:
+    """(busy, total) CPU ticks of the whole machine so far, from /proc/stat (every process: the nodes,
+    PostgreSQL, the spawned tasks, the bench, and any other work on the machine)."""
+    values = [int(v) for v in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]]
+    idle = values[3] + values[4]  # idle + iowait
+    return sum(values) - idle, sum(values)
+
+
 def throughput(url: str, nodes: list[Node], flow_id: str, count: int, tasks: int) -> dict[str, Any]:
     start, cpu = time.perf_counter(), time.process_time()
     node_cpu = [cpu_seconds(n.proc.pid) for n in nodes]
+    busy0, total0 = machine_ticks()
     ids = submit_all(nodes, flow_id, count)
     submitted = time.perf_counter() - start
     client_cpu = (time.process_time() - cpu) / submitted  # cores the bench's own HTTP client used meanwhile
@@ -182,6 +191,8 @@ def throughput(url: str, nodes: list[Node], flow_id: str, count: int, tasks: int
     node_cores = [
         round((cpu_seconds(n.proc.pid) - c) / elapsed, 2) for n, c in zip(nodes, node_cpu, strict=True)
     ]
+    busy1, total1 = machine_ticks()
+    machine_busy = (busy1 - busy0) / max(total1 - total0, 1)  # share of all the machine's cores in use
     states = dict(
         query(url, "SELECT state, count(*) FROM executions WHERE flow_id = %s GROUP BY state", flow_id)
     )
@@ -193,7 +204,7 @@ def throughput(url: str, nodes: list[Node], flow_id: str, count: int, tasks: int
         )
     )
     assert len(ids) == count
-    return {"elapsed": elapsed, "submit_s": count / submitted, "client_cpu": client_cpu, "node_cores": node_cores, "exec_s": count / elapsed, "runs_s": count * tasks / elapsed,
+    return {"elapsed": elapsed, "submit_s": count / submitted, "client_cpu": client_cpu, "node_cores": node_cores, "machine_busy": machine_busy, "exec_s": count / elapsed, "runs_s": count * tasks / elapsed,
             "states": states, "spread": spread}  # fmt: skip
 
 
@@ -394,7 +405,8 @@ def summary(r: dict[str, Any]) -> str:
     if "a_backlog" in r:
         parts.append(f"(a') backlog drained {r['a_backlog']['runs_s']:.0f} task runs/s")
     if "b" in r:
-        parts.append(f"(b) {r['b']['exec_s']:.2f} exec/s, {r['b']['runs_s']:.1f} task runs/s")
+        parts.append(f"(b) {r['b']['exec_s']:.2f} exec/s, {r['b']['runs_s']:.1f} task runs/s (nodes {r['b']['node_cores']} "
+                     f"core each, the machine's cores {r['b']['machine_busy']:.0%} busy)")  # fmt: skip
     return "; ".join(parts)
 
 
