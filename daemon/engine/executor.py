@@ -34,6 +34,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Callable, Mapping
+from contextlib import AbstractContextManager
 from datetime import datetime
 from typing import Any
 
@@ -101,6 +102,8 @@ class Executor:
         self.end_hooks: list[Callable[[Execution], None]] = []
         # called with each execution this executor starts running (created here, or loaded and adopted)
         self.start_hooks: list[Callable[[Execution], None]] = []
+        # called with each task attempt's duration in seconds as its outcome is applied (``Stepper.apply``)
+        self.attempt_hooks: list[Callable[[float], None]] = []
         self.follow_ups = EndFollowUps(store, self.end_hooks)
         # the cycles (a subflow's execution is created while stepping; an end promotes a queued execution,
         # a failed write reads one back) go through these callbacks, bound once ``lifecycle`` exists
@@ -117,7 +120,7 @@ class Executor:
 
         self.attempts = AttemptRunner(rt, state, plugins)
         self.flowables = FlowableRuns(rt, state, create)
-        self.stepper = Stepper(rt, state, self.attempts, self.flowables)
+        self.stepper = Stepper(rt, state, self.attempts, self.flowables, self.attempt_hooks)
         self.writer = Writer(rt, state, self.stepper, self.follow_ups, promote=promote, load=load)
         lifecycle = Lifecycle(rt, state, self.stepper, self.writer, self.flowables, self.start_hooks)
         self.lifecycle = lifecycle
@@ -167,6 +170,11 @@ class Executor:
     async def serve(self, stop: asyncio.Event) -> None:
         """The daemon loop: recover, then adopt and run any execution needing a driver until ``stop``."""
         await self.loop.serve(stop)
+
+    def grouped_creations(self) -> AbstractContextManager[object]:
+        """Group commit of the executions ``create_execution`` creates inside the block: one transaction
+        when it ends. See ``Lifecycle.grouped_creations``."""
+        return self.lifecycle.grouped_creations()
 
     def wake(self) -> None:
         """Step the loop now: work was added from outside it (an execution created by a trigger)."""

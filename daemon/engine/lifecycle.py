@@ -4,7 +4,8 @@ crash, promote a queued execution; and the store-only kill/fail used when no liv
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import replace
 from datetime import datetime
 from functools import partial
@@ -18,14 +19,21 @@ from daemon.engine.flowable_runs import FlowableRuns
 from daemon.engine.inputs import resolve_inputs
 from daemon.engine.labels import with_system_labels
 from daemon.engine.persistence import Writer
-from daemon.engine.runtime import CREATED_ENDS_KEPT, INLINE_BUDGET, STALE_AFTER, Runtime, parse_date
-from daemon.engine.state import Batch, EngineState
+from daemon.engine.runtime import (
+    ADOPT_LIMIT,
+    CREATED_ENDS_KEPT,
+    INLINE_BUDGET,
+    STALE_AFTER,
+    Runtime,
+    parse_date,
+)
+from daemon.engine.state import Batch, EngineState, merge_batches
 from daemon.engine.stepping import Stepper
 from daemon.engine.store_ops import fail_in_store, kill_children, kill_in_store
 from daemon.engine.view import ExecView, RunView
 from daemon.errors import FlowdError
 from daemon.language.tasks_flow import Flowable, SubflowTask
-from daemon.store import ACTIVE_STATES, Execution, LogEntry, new_id
+from daemon.store import ACTIVE_STATES, Execution, LogEntry, TaskRun, new_id
 from daemon.store.flows import DeployedFlow, FlowRevision
 
 ACTIVE_RUNS = (S.CREATED, S.RUNNING, S.PAUSED, S.RETRYING, S.KILLING)
@@ -56,6 +64,8 @@ class Lifecycle:
         self.clock = rt.clock
         self.worker_id = rt.worker_id
         self._creating = 0  # depth of _create_now calls (one nested in an end hook plans only)
+        # inside ``grouped_creations``: new executions' first steps to write together (group commit)
+        self._group: list[tuple[Batch, ExecView | None]] | None = None
 
     def create_execution(
         self,
@@ -169,44 +179,93 @@ class Lifecycle:
         the inline core tasks (Log, Return, ...) run here for a bounded time, as a loop step runs them. An
         execution made only of such tasks ends in this one transaction (then ``run_until_done`` returns
         its row without a read). Not when nested (an end hook creating an execution): that one is planned
-        only, and its inline tasks wait for the loop's next step."""
-        pending, self.state.batch = self.state.batch, Batch()
-        others, self.state.inline = self.state.inline, {}  # only the new execution's inline runs run here
-        until, stepping = self.state.inline_until, self.state.stepping
-        self.state.inline_until = 0.0 if self._creating else time.perf_counter() + INLINE_BUDGET
-        self.state.stepping = True  # a subflow it starts joins this transaction
+        only, and its inline tasks wait for the loop's next step. Inside ``grouped_creations`` the step is
+        planned here and written with the group's transaction."""
+        try:
+            mine = self._plan_new(execution, view, now)
+        except BaseException:
+            if self._group is None:
+                self.store.admission.release_held()  # subflows of limited flows it started: not written
+            raise
+        group = self._group
+        if group is not None and view is not None and view.index.flow.concurrency is None:
+            group.append((mine, view))  # (a flow with a concurrency limit counts committed rows: not grouped)
+            return
+        self._write_new([(mine, view)], now)
+
+    def _plan_new(self, execution: Execution, view: ExecView | None, now: datetime) -> Batch:
+        """The in-memory first step of a new execution: the batch that writes it."""
+        state = self.state
+        pending, state.batch = state.batch, Batch()
+        others, state.inline = state.inline, {}  # only the new execution's inline runs run here
+        until, stepping = state.inline_until, state.stepping
+        state.inline_until = 0.0 if self._creating else time.perf_counter() + INLINE_BUDGET
+        state.stepping = True  # a subflow it starts joins this transaction
+        self._creating += 1
+        try:
+            if view is not None:
+                self.stepper.advance(view, now)
+                execution = self._fold_state(execution, view, now)
+            state.batch.executions.insert(0, execution)
+            mine, state.batch = state.batch, pending
+        except BaseException:
+            failed, state.batch = state.batch, pending
+            failed.executions.append(execution)
+            state.inline, others = {**others, **state.inline}, {}
+            self._drop_unwritten(failed)
+            raise
+        finally:
+            state.inline_until, state.stepping = until, stepping
+            state.inline = {**others, **state.inline}
+            self._creating -= 1
+        return mine
+
+    def _write_new(self, planned: list[tuple[Batch, ExecView | None]], now: datetime) -> None:
+        """Write the planned first steps of new executions in one transaction (nothing of them is kept
+        when it fails), then act on those that ended in it."""
+        whole = merge_batches([batch for batch, _ in planned])
+        ids = {e.id for e in whole.executions}
+        logs = [e for e in self.state.logs if e.execution_id in ids]
+        if logs:
+            self.state.logs = [e for e in self.state.logs if e.execution_id not in ids]
         self._creating += 1
         try:
             try:
-                if view is not None:
-                    self.stepper.advance(view, now)
-                    execution = self._fold_state(execution, view, now)
-                self.state.batch.executions.insert(0, execution)
-                mine, self.state.batch = self.state.batch, pending
+                self.writer.store_batch(whole, logs, now)
             except BaseException:
-                failed, self.state.batch = self.state.batch, pending
-                failed.executions.append(execution)
-                self.state.inline, others = {**others, **self.state.inline}, {}
-                self._drop_unwritten(failed)
+                self._drop_unwritten(whole)
                 raise
-            finally:
-                self.state.inline_until, self.state.stepping = until, stepping
-                self.state.inline = {**others, **self.state.inline}
-            logs = [e for e in self.state.logs if e.execution_id == execution.id]
-            if logs:
-                self.state.logs = [e for e in self.state.logs if e.execution_id != execution.id]
-            try:
-                self.writer.store_batch(mine, logs, now)
-            except BaseException:
-                self._drop_unwritten(mine)
-                raise
-            self.writer.after_commit(mine, now)
+            self.writer.after_commit(whole, now)
         finally:
             self._creating -= 1
-            self.store.admission.release_held()  # subflows of limited flows it started: written now
-        if view is not None and view.done:
-            self._remember_end(view.final or view.execution)
+            self.store.admission.release_held()  # subflows of limited flows they started: written now
+        for _, view in planned:
+            if view is not None and view.done:
+                self._remember_end(view.final or view.execution)
         self.rt.wakeup()
+
+    @contextmanager
+    def grouped_creations(self) -> Iterator[list[tuple[Batch, ExecView | None]]]:
+        """Group commit: the executions ``create_execution`` creates inside this block (planned and run
+        inline as usual) are written in one transaction when it ends, not one each. The caller answers
+        for them only after the block ends without error; an error there stored none of them (create
+        them again one by one). Executions of flows with a concurrency limit are written at once."""
+        if self._group is not None:  # nested: the outer group writes
+            yield self._group
+            return
+        group: list[tuple[Batch, ExecView | None]] = []
+        self._group = group
+        try:
+            yield group
+        except BaseException:
+            self._group = None
+            for batch, _ in group:
+                self._drop_unwritten(batch)
+            self.store.admission.release_held()  # subflows of limited flows they started: not written
+            raise
+        self._group = None
+        if group:
+            self._write_new(group, self.clock.now())
 
     def _drop_unwritten(self, batch: Batch) -> None:
         """Forget the executions of a creating transaction that failed: nothing of them is stored."""
@@ -292,7 +351,14 @@ class Lifecycle:
         interrupted task runs run again. One that cannot be resumed (its flow is gone) is failed with the
         reason logged: none is left RUNNING without a driver."""
         now = self.clock.now()
-        adopted = self.store.executions.adopt(self.worker_id, stale_before=now - STALE_AFTER, now=now)
+        adopted = self.store.executions.adopt(
+            self.worker_id, stale_before=now - STALE_AFTER, now=now, limit=ADOPT_LIMIT
+        )
+        # a backlog: the loop looks again at once, while this node has free slots for what it adopts
+        # (runs waiting for a slot here are better adopted by another node at its next look)
+        self.state.adopted_full = len(adopted) >= ADOPT_LIMIT and len(self.state.waiting) < self.state.workers
+        # the task runs of all of them in one query, not one per execution
+        runs = self.store.executions.task_runs_of([r.id for r in adopted if r.id not in self.state.views])
         ids = []
         for row in adopted:
             if row.id in self.state.views:
@@ -300,7 +366,7 @@ class Lifecycle:
                 self.state.views[row.id].epoch = row.epoch
                 continue
             try:
-                view = self.load(row)
+                view = self.load(row, runs.get(row.id))
             except FlowdError as exc:
                 fail_in_store(self.store, row.id, f"cannot resume: {exc.message}", now=now)
                 continue
@@ -332,14 +398,17 @@ class Lifecycle:
             view.stored = S.CREATED
             self.state.dirty.add(view.id)
 
-    def load(self, row: Execution) -> ExecView:
-        """Build the in-memory view of a stored execution (after a restart, or one created elsewhere)."""
+    def load(self, row: Execution, task_runs: list[TaskRun] | None = None) -> ExecView:
+        """Build the in-memory view of a stored execution (after a restart, or one created elsewhere);
+        ``task_runs``: its runs when already read (``recover`` reads those of many at once)."""
         index = self.rt.flows.revision(row.namespace, row.flow_id, row.flow_revision)
         view = ExecView(
             execution=row, index=index, state=row.state, labels=dict(row.labels or {}), epoch=row.epoch,
             stored=row.state,
         )  # fmt: skip
-        for task_run in self.store.executions.list_task_runs(row.id):
+        if task_runs is None:
+            task_runs = self.store.executions.list_task_runs(row.id)
+        for task_run in task_runs:
             view.add(RunView.from_row(task_run))
         for run in view.runs.values():
             if S.is_terminal(run.state):

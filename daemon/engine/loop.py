@@ -128,7 +128,7 @@ class Loop:
             if done():
                 break
             self.state.wake.clear()
-            if self.state.finished or self.state.dirty or self.state.inline:
+            if self.state.finished or self.state.dirty or self.state.inline or self.state.adopted_full:
                 await asyncio.sleep(0)
                 continue
             timer = loop.call_later(self._timeout(), self.state.wake.set)  # cheaper than wait_for's task
@@ -150,7 +150,7 @@ class Loop:
     def _step(self, tick: float, *, adopt: bool) -> None:
         now = self.clock.now()
         since = tick - self._last_poll
-        if since >= POLL or (self._poll_asked and since >= NOTIFIED_POLL):
+        if since >= POLL or (self._poll_asked and since >= NOTIFIED_POLL) or self.state.adopted_full:
             self._last_poll, self._poll_asked = tick, False
             self.claims.poll_store(now, adopt=adopt)
         if tick - self._last_beat >= BEAT_EVERY:

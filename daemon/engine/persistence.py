@@ -47,6 +47,7 @@ from daemon.language.tasks_core import PauseTask
 from daemon.language.tasks_flow import Flowable, SubflowTask
 from daemon.store import Execution, LogEntry
 from daemon.store.engine import describe_error
+from daemon.store.executions import StateChange
 
 log = logging.getLogger(__name__)
 
@@ -231,15 +232,16 @@ class Writer:
                     owner_id=me, conn=conn,
                 )  # fmt: skip
                 self.store.logs.insert(logs, conn=conn)
+                rows = []
                 for view, prev, state, last in changes:
                     _, _, end, outputs = batch.states[view.id]
                     if not last:
                         end = outputs = None
-                    executions.set_state(
+                    rows.append(StateChange(
                         view.id, state, date=end or now, end_date=end, outputs=outputs,
                         labels=view.labels if last else None, only_from=[prev], fence=(me, view.epoch),
-                        conn=conn,
-                    )  # fmt: skip
+                    ))  # fmt: skip
+                executions.set_states(rows, conn=conn)  # same-shaped changes in one executemany
                 if batch.done:
                     self.store.outbox.add(self.follow_ups.rows([v.id for v in batch.done], now), conn=conn)
                     retries = [(v.id, v.retry) for v in batch.done if v.retry is not None]

@@ -28,6 +28,7 @@ from daemon.tasks.namespace_files import file_reader
 STALE_AFTER = timedelta(seconds=30)  # an owner that has not beaten for this long is gone
 BEAT_EVERY = 5.0
 POLL = 0.5  # seconds between checks of the store for work created elsewhere (kill requests, adoption)
+ADOPT_LIMIT = 100  # executions adopted per look at the store (a full batch: the loop looks again at once)
 INLINE_BUDGET = 0.02  # seconds of inline task runs per step before the loop commits and yields
 CREATED_ENDS_KEPT = 256  # ended-at-creation rows kept for run_until_done (a daemon never asks for them)
 

@@ -44,6 +44,21 @@ class Batch:
         return not (self.executions or self.created or self.touched or self.states or self.done)
 
 
+def merge_batches(batches: list[Batch]) -> Batch:
+    """One batch writing what each of ``batches`` writes (they change disjoint executions)."""
+    if len(batches) == 1:
+        return batches[0]
+    whole = Batch()
+    for batch in batches:
+        whole.executions.extend(batch.executions)
+        whole.created.update(batch.created)
+        whole.touched.update(batch.touched)
+        whole.states.update(batch.states)
+        whole.passed.update(batch.passed)
+        whole.done.extend(batch.done)
+    return whole
+
+
 @dataclass
 class EngineState:
     """The data the executor's collaborators share (who writes / who reads, in brackets)."""
@@ -87,3 +102,6 @@ class EngineState:
     last_ready: datetime | None = None
     # set to step the loop now (Loop creates it / Runtime.wakeup sets it)
     wake: asyncio.Event | None = None
+    # the last adoption took a full batch (ADOPT_LIMIT) while this node had free slots: more may be
+    # waiting, so the loop looks at the store again at once (Lifecycle.recover / Loop)
+    adopted_full: bool = False

@@ -50,7 +50,12 @@ class Stepper:
     """The in-memory state machine of the executions this process drives."""
 
     def __init__(
-        self, rt: Runtime, state: EngineState, attempts: AttemptRunner, flowables: FlowableRuns
+        self,
+        rt: Runtime,
+        state: EngineState,
+        attempts: AttemptRunner,
+        flowables: FlowableRuns,
+        attempt_hooks: list[Callable[[float], None]] | None = None,
     ) -> None:
         self.rt = rt
         self.state = state
@@ -58,6 +63,9 @@ class Stepper:
         self.flowables = flowables
         self.clock = rt.clock
         self.worker_id = rt.worker_id
+        # called with each task attempt's duration in seconds as its outcome is applied (metrics: no read
+        # of the task runs back; an outcome applied again after a failed write is counted again)
+        self.attempt_hooks: list[Callable[[float], None]] = [] if attempt_hooks is None else attempt_hooks
 
     def guarded(self, execution_id: str, fn: Callable[..., None], *args: Any) -> None:
         """Step one execution; an error marks it broken (reloaded after this step) instead of stopping
@@ -85,6 +93,10 @@ class Stepper:
         if view.stopping == S.KILLED and state == S.FAILED:
             state = S.KILLED
         run.attempts.append({"state": state, "startDate": outcome.start, "endDate": outcome.end})
+        if self.attempt_hooks and outcome.start and outcome.end:
+            seconds = (parse_date(outcome.end, now) - parse_date(outcome.start, now)).total_seconds()
+            for hook in self.attempt_hooks:
+                hook(seconds)
         if outcome.error:
             self.rt.log(view, run, "ERROR", outcome.error)
         self.state.batch.touch(view, run)

@@ -14,6 +14,7 @@ from starlette.concurrency import run_in_threadpool
 
 from daemon.engine.api_shape import execution_to_api
 from daemon.engine.states import PAUSED, is_terminal
+from daemon.errors import FlowNotFound
 from daemon.server import api_models as m
 from daemon.server.api_auth import require_token
 from daemon.server.api_inputs import (
@@ -62,10 +63,12 @@ def services_of(request: Request) -> Services:
 
 def execution_or_404(store: Store, execution_id: str) -> dict[str, Any]:
     """The execution in Kestra's shape; 404 when it does not exist."""
-    row = store.executions.get(execution_id)
-    if row is None:
-        raise HTTPException(status.HTTP_404_NOT_FOUND, detail=f"execution {execution_id} does not exist")
-    return execution_to_api(row, store.executions.list_task_runs(execution_id))
+    with store.read() as conn:  # both reads in one transaction: one checkout, one BEGIN/COMMIT
+        row = store.executions.get(execution_id, conn=conn)
+        if row is None:
+            raise HTTPException(status.HTTP_404_NOT_FOUND, detail=f"execution {execution_id} does not exist")
+        runs = store.executions.list_task_runs(execution_id, conn=conn)
+    return execution_to_api(row, runs)
 
 
 async def wait_until_terminal(request: Request, store: Store, execution_id: str) -> None:
@@ -137,14 +140,18 @@ async def create_execution(
     services = services_of(request)
     query_labels = parse_labels(labels or [])
     given = await read_inputs(request)
-    _, index = await run_in_threadpool(services.executor.flows.current, namespace, flowId)
+    record = await run_in_threadpool(services.store.flows.get, namespace, flowId)
+    if record is None:
+        raise FlowNotFound(namespace, flowId)
+    index = await run_in_threadpool(services.executor.flows.revision, namespace, flowId, record.revision)
     check_file_inputs(index.flow, given)
 
     def submit() -> str:
         with staged_uploads(given) as values:
             return services.submit_execution(
-                namespace, flowId, values, labels=merged_labels(query_labels, given.labels) or None
-            )
+                namespace, flowId, values, labels=merged_labels(query_labels, given.labels) or None,
+                record=record,
+            )  # fmt: skip
 
     execution_id = await run_in_threadpool(submit)
     if wait:

@@ -99,6 +99,8 @@ class Daemon:
             on_created=lambda _id: self._created("flow"),
         )  # fmt: skip
         executor.end_hooks.append(self._ended)
+        # task durations as attempts end (in memory), not read back from the store at each execution's end
+        executor.attempt_hooks.append(self.counters.record_task)
         execution_log = ExecutionLog(services.store)
         executor.start_hooks.append(execution_log.started)
         executor.end_hooks.append(execution_log.ended)
@@ -194,15 +196,6 @@ class Daemon:
 
     def _ended(self, execution: Execution) -> None:
         self.counters.record_ended(execution.state)
-        try:
-            for run in self.services.store.executions.list_task_runs(execution.id):
-                for attempt in run.attempts:
-                    start, end = attempt.get("startDate"), attempt.get("endDate")
-                    if start and end:
-                        seconds = (_date(end) - _date(start)).total_seconds()
-                        self.counters.record_task(seconds)
-        except Exception:  # metrics never break the executor
-            log.debug("task durations of %s not recorded", execution.id, exc_info=True)
 
     def request_stop(self) -> None:
         """Begin a graceful shutdown; a second call skips the grace period."""
@@ -404,12 +397,6 @@ async def _no_source() -> SyncOutcome:
 
 def _sockets(options: DaemonOptions) -> list[Any] | None:
     return [options.listen_socket] if options.listen_socket is not None else None
-
-
-def _date(text: str) -> Any:
-    from datetime import datetime
-
-    return datetime.fromisoformat(text.replace("Z", "+00:00"))
 
 
 def run_daemon(settings: Settings, options: DaemonOptions) -> int:

@@ -9,6 +9,7 @@ FastAPI endpoint runs in a thread pool): calls from another thread are handed to
 from __future__ import annotations
 
 import asyncio
+import logging
 import threading
 from collections.abc import Awaitable, Callable, Mapping
 from concurrent.futures import Future
@@ -25,6 +26,9 @@ from daemon.server.counters import Counters
 from daemon.server.supervisor import Health
 from daemon.settings import Settings
 from daemon.store import Store
+from daemon.store.flows import DeployedFlow
+
+log = logging.getLogger(__name__)
 
 T = TypeVar("T")
 
@@ -45,6 +49,9 @@ class Services:
     main_loop: asyncio.AbstractEventLoop | None = None  # the sync loop's (and the API's)
     sync_hook: Callable[[], Awaitable[SyncOutcome]] | None = None
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
+    # executions submitted from other threads, created together on the engine loop (``_submitted``)
+    _submissions: list[tuple[Callable[[], str], Future[str]]] = field(default_factory=list, repr=False)
+    _submit_lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
     # --- syncing ----------------------------------------------------------------------------------------
     def sync_now(self) -> SyncOutcome:
@@ -74,20 +81,71 @@ class Services:
         *,
         trigger: dict[str, Any] | None = None,
         labels: Mapping[str, str] | None = None,
+        record: DeployedFlow | None = None,
     ) -> str:
-        """Create an execution of the deployed flow and start it; returns its id.
-        Raises FlowNotFound, InputError (nothing created)."""
+        """Create an execution of the deployed flow and start it; returns its id once it is stored.
+        ``record``: the deployed flow when the caller has just read it (not read again).
+        Raises FlowNotFound, InputError (nothing created).
+
+        From another thread, concurrent calls are written together (group commit, see ``_submitted``)."""
 
         def submit() -> str:
-            record = self.store.flows.get(namespace, flow_id)
-            if record is None:
+            deployed = record or self.store.flows.get(namespace, flow_id)
+            if deployed is None:
                 raise FlowNotFound(namespace, flow_id)
-            execution_id = self.executor.create_execution(record, inputs, trigger=trigger, labels=labels)
+            execution_id = self.executor.create_execution(deployed, inputs, trigger=trigger, labels=labels)
             self.counters.record_created("api" if trigger is None else str(trigger.get("type", "trigger")))
             self.executor.wake()
             return execution_id
 
-        return self._call_on_loop(submit)
+        loop = self.loop
+        if loop is None or not loop.is_running() or _on_thread_of(loop):
+            return submit()
+        future: Future[str] = Future()
+        with self._submit_lock:
+            self._submissions.append((submit, future))
+            first = len(self._submissions) == 1
+        if first:
+            loop.call_soon_threadsafe(self._submitted)
+        return future.result()
+
+    def _submitted(self) -> None:
+        """On the engine loop: create every execution submitted since the last call in one transaction
+        (while the loop writes one group, the next one gathers). Each caller gets its answer only after
+        that commit. When the group's write fails, nothing of it was stored: each is created again alone,
+        and gets its own result or error."""
+        with self._submit_lock:
+            pending, self._submissions = self._submissions, []
+        try:
+            self._create_group(pending)
+        finally:  # never leave a caller waiting (an error not meant for one submission)
+            for _, future in pending:
+                if not future.done():
+                    future.set_exception(RuntimeError("the execution could not be created"))
+
+    def _create_group(self, pending: list[tuple[Callable[[], str], Future[str]]]) -> None:
+        results: list[tuple[Future[str], str | None, BaseException | None]] = []
+        try:
+            with self.executor.grouped_creations():
+                for submit, future in pending:
+                    try:
+                        results.append((future, submit(), None))
+                    except Exception as exc:  # this one's error (bad inputs): the others go on
+                        results.append((future, None, exc))
+        except Exception:
+            log.warning("a group of %d submissions failed: creating each alone", len(pending), exc_info=True)
+            results = []
+            for submit, future in pending:
+                try:
+                    results.append((future, submit(), None))
+                except Exception as exc:
+                    results.append((future, None, exc))
+        for future, execution_id, error in results:
+            if error is not None:
+                future.set_exception(error)
+            else:
+                assert execution_id is not None
+                future.set_result(execution_id)
 
     def fire_webhook(
         self,

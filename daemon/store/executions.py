@@ -16,7 +16,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from daemon.store.columns import json_append, json_dumps
-from daemon.store.tables import executions
+from daemon.store.tables import ADOPTABLE, OWNED_ACTIVE, executions
 from daemon.store.task_runs import TaskRunRepository
 
 # States in which an execution still needs a driver (Kestra's non-terminal states).
@@ -55,6 +55,20 @@ class Execution:
 
 
 _FIELDS = tuple(f.name for f in fields(Execution))
+
+
+@dataclass(frozen=True, slots=True)
+class StateChange:
+    """One ``set_state`` call (see there), for ``set_states``."""
+
+    execution_id: str
+    state: str
+    date: datetime
+    end_date: datetime | None = None
+    outputs: dict[str, Any] | None = None
+    labels: dict[str, str] | None = None
+    only_from: Collection[str] | None = None
+    fence: tuple[str, int] | None = None
 
 
 def _row(row: sa.Row[Any]) -> Execution:
@@ -145,26 +159,52 @@ class ExecutionRepository(TaskRunRepository):
         ``outputs`` and ``labels`` are written when given. With ``only_from`` the change happens only from
         one of those states; with ``fence=(owner_id, epoch)`` only while that owner holds the execution
         under that epoch. Returns whether the row changed (False: the guard refused the write)."""
-        params: dict[str, Any] = {
-            "b_id": execution_id,
-            "b_state": state,
-            "b_history": json_dumps({"state": state, "date": date}),
-        }
-        optional = {"end_date": end_date, "outputs": outputs, "labels": labels}
-        given = tuple(name for name, value in optional.items() if value is not None)
-        params.update({f"b_{name}": optional[name] for name in given})
-        if only_from is not None:
-            params["b_from"] = list(only_from)
-        if fence is not None:
-            params["b_owner"], params["b_epoch"] = fence
-        stmt = self._state_statement(given, guarded=only_from is not None, fenced=fence is not None)
+        change = StateChange(execution_id, state, date, end_date, outputs, labels, only_from, fence)
+        stmt, params = self._state_update(change)
         with self._write(conn) as c:
             return c.execute(stmt, params).rowcount > 0
 
-    def _state_statement(self, given: tuple[str, ...], *, guarded: bool, fenced: bool) -> sa.Update:
+    def set_states(self, changes: Sequence[StateChange], *, conn: Connection) -> None:
+        """Several ``set_state`` calls, each execution's in the given order, with the statements of the
+        same shape sent together (executemany: one compiled statement, no row count): for a writer whose
+        transaction is already fenced (``fence`` above), the guards in SQL only backing it up."""
+        rounds: list[dict[sa.Update, list[dict[str, Any]]]] = []
+        seen: dict[str, int] = {}
+        for change in changes:
+            n = seen[change.execution_id] = seen.get(change.execution_id, -1) + 1
+            if n == len(rounds):
+                rounds.append({})
+            stmt, params = self._state_update(change)
+            rounds[n].setdefault(stmt, []).append(params)
+        for shapes in rounds:  # an execution's second change after its first
+            for stmt, rows in shapes.items():
+                conn.execute(stmt, rows)
+
+    def _state_update(self, change: StateChange) -> tuple[sa.Update, dict[str, Any]]:
+        params: dict[str, Any] = {
+            "b_id": change.execution_id,
+            "b_state": change.state,
+            "b_history": json_dumps({"state": change.state, "date": change.date}),
+        }
+        optional = {"end_date": change.end_date, "outputs": change.outputs, "labels": change.labels}
+        given = tuple(name for name, value in optional.items() if value is not None)
+        params.update({f"b_{name}": optional[name] for name in given})
+        guard = None
+        if change.only_from is not None:
+            # one state (what a step writes): a plain bind parameter, not an expanding IN, whose SQL
+            # would be rendered again at every execution (and cannot go in an executemany)
+            only = list(change.only_from)
+            guard = "one" if len(only) == 1 else "any"
+            params["b_from"] = only[0] if guard == "one" else only
+        if change.fence is not None:
+            params["b_owner"], params["b_epoch"] = change.fence
+        return self._state_statement(given, guarded=guard, fenced=change.fence is not None), params
+
+    def _state_statement(self, given: tuple[str, ...], *, guarded: str | None, fenced: bool) -> sa.Update:
         """The UPDATE of ``set_state`` for one combination of optional columns, built once (building a
-        statement and its cache key costs more than running it on SQLite)."""
-        cache: dict[tuple[tuple[str, ...], bool, bool], sa.Update] = self.__dict__.setdefault(
+        statement and its cache key costs more than running it on SQLite). ``guarded``: None, ``one``
+        (from one state) or ``any`` (from one of several)."""
+        cache: dict[tuple[tuple[str, ...], str | None, bool], sa.Update] = self.__dict__.setdefault(
             "_state_cache", {}
         )
         key = (given, guarded, fenced)
@@ -178,7 +218,9 @@ class ExecutionRepository(TaskRunRepository):
             }
             values.update({name: sa.bindparam(f"b_{name}", type_=ex.c[name].type) for name in given})
             stmt = ex.update().where(ex.c.id == sa.bindparam("b_id", type_=sa.String())).values(values)
-            if guarded:
+            if guarded == "one":
+                stmt = stmt.where(ex.c.state == sa.bindparam("b_from", type_=sa.String()))
+            elif guarded == "any":
                 stmt = stmt.where(ex.c.state.in_(sa.bindparam("b_from", expanding=True)))
             if fenced:
                 stmt = stmt.where(
@@ -258,29 +300,39 @@ class ExecutionRepository(TaskRunRepository):
     ) -> builtins.list[Execution]:
         """Take over active executions that have no owner or whose owner's heartbeat is older than
         ``stale_before`` (crash recovery; also picks up executions created by the CLI).
-        Atomic like a claim. The epoch is bumped: the previous owner's writes are refused from now on."""
+        Atomic like a claim. The epoch is bumped: the previous owner's writes are refused from now on.
+        The stale ones first (rare, and never starved by a backlog), then the oldest unowned ones; each
+        set is read through its partial index (``tables.ADOPTABLE`` / ``OWNED_ACTIVE``) when ``active_states``
+        are the default ones."""
         ex = executions
-        candidates = (
-            sa.select(ex.c.id)
-            .where(
-                ex.c.state.in_(list(active_states)),
-                sa.or_(
-                    ex.c.owner_id.is_(None), ex.c.heartbeat_at.is_(None), ex.c.heartbeat_at < stale_before
-                ),
-            )
-            .order_by(ex.c.start_date)
-            .limit(limit)
+        default = list(active_states) == list(ACTIVE_STATES)
+        stale = sa.or_(ex.c.heartbeat_at.is_(None), ex.c.heartbeat_at < stale_before)
+        owned = (
+            sa.text(OWNED_ACTIVE)
+            if default
+            else sa.and_(ex.c.owner_id.is_not(None), ex.c.state.in_(list(active_states)))
         )
-        if self._dialect == "postgresql":
-            candidates = candidates.with_for_update(skip_locked=True)
-        stmt = (
-            ex.update()
-            .where(ex.c.id.in_(candidates.scalar_subquery()))
-            .values(owner_id=owner_id, heartbeat_at=now, epoch=ex.c.epoch + 1)
-            .returning(*ex.c)
+        unowned = (
+            sa.text(ADOPTABLE)
+            if default
+            else sa.and_(ex.c.owner_id.is_(None), ex.c.state.in_(list(active_states)))
         )
+        adopted: builtins.list[Execution] = []
         with self._write(conn) as c:
-            adopted = [_row(row) for row in c.execute(stmt)]
+            for where in (sa.and_(owned, stale), unowned):
+                left = limit - len(adopted)
+                if left <= 0:
+                    break
+                candidates = sa.select(ex.c.id).where(where).order_by(ex.c.start_date).limit(left)
+                if self._dialect == "postgresql":
+                    candidates = candidates.with_for_update(skip_locked=True)
+                stmt = (
+                    ex.update()
+                    .where(ex.c.id.in_(candidates.scalar_subquery()))
+                    .values(owner_id=owner_id, heartbeat_at=now, epoch=ex.c.epoch + 1)
+                    .returning(*ex.c)
+                )
+                adopted.extend(_row(row) for row in c.execute(stmt))
         adopted.sort(key=lambda e: (e.start_date, e.id))
         return adopted
 

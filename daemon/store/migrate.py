@@ -21,7 +21,7 @@ if TYPE_CHECKING:
 MIGRATIONS_DIR = Path(__file__).parent / "migrations"
 
 # The newest script in migrations/versions; bump it with every new migration (a test compares the two).
-HEAD_REVISION = "0007_nodes"
+HEAD_REVISION = "0008_cbench"
 
 # Taken while migrating on PostgreSQL so that several processes starting together migrate one at a time.
 # (On SQLite the BEGIN IMMEDIATE of the migration transaction does the same.)

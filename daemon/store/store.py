@@ -11,7 +11,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from daemon.errors import StoreError
 from daemon.store import migrate
 from daemon.store.admission import Admission
-from daemon.store.engine import create_engine, describe_error
+from daemon.store.engine import BEGIN_OPTION, create_engine, describe_error
 from daemon.store.executions import ExecutionRepository
 from daemon.store.flows import FlowRepository
 from daemon.store.heartbeats import HeartbeatRepository
@@ -67,6 +67,15 @@ class Store:
         success, rolls back on error. On SQLite it takes the write lock at once (BEGIN IMMEDIATE)."""
         with self.engine.begin() as conn:
             yield conn
+
+    @contextmanager
+    def read(self) -> Iterator[Connection]:
+        """One read-only transaction spanning several repository reads (pass it as ``conn=``): one pool
+        checkout and one BEGIN/COMMIT for all of them. On SQLite it takes no write lock (BEGIN DEFERRED)."""
+        with self.engine.connect() as conn:
+            conn.execution_options(**{BEGIN_OPTION: "DEFERRED"})
+            with conn.begin():
+                yield conn
 
     def close(self) -> None:
         """Close every pooled connection."""

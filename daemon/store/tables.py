@@ -30,6 +30,12 @@ BigId = sa.BigInteger().with_variant(sa.Integer(), "sqlite")
 
 NAME = 255  # namespaces, flow ids, task ids
 ID = 64  # execution / task run / daemon ids
+
+# partial-index predicates for adoption, as SQL text: PostgreSQL uses a partial index only for a query whose
+# WHERE implies its predicate, which a literal copy always does (the states are ``store.ACTIVE_STATES``)
+_ACTIVE = "state IN ('CREATED', 'QUEUED', 'RUNNING', 'PAUSED', 'RETRYING', 'RESTARTED', 'KILLING')"
+ADOPTABLE = f"owner_id IS NULL AND {_ACTIVE}"
+OWNED_ACTIVE = f"owner_id IS NOT NULL AND {_ACTIVE}"
 STATE = 32
 HASH = 64  # sha256 hex
 COMMIT = 64  # git object id (sha1 or sha256 hex)
@@ -111,6 +117,20 @@ executions = sa.Table(
     sa.Index(None, "start_date", "id"),
     sa.Index(None, "state", "start_date", "id"),
     sa.Index(None, "flow_id", "start_date"),
+    # adoption (migration 0007, the same predicate texts): the oldest executions waiting for a driver, and
+    # the owned active ones by heartbeat (a stale owner's)
+    sa.Index(
+        "ix_executions_adoptable",
+        "start_date",
+        postgresql_where=sa.text(ADOPTABLE),
+        sqlite_where=sa.text(ADOPTABLE),
+    ),
+    sa.Index(
+        "ix_executions_owned_active",
+        "heartbeat_at",
+        postgresql_where=sa.text(OWNED_ACTIVE),
+        sqlite_where=sa.text(OWNED_ACTIVE),
+    ),
 )
 
 task_runs = sa.Table(

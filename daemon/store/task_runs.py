@@ -225,6 +225,24 @@ class TaskRunRepository(Repository):
         with self._read(conn) as c:
             return [_row(row) for row in c.execute(query)]
 
+    def task_runs_of(
+        self, execution_ids: Collection[str], *, conn: Connection | None = None
+    ) -> dict[str, list[TaskRun]]:
+        """The task runs of several executions in one query (adopting many at once): {execution id:
+        its runs in ``list_task_runs`` order}; an execution without runs maps to an empty list."""
+        found: dict[str, list[TaskRun]] = {i: [] for i in execution_ids}
+        if not found:
+            return found
+        query = (
+            sa.select(task_runs)
+            .where(task_runs.c.execution_id.in_(sa.bindparam("b_ids", expanding=True)))
+            .order_by(task_runs.c.execution_id, task_runs.c.ready_at, task_runs.c.id)
+        )
+        with self._read(conn) as c:
+            for row in c.execute(query, {"b_ids": list(found)}):
+                found[row.execution_id].append(_row(row))
+        return found
+
     def requeue_task_runs(
         self, claimed_by: Collection[str], *, now: datetime, conn: Connection | None = None
     ) -> int:

@@ -124,3 +124,42 @@ def test_inline_tasks_keep_their_own_dates(harness: Harness) -> None:
     assert a.attempts[0]["startDate"] < a_end <= b_start < b.attempts[0]["endDate"]
     assert row.histories[-1]["date"] >= b.attempts[0]["endDate"]
     assert row.end_date > row.start_date
+
+
+def test_grouped_creations_are_written_together_when_the_group_ends(harness: Harness) -> None:
+    record, sleepy = deploy(harness.store, LOGS), deploy(harness.store, SLEEPY)
+    ended: list[Execution] = []
+    harness.executor.end_hooks.append(ended.append)
+    with harness.executor.grouped_creations():
+        first = harness.executor.create_execution(record, {})
+        second = harness.executor.create_execution(sleepy, {})
+        assert harness.store.executions.get(first) is None  # planned and run, not written yet
+        assert ended == []  # an end is acted on only once committed
+    row = harness.store.executions.get(first)
+    assert row is not None and row.state == "SUCCESS"
+    assert harness.states(first) == {"a": "SUCCESS", "b": "SUCCESS"}
+    assert harness.logs(first) == [f"a {first}", "b"]
+    assert [e.id for e in ended] == [first]
+    assert harness.states(second) == {"a": "SUCCESS", "nap": "RUNNING"}
+    assert asyncio.run(harness.executor.run_until_done(first)) == row  # the row the group wrote
+    assert asyncio.run(harness.executor.run_until_done(second)).state == "SUCCESS"
+
+
+def test_failed_group_write_stores_none_of_it_and_leaves_nothing_in_memory(harness: Harness) -> None:
+    record, sleepy = deploy(harness.store, LOGS), deploy(harness.store, SLEEPY)
+    taken = harness.executor.create_execution(record, {}, own=False)  # left for a daemon: not driven here
+    ended: list[Execution] = []
+    harness.executor.end_hooks.append(ended.append)
+    created = []
+    # one duplicate id fails the group's transaction
+    with pytest.raises(sqlalchemy.exc.IntegrityError), harness.executor.grouped_creations():
+        created.append(harness.executor.create_execution(record, {}))
+        created.append(harness.executor.create_execution(sleepy, {}))
+        harness.executor.create_execution(record, {}, execution_id=taken)
+    assert [harness.store.executions.get(i) for i in created] == [None, None]
+    assert not any(i in harness.executor.views for i in created) and not harness.executor.busy
+    assert ended == []
+    # the executor goes on working, grouped or not
+    with harness.executor.grouped_creations():
+        again = harness.executor.create_execution(sleepy, {})
+    assert asyncio.run(harness.executor.run_until_done(again)).state == "SUCCESS"

@@ -286,3 +286,35 @@ class _Later:
 
     def now(self):  # type: ignore[no-untyped-def]
         return self._clock.now() + timedelta(minutes=1)
+
+
+def test_recovery_adopts_a_backlog_in_batches_with_each_ones_task_runs(
+    harness: Harness, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import daemon.engine.lifecycle as lifecycle
+
+    monkeypatch.setattr(lifecycle, "ADOPT_LIMIT", 3)
+    record = deploy(
+        harness.store,
+        HEAD
+        + "tasks:\n  - {id: a, type: io.kestra.plugin.core.kv.Set, key: k, value: a}\n  - {id: b, type: io.kestra.plugin.core.log.Log, message: b}\n",
+    )
+    clock = SystemClock()
+    dead = Executor(harness.store, harness.settings, clock, PLUGINS, worker_id="dead-worker", environ={})
+    started = [dead.create_execution(record, {}) for _ in range(2)]  # task 'a' RUNNING on a dead worker
+    unowned = [dead.create_execution(record, {}, own=False) for _ in range(3)]  # no task run yet
+    later = Executor(
+        harness.store, harness.settings, _Later(clock), PLUGINS, worker_id="new-worker", environ={}
+    )
+    first = later.recover()
+    assert len(first) == 3 and later.state.adopted_full  # a full batch: the loop looks again at once
+    for execution_id in first:  # each one's own runs, read for the whole batch at once
+        tasks = sorted(r.task_id for r in later.views[execution_id].runs.values())
+        assert tasks == (["a"] if execution_id in started else [])
+    second = later.recover()
+    assert sorted(first + second) == sorted(started + unowned) and not later.state.adopted_full
+
+    async def drive() -> list[str]:
+        return [(await later.run_until_done(i)).state for i in started + unowned]
+
+    assert asyncio.run(asyncio.wait_for(drive(), 30)) == ["SUCCESS"] * 5

@@ -70,7 +70,7 @@ WRITE_POINTS = [
     ("executions", "fence"),
     ("executions", "insert_task_runs"),
     ("executions", "update_task_runs"),
-    ("executions", "set_state"),
+    ("executions", "set_states"),  # the step's execution state changes, sent together
     ("logs", "insert"),
 ]
 

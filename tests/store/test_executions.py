@@ -77,6 +77,17 @@ def test_adopt_takes_unowned_and_stale_executions_only(store: Store) -> None:
     assert store.executions.get("stale").heartbeat_at == later  # type: ignore[union-attr]
 
 
+def test_adopt_takes_a_stale_owners_executions_before_a_backlog_of_unowned_ones(store: Store) -> None:
+    for i in range(5):  # older than the stale one: a start-date order alone would take them first
+        store.executions.create(_execution(f"unowned{i}", start=T0 - timedelta(hours=1, seconds=-i)))
+    store.executions.create(_execution("stale", owner_id="dead", heartbeat_at=T0 - timedelta(minutes=5)))
+    store.executions.create(_execution("quiet", owner_id="dead", heartbeat_at=None))
+    adopted = store.executions.adopt("me", stale_before=T0 - timedelta(minutes=1), now=T0, limit=3)
+    assert [e.id for e in adopted] == ["unowned0", "quiet", "stale"]  # sorted (start date, id) once taken
+    adopted = store.executions.adopt("me", stale_before=T0 - timedelta(minutes=1), now=T0, limit=3)
+    assert [e.id for e in adopted] == ["unowned1", "unowned2", "unowned3"]  # then the oldest unowned
+
+
 def test_delete_cascades_to_task_runs_and_logs(store: Store) -> None:
     from daemon.store import LogEntry, TaskRun
 
