@@ -318,3 +318,31 @@ def test_recovery_adopts_a_backlog_in_batches_with_each_ones_task_runs(
         return [(await later.run_until_done(i)).state for i in started + unowned]
 
     assert asyncio.run(asyncio.wait_for(drive(), 30)) == ["SUCCESS"] * 5
+
+
+def test_attempt_hooks_get_every_stored_attempts_duration(harness: Harness) -> None:
+    from daemon.engine.runtime import parse_date
+
+    seen: list[float] = []
+    harness.executor.attempt_hooks.append(seen.append)  # the daemon's task-duration metric (no read back)
+    ex = harness.run(
+        HEAD
+        + """
+tasks:
+  - id: flaky
+    type: io.kestra.plugin.core.execution.Fail
+    condition: "{{ taskrun.attemptsCount < 2 }}"
+    retry: {type: constant, interval: PT0.01S, maxAttempt: 5}
+  - id: after
+    type: io.kestra.plugin.core.kv.Set
+    key: k
+    value: v
+"""
+    )
+    stored = [
+        (parse_date(a["endDate"], ex.start_date) - parse_date(a["startDate"], ex.start_date)).total_seconds()
+        for task_id in ("flaky", "after")
+        for run in harness.runs(ex.id, task_id)
+        for a in run.attempts
+    ]
+    assert len(stored) == 4 and sorted(seen) == sorted(stored)
