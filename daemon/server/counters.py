@@ -8,6 +8,7 @@ from __future__ import annotations
 import statistics
 import threading
 from collections import Counter, deque
+from collections.abc import Callable
 from typing import Any
 
 _WINDOW = 1000  # recent samples kept per distribution (median / max over a sliding window)
@@ -46,6 +47,8 @@ class Counters:
         self.lateness = Distribution()  # scheduler: fire time - tick time, on-time ticks only
         self.ticks_fired = 0
         self.ticks_skipped = 0  # missed ticks dropped by recoverMissedSchedules / lateMaximumDelay
+        # called before each snapshot: recorders that batch their samples (``EndMetrics``) add theirs
+        self.flushers: list[Callable[[], None]] = []
 
     def record_created(self, kind: str) -> None:
         with self._lock:
@@ -77,6 +80,8 @@ class Counters:
 
     def snapshot(self) -> dict[str, Any]:
         """A JSON-able copy of every counter."""
+        for flush in self.flushers:
+            flush()
         with self._lock:
             return {
                 "executions": {

@@ -43,6 +43,7 @@ from daemon.schedule.stop_after import StopAfterHook
 from daemon.security.hardening import scrub_environ
 from daemon.server.assembly import DaemonOptions, build_services, cleanup_docker, split_listen
 from daemon.server.counters import Counters
+from daemon.server.end_metrics import EndMetrics
 from daemon.server.engine_thread import EngineThread
 from daemon.server.execution_log import ExecutionLog
 from daemon.server.heartbeat import HeartbeatLoop, release_gone
@@ -51,7 +52,6 @@ from daemon.server.services import Services
 from daemon.server.supervisor import DEFAULT_BACKOFF, Backoff, Health, supervise
 from daemon.server.sync_loop import SyncLoop
 from daemon.settings import Settings
-from daemon.store import Execution
 from daemon.store.retention import parse_age
 from daemon.store.storage import InternalStorage
 
@@ -99,7 +99,7 @@ class Daemon:
             parse=lambda r: executor.flows.revision(r.namespace, r.flow_id, r.revision).flow,
             on_created=lambda _id: self._created("flow"),
         )  # fmt: skip
-        executor.end_hooks.append(self._ended)
+        executor.end_hooks.append(EndMetrics(services.store, self.counters))
         execution_log = ExecutionLog(services.store)
         executor.start_hooks.append(execution_log.started)
         executor.end_hooks.append(execution_log.ended)
@@ -191,18 +191,6 @@ class Daemon:
         if outcome.result in ("SUCCESS", "PARTIAL") and changes_flows(outcome.counts):
             self.scheduler.wake()  # thread-safe
             self.engine.call_soon(self.flow_triggers.invalidate)
-
-    def _ended(self, execution: Execution) -> None:
-        self.counters.record_ended(execution.state)
-        try:
-            for run in self.services.store.executions.list_task_runs(execution.id):
-                for attempt in run.attempts:
-                    start, end = attempt.get("startDate"), attempt.get("endDate")
-                    if start and end:
-                        seconds = (_date(end) - _date(start)).total_seconds()
-                        self.counters.record_task(seconds)
-        except Exception:  # metrics never break the executor
-            log.debug("task durations of %s not recorded", execution.id, exc_info=True)
 
     def request_stop(self) -> None:
         """Begin a graceful shutdown; a second call skips the grace period."""
@@ -392,12 +380,6 @@ async def _no_source() -> SyncOutcome:
 
 def _sockets(options: DaemonOptions) -> list[Any] | None:
     return [options.listen_socket] if options.listen_socket is not None else None
-
-
-def _date(text: str) -> Any:
-    from datetime import datetime
-
-    return datetime.fromisoformat(text.replace("Z", "+00:00"))
 
 
 def run_daemon(settings: Settings, options: DaemonOptions) -> int:

@@ -66,6 +66,9 @@ class TaskRunUpdate:
 _FIELDS = tuple(f.name for f in fields(TaskRun))
 
 
+IN_CHUNK = 500  # ids per IN list
+
+
 def _row(row: sa.Row[Any]) -> TaskRun:
     return TaskRun(**row._mapping)
 
@@ -225,6 +228,19 @@ class TaskRunRepository(Repository):
         with self._read(conn) as c:
             return [_row(row) for row in c.execute(query)]
 
+    def attempts_of(
+        self, execution_ids: Collection[str], *, conn: Connection | None = None
+    ) -> list[list[dict[str, Any]]]:
+        """The attempts of every task run of these executions, one list per run, in no particular order
+        (metrics: one query for a batch of ended executions instead of reading every run of each)."""
+        ids = list(execution_ids)
+        found: list[list[dict[str, Any]]] = []
+        with self._read(conn) as c:
+            for start in range(0, len(ids), IN_CHUNK):  # SQLite caps the bound parameters of a statement
+                rows = c.execute(_ATTEMPTS_OF, {"b_ids": ids[start : start + IN_CHUNK]})
+                found.extend(list(row.attempts or []) for row in rows)
+        return found
+
     def requeue_task_runs(
         self, claimed_by: Collection[str], *, now: datetime, conn: Connection | None = None
     ) -> int:
@@ -247,3 +263,8 @@ class TaskRunRepository(Repository):
         )
         with self._write(conn) as c:
             return c.execute(stmt).rowcount
+
+
+_ATTEMPTS_OF = sa.select(task_runs.c.attempts).where(
+    task_runs.c.execution_id.in_(sa.bindparam("b_ids", expanding=True))
+)
