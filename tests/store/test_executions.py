@@ -88,6 +88,22 @@ def test_adopt_takes_a_stale_owners_executions_before_a_backlog_of_unowned_ones(
     assert [e.id for e in adopted] == ["unowned1", "unowned2", "unowned3"]  # then the oldest unowned
 
 
+def test_fence_answers_and_beats_only_for_the_owner_one_or_many(store: Store) -> None:
+    store.executions.create(_execution("mine", owner_id="me", heartbeat_at=T0))
+    store.executions.create(_execution("also", owner_id="me", heartbeat_at=T0))
+    store.executions.create(_execution("theirs", owner_id="other", heartbeat_at=T0))
+    store.executions.fence_off("also")  # taken away: epoch 1, no owner
+    later = T0 + timedelta(seconds=5)
+    with store.begin() as conn:  # one execution (the usual step): matched by ``=``
+        assert store.executions.fence("me", ["mine"], later, conn=conn) == {"mine": (0, "CREATED")}
+        assert store.executions.fence("me", ["theirs"], later, conn=conn) == {}
+    with store.begin() as conn:  # several: an expanding IN
+        found = store.executions.fence("me", ["mine", "also", "theirs"], later, conn=conn)
+    assert found == {"mine": (0, "CREATED")}
+    assert store.executions.get("mine").heartbeat_at == later  # type: ignore[union-attr]
+    assert store.executions.get("theirs").heartbeat_at == T0  # type: ignore[union-attr]
+
+
 def test_delete_cascades_to_task_runs_and_logs(store: Store) -> None:
     from daemon.store import LogEntry, TaskRun
 
