@@ -238,7 +238,8 @@ class Lifecycle:
             self.writer.after_commit(whole, now)
         finally:
             self._creating -= 1
-            self.store.admission.release_held()  # subflows of limited flows they started: written now
+            if self._group is None:  # (in an open group, the group's members may still hold theirs)
+                self.store.admission.release_held()  # subflows of limited flows they started: written now
         for _, view in planned:
             if view is not None and view.done:
                 self._remember_end(view.final or view.execution)
