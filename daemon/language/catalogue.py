@@ -12,8 +12,10 @@ from dataclasses import dataclass
 from typing import Any, Literal, Union, get_args, get_origin
 
 from pydantic import BaseModel
+from typing_extensions import TypeAliasType
 
 from daemon.language.aliases import TASK_ALIASES, TRIGGER_ALIASES
+from daemon.language.fields import field_annotation
 from daemon.language.model import TRIGGER_CLASSES
 from daemon.language.task_base import COMMON_IGNORED, TaskBase
 from daemon.language.tasks import TASK_CLASSES
@@ -119,7 +121,7 @@ def find(name: str) -> list[Entry]:
 def _entry(name: str, cls: type[BaseModel], kind: Kind, aliases: dict[str, str]) -> Entry:
     others = tuple(sorted(alias for alias, current in aliases.items() if current == name and alias != name))
     own = [
-        Property(info.alias or field, _type_text(info.annotation), info.is_required())
+        Property(info.alias or field, _type_text(field_annotation(cls, field)), info.is_required())
         for field, info in cls.model_fields.items()
         if field not in ("id", "type") and (kind == "trigger" or field not in _COMMON_TASK)
     ]
@@ -129,10 +131,11 @@ def _entry(name: str, cls: type[BaseModel], kind: Kind, aliases: dict[str, str])
 
 
 def _type_text(annotation: Any) -> str:
-    forward = getattr(annotation, "__forward_arg__", None)  # ``list[Task]`` in the flowable models
-    if isinstance(forward, str):
-        return "map of task lists" if forward.startswith("dict") else "list of tasks"
     origin = get_origin(annotation)
+    if origin is list and _is_task(get_args(annotation)[0]):
+        return "list of tasks"
+    if origin is dict and get_origin(get_args(annotation)[1]) is list and _is_task(get_args(annotation)[1]):
+        return "map of task lists"
     if origin in (Union, types.UnionType):
         parts = [_type_text(a) for a in get_args(annotation) if a is not type(None)]
         return " | ".join(dict.fromkeys(parts))
@@ -153,6 +156,13 @@ def _type_text(annotation: Any) -> str:
         "Any": "any",
         "TypeAliasType": "task",
     }.get(name, "task" if name in ("Task", "TaskBase") else name.lower() if name[:1].isupper() else name)
+
+
+def _is_task(annotation: Any) -> bool:
+    # the task union is a type alias named ``Task``; ``list[Task]`` / ``dict[str, list[Task]]``
+    while get_origin(annotation) is list:
+        annotation = get_args(annotation)[0]
+    return isinstance(annotation, TypeAliasType) and annotation.__name__ == "Task"
 
 
 def render_markdown(entries: list[Entry] | None = None) -> str:

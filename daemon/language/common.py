@@ -10,7 +10,6 @@ from pydantic import (
     BaseModel,
     BeforeValidator,
     ConfigDict,
-    Discriminator,
     Field,
     StringConstraints,
     Tag,
@@ -20,6 +19,7 @@ from pydantic import (
 from typing_extensions import TypeAliasType
 
 from daemon.language.aliases import CONDITION_ALIASES, canonical
+from daemon.language.lazy_union import LazyTaggedUnion
 
 ID_PATTERN = r"^[a-zA-Z0-9][a-zA-Z0-9_-]*$"
 # Kestra lets input ids carry dots (``nested.string``): they read as nested keys in ``inputs``
@@ -150,13 +150,15 @@ def _label_text(value: Any) -> str:
 def tagged_union(
     classes: Mapping[str, type[BaseModel]], tag: Callable[[Any], str | None], *, error_type: str, what: str
 ) -> Any:
-    """A union of ``classes`` chosen by ``tag(raw)``; an unknown tag fails as ``error_type``."""
+    """A union of ``classes`` chosen by ``tag(raw)``; an unknown tag fails as ``error_type``.
+
+    Each member's schema is built when a value of its type is first validated (see ``lazy_union``); the
+    annotation still reads as a union of tagged members, which ``structure`` walks to find a field's owner.
+    """
+    lazy = LazyTaggedUnion(
+        classes, tag, error_type=error_type, error_message=f"unsupported or missing {what} type"
+    )
     return TypeAliasType(
         what.title(),
-        Annotated[
-            Union[tuple(Annotated[cls, Tag(name)] for name, cls in classes.items())],  # noqa: UP007
-            Discriminator(
-                tag, custom_error_type=error_type, custom_error_message=f"unsupported or missing {what} type"
-            ),
-        ],
+        Annotated[Union[tuple(Annotated[cls, Tag(name)] for name, cls in classes.items())], lazy],  # noqa: UP007
     )

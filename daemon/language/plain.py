@@ -1,9 +1,9 @@
 """A model's data as plain dicts and lists, without pydantic's serializer.
 
 ``model_dump`` needs the model class's serializer, built on first use; the flow models defer that build
-(``defer_build``), and for a flowable task it covers the whole task union (~50 ms for ``If`` or
-``ForEach``). A flow loaded from the parsed-flow cache never built anything, so code that only wants to
-walk a task's values (to find its templates, say) uses :func:`to_plain` and keeps that cost away.
+(``defer_build``) until a task type is first validated. A flow loaded from the parsed-flow cache never
+built anything, so code that only wants to walk a task's values (to find its templates, say) uses
+:func:`to_plain` and keeps that cost (a few ms per task type) away.
 """
 
 from __future__ import annotations

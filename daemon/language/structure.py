@@ -20,6 +20,7 @@ from typing_extensions import TypeAliasType
 from daemon.errors import Diagnostic
 from daemon.language.aliases import CONDITION_ALIASES, TASK_ALIASES, TRIGGER_ALIASES, legacy_warning
 from daemon.language.common import ID_PATTERN, INPUT_ID_PATTERN, NAMESPACE_PATTERN
+from daemon.language.fields import field_annotation
 from daemon.language.model import FLOW_IGNORED, TRIGGER_CLASSES, Flow, TriggerBase
 from daemon.language.task_base import TaskBase
 from daemon.language.tasks import SUPPORTED_TASK_TYPES, ignored_properties
@@ -288,7 +289,7 @@ def _step(tp: Any, part: int | str) -> Any:
     if isinstance(tp, type) and issubclass(tp, BaseModel) and isinstance(part, str):
         for name, info in tp.model_fields.items():
             if part in (name, info.alias):
-                return info.annotation
+                return field_annotation(tp, name)
         return None
     if origin is list and isinstance(part, int):
         return get_args(tp)[0]

@@ -13,6 +13,7 @@ from daemon.language.catalogue import catalogue, find, render_markdown
 from daemon.language.model import TRIGGER_CLASSES
 from daemon.language.structure import COMPATIBILITY_DOC
 from daemon.language.tasks import TASK_CLASSES
+from daemon.language.tasks_flow import IfTask, SwitchTask
 
 ROOT = Path(__file__).resolve().parents[2]
 MARK = "## Supported types (generated)"
@@ -63,3 +64,13 @@ def test_cli_lists_and_shows_one_type() -> None:
     assert data[0]["properties"][0] == {"name": "duration", "type": "duration", "required": True}
     missing = runner.invoke(cli, ["plugins", "io.kestra.plugin.gcp.bigquery.Query"])
     assert missing.exit_code == 2 and "flowd plugins" in missing.output
+
+
+def test_task_lists_read_the_same_once_their_model_is_built() -> None:
+    # validating a flow builds the task types it uses, which resolves their ``list[Task]`` annotations
+    for cls in (IfTask, SwitchTask):
+        cls.model_rebuild(force=True)
+    (entry,) = find("io.kestra.plugin.core.flow.If")
+    assert {p.name: p.type for p in entry.properties}["then"] == "list of tasks"
+    (entry,) = find("io.kestra.plugin.core.flow.Switch")
+    assert {p.name: p.type for p in entry.properties}["cases"] == "map of task lists"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pickle
 import subprocess
 import sys
 from pathlib import Path
@@ -51,12 +52,15 @@ def test_same_as_model_dump_with_extras_and_nesting() -> None:
     assert to_plain(flow.tasks[0])["tasks"][0]["taskRunner"]["extraOpt"] == 1
 
 
-def test_no_serializer_is_built() -> None:
-    # in a fresh process: walking a flowable task leaves its class (and the task union) unbuilt
+def test_no_serializer_is_built(tmp_path: Path) -> None:
+    # a flow from the parsed-flow cache, unpickled in a fresh process, never built its task classes:
+    # walking a flowable task leaves them unbuilt
+    pickled = tmp_path / "flow.pickle"
+    pickled.write_bytes(pickle.dumps(load_flow(RICH)))
     code = (
-        "from daemon.language.validate import load_flow\n"
+        "import pickle\n"
         "from daemon.language.plain import to_plain\n"
-        f"flow = load_flow({RICH!r})\n"
+        f"flow = pickle.loads(open({str(pickled)!r}, 'rb').read())\n"
         "each = flow.tasks[0]\n"
         "assert to_plain(each)['values'] == ['a', 'b']\n"
         "print(type(each).__pydantic_complete__)\n"
