@@ -72,7 +72,8 @@ class LazyTaggedUnion:
         self, schema: CoreSchema, handler: GetJsonSchemaHandler
     ) -> JsonSchemaValue:
         if getattr(self._building, "active", False):
-            # a member refers back to this union (a flowable's ``tasks``): the outer call defines it
+            # a member of the eager union refers back to this union (a flowable's ``tasks``, by ``$ref``):
+            # the definition this inner call would make is overwritten by the outer call's, when it ends
             return {}
         if self._eager is None:
             self._eager = TypeAdapter(self.eager_type()).core_schema
