@@ -19,7 +19,9 @@ import sys
 import threading
 import warnings
 from collections.abc import Callable
-from typing import Any
+from typing import Any, TypeVarTuple, Unpack
+
+_Ts = TypeVarTuple("_Ts")
 
 _lock = threading.Lock()
 _installed = False
@@ -31,7 +33,9 @@ class PidfdWatcher(asyncio.AbstractChildWatcher):
     def __init__(self) -> None:
         self._waiting: dict[int, tuple[asyncio.AbstractEventLoop, int]] = {}
 
-    def add_child_handler(self, pid: int, callback: Callable[..., object], *args: Any) -> None:
+    def add_child_handler(
+        self, pid: int, callback: Callable[[int, int, Unpack[_Ts]], object], *args: *_Ts
+    ) -> None:
         """Call ``callback(pid, returncode, *args)`` on the running loop once ``pid`` has ended."""
         loop = asyncio.get_running_loop()
         pidfd = os.pidfd_open(pid)
