@@ -1,9 +1,9 @@
 """Task process groups that must not outlive their daemon unnoticed.
 
 Two guards, because either alone leaves a gap:
-- the process runner asks Linux to SIGKILL a task's group leader when the daemon thread that started it
-  dies (``prctl(PR_SET_PDEATHSIG)``, set by ``setpriv`` or ``pdeath_preexec``: ``pdeath_command``). Only
-  the leader gets that signal: a shell's background children or a ``sleep`` it waits on would live on;
+- the process runner tells the daemon's ``watchdog`` (a small shell process) about each running group; when
+  the daemon process dies, however it dies, the watchdog SIGKILLs the groups still running. A daemon killed
+  in the microseconds between a start and that message, or a watchdog killed on its own, leave a gap;
 - so every running group is also recorded in a file (``GroupRecord``: its process group id, the leader's
   start time, and the daemon's pid and start time) under the daemon's home. A daemon starting on the same
   host ends the recorded groups of daemons that no longer run (``reap_orphans``) *before* its executor
@@ -17,73 +17,17 @@ kept but nothing is signalled.
 from __future__ import annotations
 
 import contextlib
-import ctypes
-import functools
 import json
 import logging
 import os
-import shutil
 import signal
-import subprocess
-import sys
 import time
-from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
 log = logging.getLogger(__name__)
 
-PR_SET_PDEATHSIG = 1
 PROC = Path("/proc")
-
-
-def pdeath_command(
-    argv: Sequence[str], cwd: str, path: str | None
-) -> tuple[list[str], Callable[[], None] | None]:
-    """How to start ``argv`` (in ``cwd``, with ``PATH`` = ``path``) so that it dies with SIGKILL when the
-    thread that started it ends: the command and the ``preexec_fn`` to give ``subprocess``.
-
-    Through ``setpriv --pdeathsig KILL`` (util-linux) when there is one: it sets the signal and execs the
-    command in place (same pid, same group), ~0.5 ms. A ``preexec_fn`` does the same but costs ~8 ms a start
-    (Python then forks without vfork and runs code in the child: bench W5 went from 7 to 24 ms a task), so
-    it is the fallback only. A command that cannot be found is not wrapped, so that starting it fails as
-    it would without the guard (``OSError``, "cannot start")."""
-    wrapper = _setpriv()
-    if wrapper is None or not argv or not _findable(argv[0], cwd, path):
-        return list(argv), pdeath_preexec
-    return [wrapper, "--pdeathsig", "KILL", "--", *argv], None
-
-
-def _findable(command: str, cwd: str, path: str | None) -> bool:
-    if "/" in command:
-        candidate = os.path.join(cwd, command)
-        return os.path.isfile(candidate) and os.access(candidate, os.X_OK)
-    return shutil.which(command, path=path) is not None
-
-
-@functools.cache
-def _setpriv() -> str | None:
-    """util-linux's ``setpriv`` when it knows ``--pdeathsig`` (util-linux 2.33 or later), on Linux."""
-    if not sys.platform.startswith("linux"):
-        return None
-    found = shutil.which("setpriv")
-    if found is None:
-        return None
-    try:
-        probe = subprocess.run(
-            [found, "--pdeathsig", "KILL", "--", "true"], capture_output=True, timeout=10, check=False
-        )
-    except (OSError, subprocess.SubprocessError):
-        return None
-    return found if probe.returncode == 0 else None
-
-
-def pdeath_preexec() -> None:
-    """In the child, before exec: die with SIGKILL when the parent thread ends (Linux only; a no-op
-    elsewhere or when libc cannot be loaded)."""
-    with contextlib.suppress(OSError, AttributeError):
-        libc = ctypes.CDLL(None, use_errno=True)
-        libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
 
 
 def start_time(pid: int) -> int | None:

@@ -1,7 +1,8 @@
 """Run a script as a local subprocess (asyncio), in its own session so the whole tree can be killed.
 
-The group leader dies with the daemon (a parent-death signal), and the running group is recorded so a
-restarted daemon ends whatever of it is left before running the task again (see ``groups``).
+The group dies with the daemon (the ``watchdog`` SIGKILLs it when the daemon process is gone), and the
+running group is recorded so a restarted daemon ends whatever of it is left before running the task again
+(see ``groups``).
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from daemon.errors import TaskError
-from daemon.runners import groups
+from daemon.runners import child_watch, groups, watchdog
 from daemon.runners.lines import LineSink, LineSplitter
 from daemon.runners.spec import LineHandler, RunResult, ScriptSpec
 from daemon.security.task_user import hand_over, task_ids
@@ -49,6 +50,7 @@ class ProcessRunner:
     def __init__(self, *, grace: float = 3.0, environ: Mapping[str, str] | None = None) -> None:
         self._grace = grace
         self._base_env = base_env(os.environ if environ is None else environ)
+        child_watch.install()  # no thread per child process (see child_watch)
 
     async def run(self, spec: ScriptSpec, *, on_line: LineHandler, cancelled: asyncio.Event) -> RunResult:
         """Run the process to its end, its timeout or a cancel; stream its lines to ``on_line``."""
@@ -61,10 +63,9 @@ class ProcessRunner:
             hand_over(Path(spec.workdir), ids)
             as_user = {"user": ids[0], "group": ids[1], "extra_groups": []}
         env = {**self._base_env, **spec.env}
-        argv, preexec = groups.pdeath_command(spec.argv, str(spec.workdir), env.get("PATH", os.defpath))
         try:
             proc = await asyncio.create_subprocess_exec(
-                *argv,
+                *spec.argv,
                 cwd=spec.workdir,
                 env=env,
                 stdin=asyncio.subprocess.DEVNULL,
@@ -72,18 +73,20 @@ class ProcessRunner:
                 stderr=asyncio.subprocess.PIPE,
                 start_new_session=True,
                 **as_user,
-                preexec_fn=preexec,
             )
         except OSError as exc:
             what = spec.argv[0] if spec.argv else "<empty command>"
             raise TaskError(f"process: cannot start '{what}': {exc.strerror or exc}") from exc
 
         assert proc.stdout is not None and proc.stderr is not None
+        guard = watchdog.shared()
+        guard.watch(proc.pid)  # the group dies with this process, however it dies (see watchdog)
         registry = groups.registry()
         record = registry.record(proc.pid) if registry is not None else None
         try:
             return await self._follow(proc, spec, sink, cancelled)
         finally:
+            guard.unwatch(proc.pid)
             if registry is not None:
                 registry.forget(record)
 
