@@ -135,6 +135,9 @@ class TaskIndex:
         self.flow = flow
         self.tasks: dict[str, TaskBase] = {t.id: t for t in flow.all_tasks()}
         self.has_pause = any(t.type.endswith(".Pause") for t in self.tasks.values())
+        # read at every plan: ``Flow.is_dag`` looks at every top-level task (quadratic over a sequence)
+        self.is_dag = flow.is_dag
+        self.dag_deps = {t.id: list(t.dependsOn) for t in flow.tasks} if self.is_dag else {}
 
     def __getitem__(self, task_id: str) -> TaskBase:
         return self.tasks[task_id]
@@ -211,9 +214,8 @@ class _Planner:
             if self._seq(flow.afterExecution, None, None, None) is not None:
                 self.out.end = self.ended
             return self.out
-        if flow.is_dag:
-            deps = {t.id: list(t.dependsOn) for t in flow.tasks}
-            main = self._dag(flow.tasks, deps, None, None, None, 0)
+        if self.index.is_dag:
+            main = self._dag(flow.tasks, self.index.dag_deps, None, None, None, 0)
         else:
             main = self._seq(flow.tasks, None, None, None)
         if main is None:
