@@ -6,9 +6,15 @@ children and, when they are all done, finishes it. Runs are found by ``(parent r
 iteration)``: task ids are unique in a flow, and only ForEach distinguishes children by iteration.
 
 The executor calls ``plan`` after every change and applies the actions until none is left. It keeps the
-run index (``by_key``) and a cursor per ForEach run (``ForEachCursor``) in its view of the execution and
-passes them in, so a step costs what changed, not every run so far: a sequential ForEach over n values
-runs in linear time, not quadratic.
+run index (``by_key``) and the cursors (``Cursors``: one per ForEach run, one per sequence) in its view of
+the execution and passes them in, so a step costs what changed, not every run so far: a sequence of n tasks
+and a sequential ForEach over n values are planned in linear time, not quadratic.
+
+A cursor only records what the runs showed: the prefix of a sequence (or the ForEach iterations) found
+over. It stays true while no run of it leaves its terminal state and no run is replaced under its key; the
+view forgets every cursor when either happens (``Cursors.forget``, called by ``view.RunView.move`` and
+``ExecView.add``), and a sequence's cursor is also checked at use (its last run still indexed and terminal).
+A missing cursor costs one full walk, never a wrong plan.
 """
 
 from __future__ import annotations
@@ -33,6 +39,11 @@ from daemon.language.tasks_flow import (
 
 BAD = frozenset({S.FAILED, S.KILLED, S.CANCELLED})
 Key = tuple[str | None, str, int | None]
+# a sequence: (parent run id, iteration, id of its first task); task ids are unique in a flow, so the first
+# task names the list (flow tasks / errors / finally / afterExecution, a branch, a case, a flowable's body)
+SeqKey = tuple[str | None, int | None, str]
+# sequences shorter than this are walked: for them the walk costs less than keeping a cursor
+SEQ_CURSOR_MIN = 4
 
 
 class RunLike(Protocol):
@@ -86,6 +97,37 @@ class ForEachCursor:
     failed: bool = False
 
 
+@dataclass(slots=True)
+class SeqCursor:
+    """How far a sequence is: ``tasks[:pos]`` are disabled or have terminal runs, none BAD except perhaps
+    the last; ``worst`` is the combined effective state of those runs (the sequence's end state once
+    ``pos`` is its length or ``worst`` is BAD); ``last`` is the last of those runs and ``last_state`` the
+    state it had (checked at use)."""
+
+    pos: int
+    worst: str
+    last: RunLike | None
+    last_state: str | None
+
+
+@dataclass
+class Cursors:
+    """The planner's memory of one execution between calls, kept by its view: a ``ForEachCursor`` per
+    ForEach run (by run id) and a ``SeqCursor`` per sequence (by ``SeqKey``)."""
+
+    for_each: dict[str, ForEachCursor] = field(default_factory=dict)
+    seqs: dict[SeqKey, SeqCursor] = field(default_factory=dict)
+    forgotten: int = 0  # how many times ``forget`` dropped them (tests, diagnostics)
+
+    def forget(self) -> None:
+        """Drop every cursor: a run left its terminal state or was replaced, so what they skip may no
+        longer be over. The next ``plan`` walks from the start and builds them again."""
+        if self.for_each or self.seqs:
+            self.for_each.clear()
+            self.seqs.clear()
+        self.forgotten += 1
+
+
 class TaskIndex:
     """Tasks of a flow by id (built once per flow revision)."""
 
@@ -93,6 +135,9 @@ class TaskIndex:
         self.flow = flow
         self.tasks: dict[str, TaskBase] = {t.id: t for t in flow.all_tasks()}
         self.has_pause = any(t.type.endswith(".Pause") for t in self.tasks.values())
+        # read at every plan: ``Flow.is_dag`` looks at every top-level task (quadratic over a sequence)
+        self.is_dag = flow.is_dag
+        self.dag_deps = {t.id: list(t.dependsOn) for t in flow.tasks} if self.is_dag else {}
 
     def __getitem__(self, task_id: str) -> TaskBase:
         return self.tasks[task_id]
@@ -126,16 +171,18 @@ def plan(
     stopping: str | None = None,
     ended: str | None = None,
     by_key: Mapping[Key, RunLike] | None = None,
-    cursors: MutableMapping[str, ForEachCursor] | None = None,
+    cursors: Cursors | None = None,
 ) -> Plan:
     """The next actions for an execution. ``stopping`` (KILLED, or an Exit task's state) means no new work:
     the execution ends in that state once every run is terminal. ``ended`` (the execution's end state)
     plans only the flow's ``afterExecution`` tasks, which run once the execution ended; ``end`` is then
     ``ended`` again when they are done (they never change it). ``by_key`` (the runs indexed by
-    ``run_key``) and ``cursors`` (kept between calls, updated here) spare rebuilding them from ``runs``."""
+    ``run_key``) and ``cursors`` (kept between calls, updated here) spare rebuilding them from ``runs``; the
+    caller keeps them true to ``runs`` (``Cursors.forget`` when a run leaves a terminal state or is
+    replaced)."""
     if by_key is None:
         by_key = {run_key(r): r for r in runs}
-    return _Planner(index, runs, stopping, ended, by_key, {} if cursors is None else cursors).run()
+    return _Planner(index, runs, stopping, ended, by_key, Cursors() if cursors is None else cursors).run()
 
 
 class _Planner:
@@ -146,14 +193,15 @@ class _Planner:
         stopping: str | None,
         ended: str | None,
         by_key: Mapping[Key, RunLike],
-        cursors: MutableMapping[str, ForEachCursor],
+        cursors: Cursors,
     ) -> None:
         self.index = index
         self.runs = runs
         self.stopping = stopping
         self.ended = ended
         self.by_key = by_key
-        self.cursors = cursors
+        self.cursors: MutableMapping[str, ForEachCursor] = cursors.for_each
+        self.seqs: MutableMapping[SeqKey, SeqCursor] = cursors.seqs
         self.out = Plan()
 
     def run(self) -> Plan:
@@ -166,9 +214,8 @@ class _Planner:
             if self._seq(flow.afterExecution, None, None, None) is not None:
                 self.out.end = self.ended
             return self.out
-        if flow.is_dag:
-            deps = {t.id: list(t.dependsOn) for t in flow.tasks}
-            main = self._dag(flow.tasks, deps, None, None, None, 0)
+        if self.index.is_dag:
+            main = self._dag(flow.tasks, self.index.dag_deps, None, None, None, 0)
         else:
             main = self._seq(flow.tasks, None, None, None)
         if main is None:
@@ -209,21 +256,54 @@ class _Planner:
     def _seq(
         self, tasks: Sequence[TaskBase], parent: RunLike | None, value: str | None, iteration: int | None
     ) -> str | None:
-        seen: list[str] = []
-        for task in tasks:
+        """A sequence's end state, or None (after creating its next run, or planning inside the running
+        one). Resumes from its cursor: the tasks found over at an earlier call are not visited again."""
+        pos, worst, last = 0, S.SUCCESS, None
+        key: SeqKey | None = None
+        count = len(tasks)
+        if count >= SEQ_CURSOR_MIN:
+            key = (parent.id if parent else None, iteration, tasks[0].id)
+            cursor = self.seqs.get(key)
+            if cursor is not None:
+                if self._holds(cursor):
+                    pos, worst, last = cursor.pos, cursor.worst, cursor.last
+                    if pos == count or worst in BAD:
+                        return worst
+                else:
+                    del self.seqs[key]
+        start = pos
+        result: str | None = None
+        while True:
+            if pos == count:
+                result = worst
+                break
+            task = tasks[pos]
             if task.disabled:
+                pos += 1
                 continue
             run = self._lookup(task, parent, iteration)
             if run is None:
                 self._create(task, parent, value, iteration)
-                return None
+                break
             state = self._visit(run, task)
             if state is None:
-                return None
+                break
+            pos, last = pos + 1, run
+            # S.worst folds: the prefix's worst and this state give the worst of all (BAD outranks OK)
+            worst = S.worst((worst, state))
             if state in BAD:
-                return state
-            seen.append(state)
-        return S.worst(seen)
+                result = state
+                break
+        if key is not None and pos > start:
+            self.seqs[key] = SeqCursor(pos, worst, last, last.state if last is not None else None)
+        return result
+
+    def _holds(self, cursor: SeqCursor) -> bool:
+        """Whether a cursor still describes the runs: its last run is still the one indexed under its key
+        and in the (terminal) state it had. The view forgets cursors when any run leaves a terminal state
+        or is replaced; this is the check at use, in case a change went around it."""
+        last = cursor.last
+        return last is None or (last.state == cursor.last_state and self.by_key.get(run_key(last)) is last)
 
     def _parallel(
         self,

@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any
 
 from daemon.engine import states as S
 from daemon.engine.labels import Labels
-from daemon.engine.planner import ForEachCursor, Key, RunLike, TaskIndex, run_key
+from daemon.engine.planner import Cursors, Key, RunLike, TaskIndex, run_key
 from daemon.store.executions import Execution
 from daemon.store.task_runs import TaskRun, TaskRunUpdate
 
@@ -43,6 +43,9 @@ class RunView:
     meta: dict[str, Any] = field(default_factory=dict)
     claimed_by: str | None = None
     stored: str | None = None  # the state the store holds (None: not inserted yet)
+    # the planner's cursors of the view holding this run (set by ``ExecView.add``): forgotten when the run
+    # leaves a terminal state, since they skip the runs they found over
+    cursors: Cursors | None = field(default=None, repr=False, compare=False)
 
     @classmethod
     def from_row(cls, row: TaskRun) -> RunView:
@@ -80,14 +83,21 @@ class RunView:
         history (``record=False``: a retry going back to CREATED, whose claim records RUNNING)."""
         if state != self.state:
             S.check_transition(self.state, state)
+            self._leaving(state)
             self.state = state
             if record:
                 self.histories.append(S.history_entry(state, now))
 
     def sync(self, row: TaskRun) -> None:
         """Take the stored row's state (a claim moved it in SQL)."""
+        self._leaving(row.state)
         self.state, self.histories, self.claimed_by = row.state, list(row.histories), row.claimed_by
         self.stored = row.state
+
+    def _leaving(self, state: str) -> None:
+        """A terminal run moving (a restart, FAILED -> RETRIED): the planner's cursors may skip it."""
+        if state != self.state and S.is_terminal(self.state) and self.cursors is not None:
+            self.cursors.forget()
 
 
 @dataclass
@@ -112,9 +122,10 @@ class ExecView:
     epoch: int = 0  # the fencing epoch under which this process owns the execution
     stored: str = S.CREATED  # the state the store holds, as of the last commit
     lost: bool = False  # ownership lost: this view is never written again
-    # the planner's state, kept between steps: runs by (parent, task, iteration), ForEach cursors
+    # the planner's state, kept between steps: runs by (parent, task, iteration), ForEach and sequence
+    # cursors (a few per flowable run or ForEach iteration, each a few words: small next to the runs)
     by_key: dict[Key, RunLike] = field(default_factory=dict)
-    cursors: dict[str, ForEachCursor] = field(default_factory=dict)
+    cursors: Cursors = field(default_factory=Cursors)
 
     def __post_init__(self) -> None:
         self.labels = Labels(self.labels)  # ``labels.system.correlationId`` in expressions
@@ -129,8 +140,14 @@ class ExecView:
         self.state = state
 
     def add(self, run: RunView) -> None:
+        """Add a run; one with the key of an earlier run replaces it in the plan (a flowable's next try),
+        so the planner's cursors, which may skip the earlier one, are forgotten."""
         self.runs[run.id] = run
-        self.by_key[run_key(run)] = run
+        key = run_key(run)
+        if self.by_key.get(key, run) is not run:
+            self.cursors.forget()
+        self.by_key[key] = run
+        run.cursors = self.cursors
 
     def children(self, parent_id: str) -> list[RunView]:
         return [r for r in self.runs.values() if r.parent_id == parent_id]

@@ -8,7 +8,7 @@ import random
 import pytest
 
 from daemon.engine import states as S
-from daemon.engine.planner import ForEachCursor, Key, RunLike, plan, run_key
+from daemon.engine.planner import Cursors, Key, RunLike, plan, run_key
 from tests.engine.test_pure import Run, index
 
 
@@ -24,11 +24,11 @@ def test_kept_index_and_cursor_plan_as_a_full_rebuild(limit: int, fail_at: int |
     )
     runs: list[Run] = [Run("e", "e", S.RUNNING, meta={"decided": True, "values": values})]
     by_key: dict[Key, RunLike] = {run_key(r): r for r in runs}
-    cursors: dict[str, ForEachCursor] = {}
+    cursors = Cursors()
     rng = random.Random(7)
     for step in range(1000):
         if step == 25:
-            cursors.clear()  # a view reloaded from the store: its cursors are rebuilt from the runs
+            cursors = Cursors()  # a view reloaded from the store: its cursors are rebuilt from the runs
         full = plan(idx, runs)
         kept = plan(idx, runs, by_key=by_key, cursors=cursors)
         assert (kept.create, kept.finish, kept.end) == (full.create, full.finish, full.end), step

@@ -54,6 +54,36 @@ tasks:
     assert by_task(harness, ex.id, "after") == [S.SUCCESS]
 
 
+def test_a_flowable_retried_in_the_middle_of_long_sequences(harness: Harness, tmp_path: Path) -> None:
+    """With the planner's sequence cursors in use (sequences of 4 tasks or more, here the flow's and the
+    block's): the block's next try replaces it under its key, its children all run again under the new
+    run, and the flow's sequence goes on after the block once."""
+
+    def logs(prefix: str, n: int, indent: str) -> str:
+        return "".join(
+            f"{indent}- {{id: {prefix}{i}, type: io.kestra.plugin.core.log.Log, message: x}}\n"
+            for i in range(n)
+        )
+
+    ex = harness.run(
+        "id: longseq\nnamespace: test.whole\ntasks:\n"
+        + logs("a", 5, "  ")
+        + "  - id: block\n    type: io.kestra.plugin.core.flow.Sequential\n"
+        + "    retry: {type: constant, interval: PT0.05S, maxAttempt: 3}\n    tasks:\n"
+        + logs("in", 4, "      ")
+        + f"      - {fails_once(tmp_path / 'm')}\n"
+        + logs("tail", 1, "      ")
+        + logs("z", 5, "  ")
+    )
+    assert ex.state == S.SUCCESS
+    assert by_task(harness, ex.id, "block") == [S.RETRIED, S.SUCCESS]
+    for task_id in ("in0", "in3"):
+        assert by_task(harness, ex.id, task_id) == [S.SUCCESS, S.SUCCESS]  # the whole block ran again
+    assert by_task(harness, ex.id, "tail0") == [S.SUCCESS]
+    for task_id in ("a0", "a4", "z0", "z4"):
+        assert by_task(harness, ex.id, task_id) == [S.SUCCESS]
+
+
 def test_warning_on_retry_marks_a_flowable_that_needed_a_retry(harness: Harness, tmp_path: Path) -> None:
     ex = harness.run(f"""
 id: warned
