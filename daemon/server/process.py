@@ -69,9 +69,11 @@ class _Server(uvicorn.Server):
 
 def _app(services: Services, host: str | None = None) -> Any:
     # no fallback: a daemon whose API cannot be imported fails at start rather than answer "UP"
-    from daemon.server.api import create_app
+    from daemon.server.api import create_app, prepare_routes
 
-    return create_app(services, bound_host=host)
+    app = create_app(services, bound_host=host)
+    prepare_routes(app)  # here, in the start-up worker thread: not on the main loop at the first calls
+    return app
 
 
 class Daemon:
