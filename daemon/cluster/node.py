@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import logging
 import os
 import socket
@@ -32,8 +33,10 @@ REAP = 2.0  # seconds between the leader's looks for nodes that are gone
 FORWARD_WAIT = 60.0  # how long a follower waits for the leader's sync it asked for
 
 
+@functools.cache
 def flowd_version() -> str:
-    """The installed flowd version."""
+    """The installed flowd version (looked up once: the node row carries it at every beat, and the code
+    running is the code imported at start whatever is installed later)."""
     from importlib.metadata import PackageNotFoundError, version
 
     try:

@@ -14,7 +14,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
-from daemon.store.repository import Repository, insert_for
+from daemon.store.repository import Repository, upsert_statement
 from daemon.store.tables import nodes
 
 ALIVE_WITHIN = timedelta(seconds=20)  # the same liveness rule as the daemon heartbeats
@@ -53,10 +53,8 @@ class NodeRepository(Repository):
     def beat(self, node: Node, *, conn: Connection | None = None) -> None:
         """Insert or refresh ``node``'s row."""
         values = {c.name: getattr(node, c.name) for c in nodes.columns}
-        changing = {k: v for k, v in values.items() if k != "node_id"}
         with self._write(conn) as c:
-            stmt = insert_for(c, nodes).values(**values)
-            c.execute(stmt.on_conflict_do_update(index_elements=["node_id"], set_=changing))
+            c.execute(upsert_statement(c.dialect.name, nodes, "node_id"), values)
 
     def list(self, *, conn: Connection | None = None) -> list[Node]:
         """Every node, leader first, then by start."""

@@ -47,9 +47,14 @@ def _folder_walk(root: Path, start: Path) -> Iterator[tuple[str, bytes]]:
     real_root = os.path.realpath(root)
     for folder, dirs, names in os.walk(start):
         dirs[:] = sorted(d for d in dirs if d != ".git")
+        rel_folder = Path(os.path.relpath(folder, root)).as_posix()
+        # only a folder at or below a ``_files`` folder holds namespace files: the others (the flows, at
+        # every periodic sync) are not resolved one by one
+        if FILES_DIR not in rel_folder.split("/"):
+            continue
         for name in sorted(names):
             full = os.path.join(folder, name)
-            rel = Path(os.path.relpath(full, root)).as_posix()
+            rel = f"{rel_folder}/{name}"
             real = os.path.realpath(full)
             if split_files_path(rel) is None or not real.startswith(real_root + os.sep):
                 continue
@@ -125,6 +130,8 @@ def desired_files(
 ) -> dict[tuple[str, str], bytes]:
     """``{(namespace, path): content}`` for the repository's namespace files."""
     split = {path: parts for path in files if (parts := split_files_path(path)) is not None}
+    if not split:  # no ``_files`` folder (most syncs): nothing to name, no pass over every flow
+        return {}
     namespaces = folder_namespaces({folder for folder, _ in split.values()}, flows, subpath)
     return {
         (namespaces[folder], inner): files[path]

@@ -314,7 +314,7 @@ class Scheduler:
 
     def _look(self) -> None:
         """Mark the flows changed when a sync recorded since the last look (by any process) changed them."""
-        latest = self.store.syncs.latest(limit=LOOK_WINDOW)
+        latest = self.store.syncs.latest_outcomes(limit=LOOK_WINDOW)
         ids = {s.id for s in latest}
         if self._seen_syncs and latest and not (ids & self._seen_syncs):
             self._changed = True  # more syncs than the window since the last look

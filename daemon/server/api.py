@@ -197,6 +197,20 @@ def create_app(services: Services, *, bound_host: str | None = None) -> FastAPI:
     return app
 
 
+def prepare_routes(app: FastAPI) -> int:
+    """Build now what FastAPI (0.16x) builds at the first request that walks past each included router:
+    every route's dependencies and parameter models (~30 ms for all of them, ~20 ms on the first
+    ``POST /api/v1/sync`` alone). The daemon calls it in the worker thread that builds the app, so the
+    first API calls do not build them on the main loop. Returns how many routes it prepared (0 with a
+    FastAPI that builds them in ``include_router``)."""
+    prepared = 0
+    for route in app.router.routes:
+        contexts = getattr(route, "effective_route_contexts", None)  # an included router, built lazily
+        if callable(contexts):
+            prepared += sum(1 for _ in contexts())
+    return prepared
+
+
 def _version() -> str:
     from importlib.metadata import PackageNotFoundError, version
 

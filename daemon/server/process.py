@@ -57,21 +57,49 @@ from daemon.store.retention import parse_age
 log = logging.getLogger("flowd.daemon")
 
 KILL_WAIT = 10.0  # seconds granted to killed tasks to stop before the executor loop ends anyway
+SERVER_LOOK = 1.0  # seconds between the HTTP server's looks at its state (uvicorn's own: 0.1)
+TICKS_PER_LOOK = 10  # uvicorn counts its ticks in tenths of a second
 
 
 class _Server(uvicorn.Server):
-    """uvicorn without its own signal handling: the daemon owns SIGTERM / SIGINT."""
+    """uvicorn without its own signal handling (the daemon owns SIGTERM / SIGINT) and without its 10 Hz
+    timer: its main loop looks once a second (what it keeps up to date, the ``Date`` header, has whole
+    seconds) and is woken at once when ``should_exit`` is set."""
 
     @contextlib.contextmanager
     def capture_signals(self) -> Iterator[None]:
         yield
 
+    @property  # type: ignore[override]
+    def should_exit(self) -> bool:
+        return self._exit_asked
+
+    @should_exit.setter
+    def should_exit(self, value: bool) -> None:
+        self._exit_asked = value
+        woken: asyncio.Event | None = getattr(self, "_woken", None)
+        if value and woken is not None:
+            woken.set()  # on the loop's thread: the daemon stops it from its main loop
+
+    async def main_loop(self) -> None:
+        self._woken = woken = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        counter = 0
+        while not await self.on_tick(counter):
+            counter = (counter + TICKS_PER_LOOK) % 864000  # ``on_tick`` refreshes the Date at every 10th
+            timer = loop.call_later(SERVER_LOOK, woken.set)
+            await woken.wait()
+            timer.cancel()
+            woken.clear()
+
 
 def _app(services: Services, host: str | None = None) -> Any:
     # no fallback: a daemon whose API cannot be imported fails at start rather than answer "UP"
-    from daemon.server.api import create_app
+    from daemon.server.api import create_app, prepare_routes
 
-    return create_app(services, bound_host=host)
+    app = create_app(services, bound_host=host)
+    prepare_routes(app)  # here, in the start-up worker thread: not on the main loop at the first calls
+    return app
 
 
 class Daemon:

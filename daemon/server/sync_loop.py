@@ -70,16 +70,21 @@ class SyncLoop:
         if self._lock is None:
             self._lock = asyncio.Lock()
         async with self._lock:
-            started = time.monotonic()
-            try:
-                outcome = await asyncio.to_thread(_sync, self.reconciler)
-            except FlowdError as exc:  # the store refused: recorded as FAILED by the reconciler
-                log.error("sync failed: %s", exc.message)
-                outcome = SyncOutcome("FAILED", None, None, message=exc.message)
-            # in a worker thread too: the daemon's callback writes to the store (the source's record)
-            await asyncio.to_thread(self._on_synced, outcome, time.monotonic() - started)
+            # the callback in the sync's worker thread too (it may write to the store: the source's
+            # record), in the same hand-off: a push hook's answer waits for one trip to a thread, not two
+            outcome = await asyncio.to_thread(self._sync_and_report)
             self._last_problems = _log_outcome(outcome, self._last_problems)
             return outcome
+
+    def _sync_and_report(self) -> SyncOutcome:
+        started = time.monotonic()
+        try:
+            outcome = _sync(self.reconciler)
+        except FlowdError as exc:  # the store refused: recorded as FAILED by the reconciler
+            log.error("sync failed: %s", exc.message)
+            outcome = SyncOutcome("FAILED", None, None, message=exc.message)
+        self._on_synced(outcome, time.monotonic() - started)
+        return outcome
 
     def request(self) -> None:
         """Sync as soon as possible (thread-safe)."""

@@ -251,15 +251,9 @@ class ExecutionRepository(TaskRunRepository):
     def beat(self, owner_id: str, now: datetime, *, conn: Connection | None = None) -> dict[str, int]:
         """``heartbeat`` that says which executions it beat for: {execution id: epoch}. An execution the
         owner drives but that is missing here was taken over (or ended) by someone else."""
-        ex = executions
-        stmt = (
-            ex.update()
-            .where(ex.c.owner_id == owner_id, ex.c.state.in_(list(ACTIVE_STATES)))
-            .values(heartbeat_at=now)
-            .returning(ex.c.id, ex.c.epoch)
-        )
         with self._write(conn) as c:
-            return {str(row.id): int(row.epoch) for row in c.execute(stmt)}
+            rows = c.execute(_BEAT, {"b_owner": owner_id, "b_now": now})
+            return {str(row.id): int(row.epoch) for row in rows}
 
     def fence(
         self, owner_id: str, execution_ids: Collection[str], now: datetime, *, conn: Connection
@@ -303,35 +297,18 @@ class ExecutionRepository(TaskRunRepository):
         The stale ones first (rare, and never starved by a backlog), then the oldest unowned ones; each
         set is read through its partial index (``tables.ADOPTABLE`` / ``OWNED_ACTIVE``) when ``active_states``
         are the default ones."""
-        ex = executions
-        default = list(active_states) == list(ACTIVE_STATES)
-        stale = sa.or_(ex.c.heartbeat_at.is_(None), ex.c.heartbeat_at < stale_before)
-        owned = (
-            sa.text(OWNED_ACTIVE)
-            if default
-            else sa.and_(ex.c.owner_id.is_not(None), ex.c.state.in_(list(active_states)))
-        )
-        unowned = (
-            sa.text(ADOPTABLE)
-            if default
-            else sa.and_(ex.c.owner_id.is_(None), ex.c.state.in_(list(active_states)))
-        )
+        params: dict[str, Any] = {"b_owner": owner_id, "b_now": now, "b_stale": stale_before}
+        # the daemon's poll, twice a second even when idle: with the default states, statements built
+        # once (as ``fence``); building and cache-keying them cost more than running them on SQLite
+        states = None if list(active_states) == list(ACTIVE_STATES) else tuple(active_states)
+        statements = _adopt_statements(self._dialect == "postgresql", states)
         adopted: builtins.list[Execution] = []
         with self._write(conn) as c:
-            for where in (sa.and_(owned, stale), unowned):
+            for stmt in statements:
                 left = limit - len(adopted)
                 if left <= 0:
                     break
-                candidates = sa.select(ex.c.id).where(where).order_by(ex.c.start_date).limit(left)
-                if self._dialect == "postgresql":
-                    candidates = candidates.with_for_update(skip_locked=True)
-                stmt = (
-                    ex.update()
-                    .where(ex.c.id.in_(candidates.scalar_subquery()))
-                    .values(owner_id=owner_id, heartbeat_at=now, epoch=ex.c.epoch + 1)
-                    .returning(*ex.c)
-                )
-                adopted.extend(_row(row) for row in c.execute(stmt))
+                adopted.extend(_row(row) for row in c.execute(stmt, {**params, "b_limit": left}))
         adopted.sort(key=lambda e: (e.start_date, e.id))
         return adopted
 
@@ -417,3 +394,64 @@ def _fence_statement(one: bool) -> sa.Update:
 
 _FENCE_ONE = _fence_statement(one=True)
 _FENCE_MANY = _fence_statement(one=False)
+# ``beat``'s UPDATE (every 5 s, idle or not), built once as the fence's
+_BEAT = (
+    executions.update()
+    .where(
+        executions.c.owner_id == sa.bindparam("b_owner", type_=sa.String()),
+        executions.c.state.in_(list(ACTIVE_STATES)),
+    )
+    .values(heartbeat_at=sa.bindparam("b_now", type_=executions.c.heartbeat_at.type))
+    .returning(executions.c.id, executions.c.epoch)
+)
+
+
+def _adopt_statements(
+    postgres: bool, active_states: tuple[str, ...] | None = None
+) -> tuple[sa.Update, sa.Update]:
+    """``adopt``'s two UPDATEs (the stale owners' executions, then the oldest unowned ones), with bound
+    parameters ``b_owner``, ``b_now``, ``b_stale``, ``b_limit``. With the default active states they are
+    built once per dialect and read each set through its partial index (``tables.ADOPTABLE`` /
+    ``OWNED_ACTIVE``); other states build them anew."""
+    if active_states is None:
+        cached = _ADOPT.get(postgres)
+        if cached is None:
+            cached = _ADOPT[postgres] = _build_adopt(postgres, None)
+        return cached
+    return _build_adopt(postgres, active_states)
+
+
+def _build_adopt(postgres: bool, active_states: tuple[str, ...] | None) -> tuple[sa.Update, sa.Update]:
+    ex = executions
+    if active_states is None:
+        owned: sa.ColumnElement[bool] = sa.text(OWNED_ACTIVE)  # type: ignore[assignment]
+        unowned: sa.ColumnElement[bool] = sa.text(ADOPTABLE)  # type: ignore[assignment]
+    else:
+        owned = sa.and_(ex.c.owner_id.is_not(None), ex.c.state.in_(list(active_states)))
+        unowned = sa.and_(ex.c.owner_id.is_(None), ex.c.state.in_(list(active_states)))
+    stale_before = sa.bindparam("b_stale", type_=ex.c.heartbeat_at.type)
+    stale = sa.and_(owned, sa.or_(ex.c.heartbeat_at.is_(None), ex.c.heartbeat_at < stale_before))
+    statements = []
+    for where in (stale, unowned):
+        candidates = (
+            sa.select(ex.c.id)
+            .where(where)
+            .order_by(ex.c.start_date)
+            .limit(sa.bindparam("b_limit", type_=sa.Integer()))
+        )
+        if postgres:
+            candidates = candidates.with_for_update(skip_locked=True)
+        statements.append(
+            ex.update()
+            .where(ex.c.id.in_(candidates.scalar_subquery()))
+            .values(
+                owner_id=sa.bindparam("b_owner", type_=sa.String()),
+                heartbeat_at=sa.bindparam("b_now", type_=ex.c.heartbeat_at.type),
+                epoch=ex.c.epoch + 1,
+            )
+            .returning(*ex.c)
+        )
+    return statements[0], statements[1]
+
+
+_ADOPT: dict[bool, tuple[sa.Update, sa.Update]] = {}

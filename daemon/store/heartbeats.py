@@ -11,7 +11,7 @@ from datetime import datetime, timedelta
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
-from daemon.store.repository import Repository, insert_for
+from daemon.store.repository import Repository, upsert_statement
 from daemon.store.tables import heartbeats
 
 
@@ -40,16 +40,14 @@ class HeartbeatRepository(Repository):
         conn: Connection | None = None,
     ) -> None:
         """Record that ``daemon_id`` is alive at ``now``."""
+        row = {"daemon_id": daemon_id, "host": host, "pid": pid, "started_at": started_at, "last_seen": now}
         with self._write(conn) as c:
-            stmt = insert_for(c, heartbeats).values(
-                daemon_id=daemon_id, host=host, pid=pid, started_at=started_at, last_seen=now
-            )
-            c.execute(
-                stmt.on_conflict_do_update(
-                    index_elements=["daemon_id"],
-                    set_={"host": host, "pid": pid, "started_at": started_at, "last_seen": now},
-                )
-            )
+            c.execute(upsert_statement(c.dialect.name, heartbeats, "daemon_id"), row)
+
+    def all(self, *, conn: Connection | None = None) -> list[Heartbeat]:
+        """Every daemon's row, by id (the leader's look for gone daemons splits them by age itself)."""
+        with self._read(conn) as c:
+            return [Heartbeat(**row._mapping) for row in c.execute(_ALL)]
 
     def alive(self, now: datetime, max_age: timedelta, *, conn: Connection | None = None) -> list[Heartbeat]:
         """Daemons seen within ``max_age`` of ``now``."""
@@ -75,3 +73,6 @@ class HeartbeatRepository(Repository):
         """Forget a daemon (clean shutdown, or after its work was requeued)."""
         with self._write(conn) as c:
             return c.execute(heartbeats.delete().where(heartbeats.c.daemon_id == daemon_id)).rowcount > 0
+
+
+_ALL = sa.select(heartbeats).order_by(heartbeats.c.daemon_id)

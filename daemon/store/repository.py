@@ -40,6 +40,23 @@ class Repository:
                 yield own
 
 
+def upsert_statement(dialect: str, table: sa.Table, key: str) -> postgresql.Insert | sqlite.Insert:
+    """``INSERT … ON CONFLICT (key) DO UPDATE`` of every other column from the inserted row, built once per
+    dialect and table (a liveness row is upserted every few seconds: building and cache-keying a new
+    statement each time cost more than running it). Execute it with a value for every column."""
+    cached = _UPSERTS.get((dialect, table.name, key))
+    if cached is None:
+        stmt = postgresql.insert(table) if dialect == "postgresql" else sqlite.insert(table)
+        others = {c.name: stmt.excluded[c.name] for c in table.columns if c.name != key}
+        cached = _UPSERTS[(dialect, table.name, key)] = stmt.on_conflict_do_update(
+            index_elements=[key], set_=others
+        )
+    return cached
+
+
+_UPSERTS: dict[tuple[str, str, str], postgresql.Insert | sqlite.Insert] = {}
+
+
 def insert_for(conn: Connection, table: sa.Table) -> postgresql.Insert | sqlite.Insert:
     """A dialect INSERT offering ``on_conflict_do_nothing`` / ``on_conflict_do_update`` (same API on both)."""
     if conn.dialect.name == "postgresql":

@@ -59,6 +59,16 @@ class SyncRun:
     unchanged_until: datetime | None = None  # when the last of them finished
 
 
+@dataclass(frozen=True, slots=True)
+class SyncBrief:
+    """A sync run's outcome without its plan and errors (``SyncRepository.latest_outcomes``)."""
+
+    id: int
+    finished_at: datetime | None
+    result: str | None
+    counts: dict[str, Any] | None
+
+
 class SyncRepository(Repository):
     """Sync runs (``syncs``)."""
 
@@ -159,6 +169,12 @@ class SyncRepository(Repository):
         with self._read(conn) as c:
             return [SyncRun(**row._mapping) for row in c.execute(query)]
 
+    def latest_outcomes(self, *, limit: int = 20, conn: Connection | None = None) -> list[SyncBrief]:
+        """``latest`` without the plans and errors: what the scheduler looks at every few seconds (a first
+        sync's plan lists every flow, and it stays among the latest while later syncs change nothing)."""
+        with self._read(conn) as c:
+            return [SyncBrief(*row) for row in c.execute(_BRIEF, {"b_limit": limit})]
+
     def last_applied_commit(self, *, source: str | None = None, conn: Connection | None = None) -> str | None:
         """The commit of the newest sync that applied one (optionally for one source)."""
         query = (
@@ -171,3 +187,10 @@ class SyncRepository(Repository):
             query = query.where(syncs.c.source == source)
         with self._read(conn) as c:
             return c.execute(query).scalar_one_or_none()
+
+
+_BRIEF = (
+    sa.select(syncs.c.id, syncs.c.finished_at, syncs.c.result, syncs.c.counts)
+    .order_by(syncs.c.id.desc())
+    .limit(sa.bindparam("b_limit", type_=sa.Integer()))
+)

@@ -62,6 +62,38 @@ def test_split_files_path() -> None:
     assert split_files_path("company/flow.yml") is None
 
 
+def test_a_folder_walk_resolves_only_files_below_a_files_folder(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The periodic sync reads the namespace files of a folder source each time: the flow files beside
+    them (thousands) are not resolved one by one, and the files found are the same."""
+    import os
+
+    from daemon.reconcile import namespace_files
+
+    flows_folder(tmp_path)
+    for i in range(20):
+        write(tmp_path, f"company/team/more/f{i}.yml", FLOW.format(id=f"f{i}", ns="company.team"))
+    write(tmp_path, "top/_files/deep/_files/x.txt", "x")  # a `_files` inside a `_files`: its own path
+    resolved: list[str] = []
+    real_realpath = os.path.realpath
+
+    def counted(path: str) -> str:
+        resolved.append(str(path))
+        return real_realpath(path)
+
+    monkeypatch.setattr(namespace_files.os.path, "realpath", counted)
+    found = namespace_files.read_source_files(LocalFolderSource(tmp_path), None)
+    assert sorted(found) == [
+        "company/team/_files/data/x.csv",
+        "company/team/_files/scripts/hello.py",
+        "company/team/_files/scripts/skip.txt",
+        "top/_files/deep/_files/x.txt",
+    ]
+    assert not [p for p in resolved if p.endswith(".yml")]
+    assert len(resolved) == 1 + len(found)  # the root, then each namespace file
+
+
 def test_namespace_of_a_files_folder() -> None:
     flows = [
         DesiredFlow("kestra.ns", "a", "_flows/a.yml", "", ""),

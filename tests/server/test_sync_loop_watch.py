@@ -74,3 +74,31 @@ def test_the_after_sync_callback_runs_off_the_loop() -> None:
         gc.unfreeze()  # the sync froze the test process's objects
     assert outcome.result == "SUCCESS"
     assert seen and seen[0] is not threading.main_thread()
+
+
+def test_the_sync_and_its_callback_take_one_trip_to_a_worker_thread(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A push hook's answer waits for the sync and the daemon's callback: one hand-off, in one thread."""
+    trips: list[Any] = []
+    real = asyncio.to_thread
+
+    async def counted(func: Any, /, *args: Any, **kwargs: Any) -> Any:
+        trips.append(func)
+        return await real(func, *args, **kwargs)
+
+    threads: list[threading.Thread] = []
+
+    class Recorded(Done):
+        def sync(self) -> SyncOutcome:
+            threads.append(threading.current_thread())
+            return super().sync()
+
+    monkeypatch.setattr(sync_loop.asyncio, "to_thread", counted)
+    on_synced = lambda *_: threads.append(threading.current_thread())  # noqa: E731
+    loop_ = SyncLoop(Recorded(), interval=3600, on_synced=on_synced)  # type: ignore[arg-type]
+    try:
+        outcome = asyncio.run(loop_.sync_once())
+    finally:
+        gc.unfreeze()
+    assert outcome.result == "SUCCESS"
+    assert len(trips) == 1
+    assert len(threads) == 2 and threads[0] is threads[1] is not threading.main_thread()

@@ -88,6 +88,53 @@ def test_adopt_takes_a_stale_owners_executions_before_a_backlog_of_unowned_ones(
     assert [e.id for e in adopted] == ["unowned1", "unowned2", "unowned3"]  # then the oldest unowned
 
 
+def test_adopt_statements_are_built_once_with_owner_and_limit_as_parameters(store: Store) -> None:
+    """The daemon adopts twice a second, idle or not: the statements are built once, so nothing of one
+    call (owner, date, limit) may be baked into them for the next."""
+    from daemon.store.executions import _adopt_statements
+
+    postgres = store.dialect == "postgresql"
+    assert _adopt_statements(postgres) is _adopt_statements(postgres)
+    for i in range(3):
+        store.executions.create(_execution(f"u{i}", start=T0 + timedelta(seconds=i)))
+    stale = T0 - timedelta(minutes=1)
+    first = store.executions.adopt("me", stale_before=stale, now=T0, limit=1)
+    assert [(e.id, e.owner_id, e.heartbeat_at, e.epoch) for e in first] == [("u0", "me", T0, 1)]
+    later = T0 + timedelta(seconds=5)
+    second = store.executions.adopt("you", stale_before=stale, now=later, limit=5)
+    assert [(e.id, e.owner_id, e.heartbeat_at) for e in second] == [
+        ("u1", "you", later),
+        ("u2", "you", later),
+    ]
+    # "me" went quiet: its execution is stale for a look far enough ahead, and only then
+    assert store.executions.adopt("you", stale_before=T0, now=later) == []
+    taken = store.executions.adopt("you", stale_before=later, now=later)
+    assert [(e.id, e.owner_id, e.epoch) for e in taken] == [("u0", "you", 2)]
+
+
+def test_adopt_with_other_active_states_takes_only_those(store: Store) -> None:
+    store.executions.create(_execution("created"))
+    store.executions.create(_execution("paused"))
+    store.executions.set_state("paused", "PAUSED", date=T0)
+    adopted = store.executions.adopt(
+        "me", stale_before=T0 - timedelta(minutes=1), now=T0, active_states=["PAUSED"]
+    )
+    assert [e.id for e in adopted] == ["paused"]
+    assert [e.id for e in store.executions.adopt("me", stale_before=T0, now=T0)] == ["created"]
+
+
+def test_beat_answers_the_epochs_of_the_active_executions_it_beat_for(store: Store) -> None:
+    store.executions.create(_execution("mine", owner_id="me", heartbeat_at=T0))
+    store.executions.create(_execution("done", owner_id="me", heartbeat_at=T0))
+    store.executions.set_state("done", "SUCCESS", date=T0)
+    store.executions.create(_execution("theirs", owner_id="other", heartbeat_at=T0))
+    later = T0 + timedelta(seconds=5)
+    assert store.executions.beat("me", later) == {"mine": 0}
+    assert store.executions.beat("other", later) == {"theirs": 0}
+    assert store.executions.get("mine").heartbeat_at == later  # type: ignore[union-attr]
+    assert store.executions.get("done").heartbeat_at == T0  # type: ignore[union-attr]
+
+
 def test_fence_answers_and_beats_only_for_the_owner_one_or_many(store: Store) -> None:
     store.executions.create(_execution("mine", owner_id="me", heartbeat_at=T0))
     store.executions.create(_execution("also", owner_id="me", heartbeat_at=T0))

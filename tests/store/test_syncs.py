@@ -42,6 +42,21 @@ def test_latest_and_last_applied_commit(store: Store) -> None:
     assert store.syncs.last_applied_commit(source="other") is None
 
 
+def test_latest_outcomes_are_the_latest_runs_without_plans_or_errors(store: Store) -> None:
+    from daemon.store.syncs import SyncBrief
+
+    first = store.syncs.start(source="s", ref=None, commit_attempted="c1", started_at=T0)
+    store.syncs.finish(
+        first, result="SUCCESS", finished_at=T0, counts={"create": 2}, plan={"create": ["ns/a", "ns/b"]}
+    )
+    running = store.syncs.start(source="s", ref=None, commit_attempted="c2", started_at=T0)
+    assert store.syncs.latest_outcomes(limit=5) == [
+        SyncBrief(running, None, None, None),
+        SyncBrief(first, T0, "SUCCESS", {"create": 2}),
+    ]
+    assert store.syncs.latest_outcomes(limit=1) == [SyncBrief(running, None, None, None)]
+
+
 def test_finish_unknown_sync_raises(store: Store) -> None:
     with pytest.raises(StoreError):
         store.syncs.finish(999, result="FAILED", finished_at=T0)
