@@ -55,12 +55,15 @@ tasks:
 
     state, elapsed, ticks = asyncio.run(scenario())
     assert state == "FAILED"
-    assert elapsed < 1.0  # rendering this template alone takes seconds
+    # No bound on ``elapsed`` (a timed assertion fails on a loaded machine): the template, left to finish,
+    # renders "done" and the Log succeeds; FAILED with the timeout error below is the timeout firing first.
+    del elapsed
     assert ticks >= 3  # the loop was not held by the render
     (run,) = harness.runs(harness.store.executions.list(namespace="test.timeout")[0].id)
     assert run.state == "FAILED"
     logs = harness.logs(run.execution_id)
     assert any("task 'heavy'" in line and "timeout" in line for line in logs), logs
+    assert not any(line.endswith("done") for line in logs), logs
 
 
 def test_an_inline_task_with_a_timeout_that_is_not_reached_succeeds(store: Store, tmp_path: Path) -> None:
